@@ -1,0 +1,125 @@
+import { Context, log } from '@temporalio/activity';
+import * as node from '../core/commands/node';
+import * as release from '../core/commands/release';
+import { and, type Argv } from '../core/commands/shell';
+import { ChecksumMismatchError, NodeNotReadyError } from '../core/domain/errors';
+import { releaseLayout, type HostTarget, type SshSettings } from '../core/domain/host';
+import type { StoredRelease } from '../core/domain/release';
+import type { SshPool } from './ssh/ssh-pool';
+import { LocalStore } from './store/local-store';
+import { authOf } from './ssh/auth';
+
+/** One host of one app: what every node step takes. */
+export interface OnHost {
+  host: HostTarget;
+  app: string;
+  ssh?: SshSettings;
+}
+
+/** A stored release and the host it goes to. */
+export interface ReleaseOnHost extends OnHost {
+  release: StoredRelease;
+  /** The release store directory on the worker. */
+  store: string;
+}
+
+/** What a node reports about itself. */
+export interface NodeState {
+  host: string;
+  running: boolean;
+  /** The release the node runs (status current or permanent), when it runs. */
+  version?: string;
+  output?: string;
+}
+
+/** Steps on target hosts: upload, unpack, configure, and the release script's start/stop/ping. */
+export function remoteHostActivities({ ssh }: { ssh: SshPool }) {
+  const run = (t: OnHost, command: Argv | string) =>
+    ssh.run(t.host, command, { signal: Context.current().cancellationSignal }, authOf(t.ssh));
+
+  async function ping(t: OnHost): Promise<boolean> {
+    const layout = releaseLayout(t.host.deployTo, t.app);
+    const r = await ssh.run(t.host, node.ping(layout), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+    return r.exitCode === 0 && r.stdout.includes('pong');
+  }
+
+  async function state(t: OnHost): Promise<NodeState> {
+    const layout = releaseLayout(t.host.deployTo, t.app);
+    if (!(await ping(t))) return { host: t.host.name, running: false };
+    const r = await run(t, node.releases(layout));
+    return { host: t.host.name, running: true, version: node.runningVersion(r.stdout) };
+  }
+
+  return {
+    /**
+     * Copies a release tarball to `releases/<vsn>/<app>.tar.gz` on the host: temp name, sha256 check, rename.
+     * Repeatable: a retry finds the verified file in place and sends nothing.
+     */
+    async uploadRelease(t: ReleaseOnHost): Promise<{ sent: boolean }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const final = layout.tarball(t.release.version);
+      const partial = release.partialPath(final);
+      const auth = authOf(t.ssh);
+      const present = await ssh.run(t.host, and(release.prepareUpload(layout, t.release.version), release.sha256IfPresent(final)), {}, auth);
+      if (present.stdout.split(/\s/)[0] === t.release.sha256) return { sent: false };
+      const local = new LocalStore(t.store).path(t.release);
+      const sent = await ssh.putFile(t.host, local, partial, (bytes) => Context.current().heartbeat({ bytes, total: t.release.size }), auth);
+      if (sent !== t.release.sha256) throw new ChecksumMismatchError(`${local}: sha256 is ${sent}, the manifest says ${t.release.sha256}`);
+      const placed = await ssh.run(t.host, and(...release.verifyAndPlace(partial, final, t.release.sha256)), { allowFailure: true }, auth);
+      if (placed.exitCode !== 0) {
+        throw new ChecksumMismatchError(`${t.host.name}: ${partial} does not have sha256 ${t.release.sha256} after upload; it will be sent again`);
+      }
+      log.info('release uploaded', { host: t.host.name, version: t.release.version, bytes: t.release.size });
+      return { sent: true };
+    },
+
+    /** Extracts the uploaded tarball into the deploy root after checking its sha256 again. Repeatable. */
+    async unpackRelease(t: ReleaseOnHost): Promise<void> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      await run(t, and(...release.unpack(layout, t.release.version, t.release.sha256)));
+      log.info('release unpacked', { host: t.host.name, version: t.release.version });
+    },
+
+    /** Gives the node its per-host name through a static vm.args every version links to. Repeatable. */
+    async configureNode(t: OnHost & { version: string }): Promise<void> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      await run(t, node.configure(layout, t.version, t.host.nodeName));
+    },
+
+    /** Starts the node, or restarts it when `restart` is set and it runs another version than `version`. Repeatable. */
+    async startNode(t: OnHost & { restart?: boolean; version?: string }): Promise<{ action: 'started' | 'restarted' | 'already running' }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const running = await ping(t);
+      if (running && (!t.restart || (t.version !== undefined && (await state(t)).version === t.version))) return { action: 'already running' };
+      if (running) await run(t, node.stop(layout));
+      await run(t, node.start(layout));
+      log.info('node started', { host: t.host.name, node: t.host.nodeName });
+      return { action: running ? 'restarted' : 'started' };
+    },
+
+    /** Stops the node. Repeatable: a stopped node stays stopped. */
+    async stopNode(t: OnHost): Promise<NodeState> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      if (await ping(t)) await run(t, node.stop(layout));
+      return { host: t.host.name, running: false };
+    },
+
+    /** Pings the node and reads the release it runs from the node itself. */
+    nodeState: state,
+
+    /** Waits for the node to answer ping; NodeNotReadyError (retryable) while it boots. */
+    async verifyRunning(t: OnHost): Promise<NodeState> {
+      const s = await state(t);
+      if (!s.running) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not answer ping`);
+      return s;
+    },
+
+    /** Waits for the node to answer and run `version`; NodeNotReadyError (retryable) while it boots. */
+    async verifyNode(t: OnHost & { version: string }): Promise<NodeState> {
+      const s = await state(t);
+      if (!s.running) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not answer ping`);
+      if (s.version !== t.version) throw new NodeNotReadyError(`${t.host.name}: node runs ${s.version ?? 'an unknown version'}, expected ${t.version}`);
+      return s;
+    },
+  };
+}

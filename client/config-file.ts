@@ -1,0 +1,86 @@
+import { execFile, type ExecFileException } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseDeliveryConfig } from '../core/config/parse';
+import type { BuildTool, DeliveryConfig } from '../core/config/schema';
+import { InputError, tail } from '../core/domain/errors';
+
+/**
+ * Constant script: the config file arrives as $1 and is never spliced into it. `bash -n` rejects a syntax error
+ * before any line runs; `set -a` exports what the file assigns, and `env -0` prints it NUL-separated, so values
+ * with newlines or quotes come back unchanged. The marker shows that the file did not call `exit` early.
+ */
+const READ_VARIABLES = `"$BASH" -n -- "$1" || exit 2
+set -a
+source "$1" >/dev/null
+printf 'ferry-sourced\\0'
+exec env -0`;
+const MARKER = 'ferry-sourced';
+const TIMEOUT_MS = 15_000;
+
+/**
+ * Reads `.deliver/config` (in `cwd`, or `configFile`) the way edeliver does: bash sources it in the project directory.
+ * Throws one InputError when the file is missing, bash cannot evaluate it, or any value is invalid (all of them listed).
+ */
+export async function loadDeliveryConfig(opts: { configFile?: string; cwd: string }): Promise<DeliveryConfig> {
+  const cwd = path.resolve(opts.cwd);
+  const file = path.resolve(cwd, opts.configFile ?? '.deliver/config');
+  if (!existsSync(file)) {
+    throw new InputError(
+      opts.configFile === undefined
+        ? `no .deliver/config in ${cwd}: create one (see README) or pass --config=FILE`
+        : `config file ${file} does not exist: check --config=FILE`,
+    );
+  }
+  // The project is the directory that holds .deliver/; a config kept elsewhere builds the current directory.
+  const projectDir = path.basename(path.dirname(file)) === '.deliver' ? path.dirname(path.dirname(file)) : cwd;
+  const relative = path.relative(cwd, file);
+  const source = relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+
+  const vars = await sourceWithBash(file, projectDir, source);
+  const result = parseDeliveryConfig(vars, { source, projectDir, detectedTool: detectBuildTool(projectDir) });
+  if (!result.ok) throw new InputError(result.errors.join('\n'));
+  return result.config;
+}
+
+/** mix.exs -> mix, rebar.config -> rebar3. mix wins when both exist: a Mix project may keep a rebar.config for deps. */
+function detectBuildTool(projectDir: string): BuildTool | undefined {
+  if (existsSync(path.join(projectDir, 'mix.exs'))) return 'mix';
+  if (existsSync(path.join(projectDir, 'rebar.config'))) return 'rebar3';
+  return undefined;
+}
+
+/** Every variable the file leaves exported, after bash has sourced it in `dir`. */
+async function sourceWithBash(file: string, dir: string, source: string): Promise<Record<string, string>> {
+  // The caller's environment, as edeliver sources the file in the user's shell: a config may read e.g. $FERRY_STATE.
+  const env = { ...process.env, PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
+  const { error, stdout, stderr } = await new Promise<{ error: ExecFileException | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = execFile(
+        'bash',
+        ['-c', READ_VARIABLES, 'ferry-config', file],
+        { cwd: dir, env, timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+        (err, out, errOut) => resolve({ error: err, stdout: out, stderr: errOut }),
+      );
+      child.stdin?.end();
+    },
+  );
+  if (error?.code === 'ENOENT') throw new InputError(`${source}: cannot run bash to read it: install bash`);
+  if (error?.killed) {
+    throw new InputError(`${source}: bash did not finish reading it within ${TIMEOUT_MS / 1000}s: check the commands it runs`);
+  }
+  if (error) {
+    const status = typeof error.code === 'number' ? `exit code ${error.code}` : 'an error';
+    throw new InputError(`${source}: bash stopped with ${status} while reading it: fix the file\n${tail(stderr) || error.message}`);
+  }
+  const [marker, ...entries] = stdout.split('\0');
+  if (marker !== MARKER) throw new InputError(`${source}: the file calls exit before its end: remove the exit`);
+  const vars: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq);
+    // Skips exported functions (BASH_FUNC_name%%) and the empty string after the last NUL.
+    if (eq > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) vars[name] = entry.slice(eq + 1);
+  }
+  return vars;
+}

@@ -1,0 +1,117 @@
+import { Command, CommanderError, Option } from 'commander';
+import pino from 'pino';
+import { FerryError, InputError } from '../core/domain/errors';
+import type { NodeCommand } from '../core/domain/requests';
+import type { VerbContext } from './verbs/common';
+
+/** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
+const logger = pino(
+  { name: 'ferry', level: process.env.FERRY_LOG_LEVEL ?? 'warn' },
+  process.env.FERRY_LOG_FILE ? pino.destination({ dest: process.env.FERRY_LOG_FILE, mkdir: true, sync: true }) : pino.destination(2),
+);
+
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',')];
+const noise = (words: string[]) => words.filter((w) => w !== 'to' && w !== 'on');
+
+/** The edeliver grammar: verbs, artifacts, noise words `to`/`on`, `--flag=value`. Each action returns an exit code. */
+export function program(ctx: VerbContext, exit: (code: number) => void): Command {
+  const p = new Command('ferry')
+    .description('Durable build-and-deploy for Erlang/Elixir releases, on Temporal')
+    .option('--config <file>', 'the edeliver config file (default: .deliver/config)')
+    .option('--json', 'print machine-readable results')
+    .showHelpAfterError()
+    .exitOverride();
+  const run = (fn: () => Promise<number>) => async () => exit(await fn());
+  const globals = () => p.opts<{ config?: string; json?: boolean }>();
+
+  p.command('build')
+    .argument('<artifact>', 'release')
+    .description('build a release on the build host and keep it in the release store')
+    .option('--branch <branch>', 'git branch to build')
+    .option('--revision <rev>', 'git revision to build')
+    .option('--tag <tag>', 'git tag to build')
+    .option('--verbose', 'stream the build output')
+    .action(async (artifact: string, o: object) =>
+      run(async () => {
+        expect(artifact, ['release'], 'build');
+        return (await import('./verbs/build')).build(ctx, { ...globals(), ...o });
+      })(),
+    );
+
+  p.command('deploy')
+    .argument('<words...>', 'release [to] <environment>')
+    .description('deploy a stored release to the hosts of an environment')
+    .requiredOption('--version <version>', 'the release version to deploy')
+    .option('--start-deploy', 'start or restart the nodes and verify the running version')
+    .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .addOption(new Option('--max-parallel <n>', 'hosts deployed at once').argParser(Number))
+    .action(async (words: string[], o: object) =>
+      run(async () => {
+        const [artifact = '', env, ...rest] = noise(words);
+        expect(artifact, ['release'], 'deploy');
+        if (!env || rest.length > 0) throw new InputError('usage: ferry deploy release to <environment> --version=V');
+        return (await import('./verbs/deploy')).deploy(ctx, env, { ...globals(), ...o });
+      })(),
+    );
+
+  p.command('update')
+    .argument('<words...>', '[on] <environment>')
+    .description('build a release, deploy it to an environment and verify every host')
+    .option('--branch <branch>', 'git branch to build')
+    .option('--revision <rev>', 'git revision to build')
+    .option('--tag <tag>', 'git tag to build')
+    .option('--start-deploy', 'start or restart the nodes and verify the running version')
+    .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .action(async (words: string[], o: object) =>
+      run(async () => {
+        const [env, ...rest] = noise(words);
+        if (!env || rest.length > 0) throw new InputError('usage: ferry update <environment> [--branch=B] [--start-deploy]');
+        return (await import('./verbs/deploy')).update(ctx, env, { ...globals(), ...o });
+      })(),
+    );
+
+  for (const command of ['start', 'stop', 'restart', 'ping', 'version'] as NodeCommand[]) {
+    p.command(command)
+      .argument('<environment>')
+      .description(`${command} the node on every host of an environment`)
+      .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+      .action(async (env: string, o: object) => run(async () => (await import('./verbs/node')).nodeVerb(ctx, command, env, { ...globals(), ...o }))());
+  }
+
+  p.command('show')
+    .argument('<what>', 'releases')
+    .description('list what the release store holds')
+    .action(async (what: string) => run(async () => (await import('./verbs/show')).show(ctx, what, globals()))());
+
+  p.addHelpText('after', '\nAlso: `ferry worker` runs a Ferry worker (polls the `ferry` task queue until SIGINT/SIGTERM).');
+  return p;
+}
+
+function expect(word: string, allowed: string[], verb: string): void {
+  if (!allowed.includes(word)) throw new InputError(`ferry ${verb} ${word}: unknown artifact; use ${allowed.map((a) => `\`ferry ${verb} ${a}\``).join(' or ')}`);
+}
+
+/** Runs one command line; InputError prints `ferry: <message>` and exits 2, anything else is logged and exits 1. */
+export async function main(argv: string[]): Promise<number> {
+  const ctx: VerbContext = { out: process.stdout, cwd: process.cwd(), env: process.env };
+  let code = 0;
+  try {
+    await program(ctx, (c) => (code = c)).parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof InputError || (err instanceof FerryError && err.name === 'InputError')) {
+      process.stderr.write(`ferry: ${err.message}\n`);
+      return 2;
+    }
+    logger.error({ err }, 'internal error');
+    process.stderr.write(`ferry: internal error: ${(err as Error).message} (details in ${process.env.FERRY_LOG_FILE ?? 'the log on stderr'})\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

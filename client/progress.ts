@@ -1,0 +1,99 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { DeployStatus, HostProgress, NodeCommandResult } from '../core/domain/requests';
+
+/** Human output: per-host lines on stdout. Logs never go here. */
+export interface Out {
+  write(text: string): void;
+  isTTY?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const STEP_ICON: Record<HostProgress['step'], string> = {
+  waiting: '·', upload: '↑', unpack: '▸', configure: '⚙', start: '▶', verify: '?', done: '✓', failed: '✗',
+};
+
+/** One line per host: icon, name, step, and the version or error. */
+export function hostLine(h: HostProgress): string {
+  const detail = h.step === 'failed' ? h.error ?? '' : h.step === 'done' ? `${h.version ?? ''}${h.sent === false ? ' (already uploaded)' : ''}` : '';
+  return `  ${STEP_ICON[h.step]} ${h.host.padEnd(22)} ${h.step.padEnd(9)} ${detail}`.trimEnd();
+}
+
+/** Follows a deploy through its `status` query, printing a line whenever a host moves to another step, until `done` settles. */
+export async function followDeploy(handle: WorkflowHandle, out: Out, done: Promise<unknown>): Promise<void> {
+  const seen = new Map<string, string>();
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    const status = await handle.query<DeployStatus>('status').catch(() => undefined);
+    for (const h of Object.values(status?.hosts ?? {})) {
+      const key = `${h.step}`;
+      if (seen.get(h.host) !== key && h.step !== 'done' && h.step !== 'failed' && h.step !== 'waiting') {
+        seen.set(h.host, key);
+        out.write(`${hostLine(h)}\n`);
+      }
+    }
+    await Promise.race([sleep(300), done.catch(() => undefined)]);
+  }
+}
+
+/** The final per-host report of a deploy. */
+export function deployReport(s: DeployStatus): string {
+  const hosts = Object.values(s.hosts);
+  const failed = hosts.filter((h) => h.step === 'failed').length;
+  return [
+    `${s.app} ${s.version} → ${s.environment}: ${failed === 0 ? `${hosts.length} hosts ok` : `${failed} of ${hosts.length} hosts failed`}`,
+    ...hosts.map(hostLine),
+  ].join('\n');
+}
+
+/** The per-host report of a node command. */
+export function nodeReport(r: NodeCommandResult): string {
+  return [
+    `${r.command} ${r.environment}: ${r.failed === 0 ? `${r.hosts.length} hosts ok` : `${r.failed} of ${r.hosts.length} hosts failed`}`,
+    ...r.hosts.map((h) => {
+      const what = h.ok ? (r.command === 'ping' ? 'pong' : r.command === 'version' ? h.version ?? '' : `${h.action ?? 'ok'}${h.version ? ` ${h.version}` : ''}`) : h.error ?? 'failed';
+      return `  ${h.ok ? '✓' : '✗'} ${h.host.padEnd(22)} ${what}`;
+    }),
+  ].join('\n');
+}
+
+/**
+ * Follows a build: prints each step as it starts and, with `verbose`, the build output that the compile step
+ * heartbeats (its tail, once a second).
+ */
+export async function followBuild(handle: WorkflowHandle, out: Out, done: Promise<unknown>, verbose: boolean): Promise<void> {
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  let lastStep = '';
+  let printed = 0;
+  while (!finished) {
+    const d = await handle.describe().catch(() => undefined);
+    for (const a of d?.raw.pendingActivities ?? []) {
+      const step = a.activityType?.name ?? '';
+      if (step && step !== lastStep) {
+        lastStep = step;
+        out.write(`  ▸ ${STEP_LABEL[step] ?? step}\n`);
+      }
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      if (verbose && payload) {
+        const beat = defaultPayloadConverter.fromPayload<{ seq?: number; output?: string }>(payload);
+        if (beat?.seq !== undefined && beat.output !== undefined && beat.seq > printed) {
+          const fresh = beat.output.slice(-Math.min(beat.seq - printed, beat.output.length));
+          out.write(fresh.replace(/^/gm, '    | '));
+          if (!fresh.endsWith('\n')) out.write('\n');
+          printed = beat.seq;
+        }
+      }
+    }
+    await Promise.race([sleep(500), done.catch(() => undefined)]);
+  }
+}
+
+const STEP_LABEL: Record<string, string> = {
+  resolveRevision: 'resolving the revision',
+  pushSource: 'pushing sources to the build host',
+  compileRelease: 'building the release on the build host',
+  fetchRelease: 'copying the release into the store',
+};

@@ -1,0 +1,62 @@
+import { selectHosts, environmentOf } from '../core/config/parse';
+import type { DeliveryConfig } from '../core/config/schema';
+import type { SshSettings } from '../core/domain/host';
+import { gitRef, version } from '../core/domain/release';
+import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest } from '../core/domain/requests';
+import { InputError } from '../core/domain/errors';
+
+/** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
+
+export interface RefFlags {
+  branch?: string;
+  revision?: string;
+  tag?: string;
+}
+
+const sshOf = (c: DeliveryConfig): SshSettings | undefined =>
+  c.ssh.knownHosts || c.ssh.identityFile ? { knownHostsFile: c.ssh.knownHosts, identityFile: c.ssh.identityFile } : undefined;
+
+/** The git ref a build uses: at most one of --branch, --revision, --tag; default the current HEAD (edeliver: master). */
+export function refOf(flags: RefFlags): string {
+  const given = (['branch', 'revision', 'tag'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length > 1) throw new InputError(`give only one of --branch, --revision and --tag (got ${given.map((g) => `--${g}`).join(', ')})`);
+  const key = given[0];
+  return key ? gitRef(flags[key]!, key) : 'HEAD';
+}
+
+export function buildRequest(c: DeliveryConfig, flags: RefFlags): BuildRequest {
+  return {
+    app: c.app,
+    projectDir: c.projectDir,
+    ref: refOf(flags),
+    buildHost: c.buildHost,
+    buildAt: c.buildAt,
+    tool: c.buildTool,
+    store: c.releaseStore,
+    ssh: sshOf(c),
+  };
+}
+
+export interface DeployFlags {
+  version?: string;
+  startDeploy?: boolean;
+  host?: string[];
+  maxParallel?: number;
+}
+
+export function deployRequest(c: DeliveryConfig, env: string, flags: DeployFlags & { version: string }): DeployRequest {
+  return {
+    app: c.app,
+    environment: env,
+    version: version(flags.version),
+    hosts: selectHosts(environmentOf(c, env), flags.host),
+    store: c.releaseStore,
+    startDeploy: flags.startDeploy ?? false,
+    maxParallel: flags.maxParallel ?? 10,
+    ssh: sshOf(c),
+  };
+}
+
+export function nodeCommandRequest(c: DeliveryConfig, env: string, command: NodeCommand, hosts?: string[]): NodeCommandRequest {
+  return { app: c.app, environment: env, command, hosts: selectHosts(environmentOf(c, env), hosts), ssh: sshOf(c) };
+}

@@ -1,0 +1,64 @@
+import { hostname, userInfo } from 'node:os';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TASK_QUEUE } from '../core/domain/constants';
+import { InputError } from '../core/domain/errors';
+
+/** A Temporal client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE; defaults: the local dev server. */
+export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
+  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: Error) => {
+    throw new InputError(`cannot reach Temporal at ${address}: ${err.message}; start it with \`make demo\` or set TEMPORAL_ADDRESS`);
+  });
+  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE ?? 'default' });
+}
+
+export interface StartSpec {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  /** What this request is, in words: the same words mean the same request, so the CLI attaches instead of failing. */
+  request: string;
+}
+
+/**
+ * Starts a workflow, or attaches to the same request already in flight (resumed, not restarted).
+ * Another request under the same id is the environment lock: an InputError names the running one.
+ */
+export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ handle: WorkflowHandle; attached: boolean }> {
+  try {
+    const handle = await client.workflow.start(spec.workflowType, {
+      taskQueue: TASK_QUEUE,
+      workflowId: spec.workflowId,
+      args: spec.args,
+      workflowIdConflictPolicy: 'FAIL',
+      memo: { request: spec.request, startedBy: `${userInfo().username}@${hostname()}` },
+    });
+    return { handle, attached: false };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const handle = client.workflow.getHandle(spec.workflowId);
+    const running = await handle.describe();
+    const memo = running.memo ?? {};
+    if (memo.request === spec.request) return { handle, attached: true };
+    throw new InputError(
+      `${spec.workflowId} is busy: "${String(memo.request ?? running.type)}" started by ${String(memo.startedBy ?? 'someone')} at ${running.startTime.toISOString()}; ` +
+        `wait for it (\`temporal workflow show -w ${spec.workflowId}\`) or stop it (\`temporal workflow cancel -w ${spec.workflowId}\`)`,
+    );
+  }
+}
+
+/** The workflow's result; for a failure that carries a report (failed hosts), the report and the message. */
+export async function outcome<T>(handle: WorkflowHandle): Promise<{ ok: true; result: T } | { ok: false; message: string; report?: T }> {
+  try {
+    return { ok: true, result: (await handle.result()) as T };
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    let cause: unknown = err.cause;
+    while (cause instanceof Error && cause.cause instanceof Error && !(cause instanceof ApplicationFailure && cause.details?.length)) cause = cause.cause;
+    const report = cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
+    let inner: unknown = err;
+    while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+    return { ok: false, message: inner instanceof Error ? inner.message : String(inner), report };
+  }
+}

@@ -1,0 +1,32 @@
+import type { ReleaseLayout } from '../domain/host';
+import type { Argv } from './shell';
+
+/** Where an upload lands before its checksum is verified; never extracted from. */
+export const partialPath = (final: string): string => `${final}.partial`;
+
+/** Makes the directory an upload goes to. Repeatable. */
+export const prepareUpload = (layout: ReleaseLayout, v: string): Argv => ['mkdir', '-p', layout.releaseDir(v)];
+
+/** Prints the sha256 of a file, or nothing when it does not exist: the check before an upload. */
+export const sha256IfPresent = (path: string): Argv => ['sh', '-c', 'if [ -f "$1" ]; then sha256sum "$1"; fi', 'sha256', path];
+
+/** Checks the sha256 of a partial upload, then moves it into place (atomic on one filesystem). */
+export const verifyAndPlace = (partial: string, final: string, sha256: string): Argv[] => [
+  ['sh', '-c', 'echo "$1  $2" | sha256sum -c --status', 'verify', sha256, partial],
+  ['mv', '-f', '--', partial, final],
+];
+
+/** Unpacks a tarball that is already on the host, after checking it again. Repeatable: tar overwrites in place. */
+export const unpack = (layout: ReleaseLayout, v: string, sha256: string): Argv[] => [
+  ['sh', '-c', 'echo "$1  $2" | sha256sum -c --status', 'verify', sha256, layout.tarball(v)],
+  ['tar', '-xzf', layout.tarball(v), '-C', layout.root],
+];
+
+/** Lists the release versions present on a host (directories under releases/). */
+export const listVersions = (layout: ReleaseLayout): Argv => [
+  'sh',
+  '-c',
+  'cd "$1" 2>/dev/null && for d in */; do [ -d "$d" ] && echo "${d%/}"; done; true',
+  'versions',
+  layout.releasesDir,
+];

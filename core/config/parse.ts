@@ -1,0 +1,312 @@
+import { InputError } from '../domain/errors';
+import type { HostTarget, SshTarget } from '../domain/host';
+import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
+import { appName } from '../domain/release';
+import type { BuildTool, DeliveryConfig, EnvironmentConfig } from './schema';
+
+/** A typed config, or every problem found, each naming the file, the variable and the fix. */
+export type ParseResult = { ok: true; config: DeliveryConfig } | { ok: false; errors: string[] };
+
+/** What the loader knows besides the variables. */
+export interface ParseContext {
+  /** The config file, as messages name it, e.g. `.deliver/config`. */
+  source: string;
+  /** The directory that holds `.deliver/`; relative RELEASE_STORE values are resolved against it. */
+  projectDir: string;
+  /** From the files in projectDir: mix.exs -> mix, rebar.config -> rebar3. */
+  detectedTool?: BuildTool;
+}
+
+const ENV_LIST = /^([A-Z][A-Z0-9_]*)_(?:HOSTS|NODES)$/;
+/** Variables that end in _HOSTS but name no environment. */
+const NOT_ENVIRONMENTS = new Set(['SSH_KNOWN_HOSTS', 'AUTHORIZED_REMOTE_HOSTS']);
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+const PLACEHOLDERS = ['app', 'host', 'port', 'index'];
+const UNIQUE_NAME_FIX = 'make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"';
+
+/**
+ * Pure: turns the variables a sourced `.deliver/config` defines into a DeliveryConfig, or returns every problem at
+ * once. Unknown variables are ignored, since the file is a bash script that defines many.
+ */
+export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseContext): ParseResult {
+  const r = reader(vars, ctx.source);
+  const appText = r.get('APP');
+  const app =
+    appText === undefined ? r.missing('APP', 'APP="my_app" (the OTP application name)') : r.check(() => appName(appText), r.at('APP'));
+  const buildTool = readBuildTool(r, ctx);
+  const buildHost = readBuildHost(r);
+  const buildAt = r.path('BUILD_AT');
+  if (buildAt === undefined) {
+    r.missing('BUILD_AT', `BUILD_AT="/tmp/edeliver/${app ?? 'my_app'}/builds" (the directory on the build host where releases are built)`);
+  }
+  const releaseDir = r.path('RELEASE_DIR');
+  const releaseStore = readReleaseStore(r, ctx);
+  const knownHosts = r.path('SSH_KNOWN_HOSTS');
+  const identityFile = r.path('SSH_IDENTITY_FILE');
+  const naming = readNodeNaming(r, app);
+  const environments: Record<string, EnvironmentConfig> = {};
+  for (const env of environmentVariables(r)) environments[env.toLowerCase()] = readEnvironment(r, env, naming);
+
+  if (r.errors.length > 0 || !app || !buildTool || !buildHost || !buildAt || releaseStore === undefined) {
+    return { ok: false, errors: r.errors };
+  }
+  return {
+    ok: true,
+    config: {
+      app,
+      source: ctx.source,
+      projectDir: ctx.projectDir,
+      buildTool,
+      buildHost,
+      buildAt,
+      releaseStore,
+      ...(releaseDir ? { releaseDir } : {}),
+      environments,
+      ssh: { ...(knownHosts ? { knownHosts } : {}), ...(identityFile ? { identityFile } : {}) },
+    },
+  };
+}
+
+/** The environment named `name`; throws InputError listing the ones the config defines. */
+export function environmentOf(config: DeliveryConfig, name: string): EnvironmentConfig {
+  // hasOwn, so that names like "constructor" are unknown rather than found on Object.prototype.
+  if (Object.hasOwn(config.environments, name)) return config.environments[name]!;
+  const defined = Object.keys(config.environments);
+  const hint = /^[a-z][a-z0-9_]*$/.test(name) ? ` (set ${name.toUpperCase()}_HOSTS to add one)` : '';
+  throw new InputError(
+    `unknown environment "${name}": ${config.source} defines ${defined.length > 0 ? defined.join(', ') : 'no environments'}${hint}`,
+  );
+}
+
+/**
+ * The hosts a `--host=H` filter picks, in the environment's order; no names means every host. A name matches a host's
+ * `address:port` name, its address (every port) or its node name. Throws InputError naming the unknown ones and the valid ones.
+ */
+export function selectHosts(env: EnvironmentConfig, names: string[] | undefined): HostTarget[] {
+  if (names === undefined || names.length === 0) return env.hosts;
+  const matches = (h: HostTarget, n: string) => n === h.name || n === h.address || n === h.nodeName;
+  const unknown = names.filter((n) => !env.hosts.some((h) => matches(h, n)));
+  if (unknown.length > 0) {
+    const valid = env.hosts.map((h) => `${h.name} (${h.nodeName})`).join(', ');
+    throw new InputError(`unknown host ${unknown.map((n) => `"${n}"`).join(', ')} in ${env.name}: use one of ${valid}`);
+  }
+  return env.hosts.filter((h) => names.some((n) => matches(h, n)));
+}
+
+/** Reads variables and collects problems; every helper below reports through it. */
+interface Reader {
+  errors: string[];
+  vars: Record<string, string>;
+  /** `<source>: NAME`, the start of every message about NAME. */
+  at(name: string): string;
+  /** The trimmed value; empty counts as unset, as edeliver tests variables with `[ -z "$X" ]`. */
+  get(name: string): string | undefined;
+  /** Runs a validator; its InputError becomes one collected message, prefixed when the validator takes no `what`. */
+  check<T>(run: () => T, prefix?: string): T | undefined;
+  missing(name: string, fix: string): undefined;
+  /** An absolute path, validated once however many environments use it: undefined = unset, null = already reported. */
+  path(name: string): string | null | undefined;
+  /** A user name variable; when invalid it is reported once and a stand-in keeps host entries from repeating it. */
+  user(name: string): string | undefined;
+}
+
+function reader(vars: Record<string, string>, source: string): Reader {
+  const paths = new Map<string, string | null | undefined>();
+  const r: Reader = {
+    errors: [],
+    vars,
+    at: (name) => `${source}: ${name}`,
+    get(name) {
+      const text = Object.hasOwn(vars, name) ? vars[name]!.trim() : '';
+      return text === '' ? undefined : text;
+    },
+    check(run, prefix) {
+      try {
+        return run();
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        r.errors.push(prefix === undefined ? err.message : `${prefix}: ${err.message}`);
+        return undefined;
+      }
+    },
+    missing(name, fix) {
+      r.errors.push(`${source}: ${name} is not set: add ${fix}`);
+      return undefined;
+    },
+    path(name) {
+      if (!paths.has(name)) {
+        const text = r.get(name);
+        paths.set(name, text === undefined ? undefined : (r.check(() => absolutePath(text, r.at(name))) ?? null));
+      }
+      return paths.get(name);
+    },
+    user(name) {
+      const text = r.get(name);
+      if (text === undefined) return undefined;
+      return r.check(() => sshTarget('localhost', text, r.at(name)).user) ?? 'reported';
+    },
+  };
+  return r;
+}
+
+function readBuildTool(r: Reader, ctx: ParseContext): BuildTool | undefined {
+  const text = r.get('BUILD_TOOL');
+  if (text === 'rebar3' || text === 'mix') return text;
+  if (text !== undefined) {
+    r.errors.push(`${r.at('BUILD_TOOL')}: "${text}" is not supported: set BUILD_TOOL="rebar3" or BUILD_TOOL="mix"`);
+  } else if (ctx.detectedTool) {
+    return ctx.detectedTool;
+  } else {
+    r.errors.push(
+      `${ctx.source}: BUILD_TOOL is not set and ${ctx.projectDir} has no rebar.config or mix.exs: ` +
+        'add one of them, or set BUILD_TOOL="rebar3" or BUILD_TOOL="mix"',
+    );
+  }
+  return undefined;
+}
+
+function readBuildHost(r: Reader): SshTarget | undefined {
+  const user = r.user('BUILD_USER');
+  const text = r.get('BUILD_HOST');
+  if (text === undefined) return r.missing('BUILD_HOST', 'BUILD_HOST="build.example.com" (the host that builds releases)');
+  if (user === undefined && !text.includes('@')) {
+    r.errors.push(`${r.at('BUILD_HOST')}: no user for "${text}": add BUILD_USER="builder" or write BUILD_HOST="builder@${text}"`);
+    return undefined;
+  }
+  return r.check(() => sshTarget(text, user, r.at('BUILD_HOST')));
+}
+
+/**
+ * RELEASE_STORE as an absolute directory: relative values are joined to projectDir with string operations only (this
+ * module stays pure). projectDir comes from the file system, not the config, so only the configured part is validated.
+ */
+function readReleaseStore(r: Reader, ctx: ParseContext): string | undefined {
+  const base = ctx.projectDir.replace(/\/+$/, '');
+  const text = r.get('RELEASE_STORE');
+  if (text === undefined) return `${base}/.deliver/releases`;
+  if (/^[A-Za-z0-9+.-]*:/.test(text) || /^[^/]*@[^/]*:/.test(text)) {
+    r.errors.push(
+      `${r.at('RELEASE_STORE')}: "${text}" is a remote store; Ferry keeps releases in a local directory: ` +
+        'set RELEASE_STORE=".deliver/releases" or an absolute path',
+    );
+    return undefined;
+  }
+  const parts = text.split('/').filter((p) => p !== '' && p !== '.');
+  let dir: string;
+  try {
+    dir = absolutePath(`/${parts.join('/')}`, 'RELEASE_STORE');
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    r.errors.push(
+      `${r.at('RELEASE_STORE')}: "${text}" must be a directory of letters, digits and . _ @ + -, ` +
+        `absolute or relative to ${ctx.projectDir}, without ".."`,
+    );
+    return undefined;
+  }
+  return text.startsWith('/') ? dir : `${base}${dir === '/' ? '' : dir}`;
+}
+
+/** NODE_NAME, checked for unknown placeholders; undefined when node names cannot be made (the reason is reported). */
+function readNodeNaming(r: Reader, app: string | undefined): { template: string; app: string } | undefined {
+  const template = r.get('NODE_NAME') ?? '{app}@{host}';
+  const unknown = new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((p) => !PLACEHOLDERS.includes(p)));
+  for (const p of unknown) r.errors.push(`${r.at('NODE_NAME')}: unknown placeholder "{${p}}": use {app}, {host}, {port} or {index}`);
+  return unknown.size === 0 && app !== undefined ? { template, app } : undefined;
+}
+
+/** The <ENV> of every <ENV>_HOSTS or <ENV>_NODES that is set: staging and production first, then the rest by name. */
+function environmentVariables(r: Reader): string[] {
+  const found = new Set<string>();
+  for (const key of Object.keys(r.vars)) {
+    const m = ENV_LIST.exec(key);
+    if (m && !NOT_ENVIRONMENTS.has(key) && r.get(key) !== undefined) found.add(m[1]!);
+  }
+  const first = ['STAGING', 'PRODUCTION'].filter((e) => found.has(e));
+  return [...first, ...[...found].filter((e) => !first.includes(e)).sort()];
+}
+
+interface HostEntry {
+  from: string;
+  target: SshTarget;
+  deployTo: string;
+}
+
+/** One environment from <ENV>_HOSTS, <ENV>_NODES, <ENV>_USER and its deploy root. */
+function readEnvironment(r: Reader, env: string, naming: { template: string; app: string } | undefined): EnvironmentConfig {
+  const name = env.toLowerCase();
+  const user = r.user(`${env}_USER`);
+  // The first deploy root that is set wins; TEST_AT is edeliver's name for the staging one.
+  const rootVars = [`${env}_DELIVER_TO`, ...(env === 'STAGING' ? ['TEST_AT'] : []), 'DELIVER_TO'];
+  const root = rootVars.map((v) => r.path(v)).find((p) => p !== undefined);
+  const entries: HostEntry[] = [];
+
+  const hostsVar = `${env}_HOSTS`;
+  const hostTexts = words(r.get(hostsVar));
+  if (hostTexts.length > 0 && root === undefined) {
+    r.errors.push(`${r.at(hostsVar)}: no deploy directory for ${name}: set DELIVER_TO="/opt/apps" (or ${rootVars.slice(0, -1).join(' or ')})`);
+  }
+  for (const text of hostTexts) {
+    const target = entryTarget(r, hostsVar, text, text, user);
+    // Without a valid root (reported above or by r.path) the entry still takes part in the duplicate checks.
+    if (target) entries.push({ from: hostsVar, target, deployTo: root ?? '' });
+  }
+
+  const nodesVar = `${env}_NODES`;
+  for (const text of words(r.get(nodesVar))) {
+    const m = /^(.+?):(\/.*)$/.exec(text);
+    if (!m) {
+      r.errors.push(`${r.at(nodesVar)}: "${text}" has no deploy directory: write user@host[:port]:/deploy/path`);
+      continue;
+    }
+    const target = entryTarget(r, nodesVar, text, m[1]!, user);
+    const deployTo = r.check(() => absolutePath(m[2]!, r.at(nodesVar)));
+    if (target && deployTo !== undefined) entries.push({ from: nodesVar, target, deployTo });
+  }
+  return { name, hosts: placeHosts(r, name, entries, naming) };
+}
+
+/** The SSH target of one list entry; a missing user asks for <ENV>_USER. */
+function entryTarget(r: Reader, from: string, entry: string, hostText: string, user: string | undefined): SshTarget | undefined {
+  if (user === undefined && !hostText.includes('@')) {
+    const env = from.replace(/_(HOSTS|NODES)$/, '');
+    r.errors.push(`${r.at(from)}: no user for "${entry}": add ${env}_USER="deploy" or write "deploy@${entry}"`);
+    return undefined;
+  }
+  return r.check(() => sshTarget(hostText, user, r.at(from)));
+}
+
+/** Drops duplicate hosts and gives each host its node name, which must be valid and unique in the environment. */
+function placeHosts(r: Reader, env: string, entries: HostEntry[], naming: { template: string; app: string } | undefined): HostTarget[] {
+  const hosts: HostTarget[] = [];
+  const byNode = new Map<string, HostTarget>();
+  for (const { from, target, deployTo } of entries) {
+    if (hosts.some((h) => h.name === target.name)) {
+      r.errors.push(`${r.at(from)}: host "${target.name}" is listed twice for ${env}: remove one of them`);
+      continue;
+    }
+    const fill: Record<string, string> = {
+      app: naming?.app ?? '',
+      host: target.address,
+      port: String(target.port),
+      index: String(hosts.length + 1),
+    };
+    const node = naming?.template.replace(PLACEHOLDER, (_, p: string) => fill[p] ?? '') ?? '';
+    const host: HostTarget = { ...target, deployTo, nodeName: node };
+    hosts.push(host);
+    if (!naming || r.check(() => nodeName(node, `${r.at('NODE_NAME')} (${env} host ${target.name})`)) === undefined) continue;
+    const other = byNode.get(node);
+    if (other) {
+      r.errors.push(`${r.at('NODE_NAME')}: ${env} hosts ${other.name} and ${target.name} both get node name "${node}": ${UNIQUE_NAME_FIX}`);
+    } else byNode.set(node, host);
+  }
+  return hosts;
+}
+
+/** parseSshTarget, with a message that names the port when it is not a number (its pattern would not match at all). */
+function sshTarget(text: string, defaultUser: string | undefined, what: string): SshTarget {
+  const port = /^(?:[^@]*@)?(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(text)?.[1];
+  if (port !== undefined && !/^\d+$/.test(port)) throw new InputError(`${what}: invalid port "${port}" in "${text}"`);
+  return parseSshTarget(text, defaultUser, what);
+}
+
+const words = (text: string | undefined): string[] => (text ?? '').split(/\s+/).filter((w) => w !== '');

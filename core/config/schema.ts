@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { HostTarget, SshTarget } from '../domain/host';
+import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
+import { APP_NAME } from '../domain/release';
+
+/** The build tools Ferry drives on the build host. */
+export type BuildTool = 'rebar3' | 'mix';
+
+/** One deploy environment (`staging`, `production`, or `qa` from QA_HOSTS), with at least one host. */
+export interface EnvironmentConfig {
+  name: string;
+  hosts: HostTarget[];
+}
+
+/** What `.deliver/config` means to Ferry, validated. Plain JSON: it crosses the workflow boundary. */
+export interface DeliveryConfig {
+  app: string;
+  /** The config file, as messages name it. */
+  source: string;
+  /** The directory that holds `.deliver/`: the git repository to build. */
+  projectDir: string;
+  buildTool: BuildTool;
+  buildHost: SshTarget;
+  buildAt: string;
+  releaseStore: string;
+  releaseDir?: string;
+  environments: Record<string, EnvironmentConfig>;
+  ssh: { knownHosts?: string; identityFile?: string };
+}
+
+/** Turns a domain validator (which throws InputError) into a zod predicate, so both judge values alike. */
+const passes = (check: (text: string) => unknown) => (text: string) => {
+  try {
+    check(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const ABSOLUTE = 'must be an absolute path of letters, digits and . _ @ + -';
+const absolute = () => z.string().refine(passes((t) => absolutePath(t, 'path')), ABSOLUTE);
+
+const sshTarget = z.strictObject({
+  name: z.string().describe('How Ferry names the host in output: `address`, or `address:port` when the port is not 22'),
+  address: z
+    .string()
+    .refine(passes((t) => parseSshTarget(t, 'root', 'address')), 'must be a DNS name or IP address')
+    .describe('DNS name or IP address reachable over SSH'),
+  port: z.number().int().min(1).max(65535).describe('SSH port, 22 unless the entry says `host:port`'),
+  // parseSshTarget is the one place that knows what a valid user name is.
+  user: z
+    .string()
+    .refine(passes((t) => parseSshTarget('localhost', t, 'user')), 'must be a plain Unix user name')
+    .describe('SSH login: `user@` in the entry, else BUILD_USER or <ENV>_USER'),
+});
+
+const hostTarget = sshTarget.extend({
+  deployTo: absolute().describe(
+    'Deploy root; the release lives in `<deployTo>/<app>`. From the NODES entry, else <ENV>_DELIVER_TO, TEST_AT (staging only), DELIVER_TO',
+  ),
+  nodeName: z
+    .string()
+    .refine(passes((t) => nodeName(t, 'node name')), 'must be name@host')
+    .describe('NODE_NAME with {app}, {host}, {port}, {index} filled in; default `{app}@{host}`; unique per environment'),
+});
+
+const environment = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/).describe('Lower-case <ENV> of <ENV>_HOSTS / <ENV>_NODES, e.g. QA_HOSTS -> qa'),
+  hosts: z
+    .array(hostTarget)
+    .min(1)
+    .describe('<ENV>_HOSTS (`host`, `host:port`, `user@host:port`) then <ENV>_NODES (`user@host[:port]:/deploy/path`)'),
+});
+
+/** The validated config as data. The `.describe()` texts are the reference for each `.deliver/config` variable. */
+export const deliveryConfigSchema = z.strictObject({
+  app: z.string().regex(APP_NAME, 'must be an OTP application name').describe('APP: the OTP application (release) name'),
+  source: z.string().describe('The config file, as messages name it'),
+  projectDir: z.string().min(1).describe('The directory that holds .deliver/: the git repository to build'),
+  buildTool: z
+    .enum(['rebar3', 'mix'])
+    .describe('BUILD_TOOL, else detected: mix.exs -> mix, rebar.config -> rebar3'),
+  buildHost: sshTarget.describe('BUILD_HOST (`host`, `host:port`, `user@host:port`); BUILD_USER is the default user'),
+  buildAt: absolute().describe('BUILD_AT: the directory on the build host where releases are built (required)'),
+  releaseStore: z
+    .string()
+    .min(1)
+    .describe('RELEASE_STORE: local directory for built releases, relative to projectDir or absolute; default .deliver/releases'),
+  releaseDir: absolute().optional().describe('RELEASE_DIR: where the built release is on the build host'),
+  environments: z
+    .record(z.string(), environment)
+    .describe('One entry per <ENV>_HOSTS or <ENV>_NODES that is set: staging, production, and any other'),
+  ssh: z.strictObject({
+    knownHosts: absolute().optional().describe('SSH_KNOWN_HOSTS: known_hosts file on the worker machine'),
+    identityFile: absolute().optional().describe('SSH_IDENTITY_FILE: private key file on the worker machine'),
+  }),
+}) satisfies z.ZodType<DeliveryConfig>;

@@ -1,0 +1,11 @@
+/** The task queue every Ferry worker polls. */
+export const TASK_QUEUE = 'ferry';
+
+/** Same request, same id: running the command again attaches to the work in flight. */
+export const workflowIds = {
+  build: (app: string, ref: string) => `ferry/${app}/build/${ref}`,
+  /** One deploy or update per app and environment at a time: the environment lock. */
+  environment: (app: string, env: string) => `ferry/${app}/${env}`,
+  hostDeploy: (parentId: string, host: string) => `${parentId}/${host}`,
+  node: (app: string, env: string, command: string) => `ferry/${app}/${env}/${command}`,
+};

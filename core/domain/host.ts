@@ -1,0 +1,85 @@
+import { InputError } from './errors';
+import type { Version } from './release';
+
+/** One machine Ferry logs in to. Plain JSON: it crosses the workflow boundary. */
+export interface SshTarget {
+  /** How Ferry names the host in output: `address` or `address:port`. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+}
+
+/** One deploy target: a host, where the release lives on it, and the node it runs. */
+export interface HostTarget extends SshTarget {
+  /** DELIVER_TO: the release is extracted into `<deployTo>/<app>`. */
+  deployTo: string;
+  /** `-name` of the node on this host, e.g. `hello@10.0.0.5`. */
+  nodeName: string;
+}
+
+const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+const USER = /^[a-z_][a-z0-9_-]*\$?$/;
+const ABS_PATH = /^\/(?:[A-Za-z0-9._@+-]+\/?)*$/;
+const NODE_NAME = /^[A-Za-z0-9_-]+@[A-Za-z0-9.-]+$/;
+
+/** Parses `host`, `host:port`, `user@host` or `user@host:port`; `defaultUser` fills a missing user. */
+export function parseSshTarget(text: string, defaultUser: string | undefined, what: string): SshTarget {
+  const m = /^(?:([^@\s]+)@)?([^:\s]+|\[[^\]]+\])(?::(\d+))?$/.exec(text);
+  if (!m) throw new InputError(`${what}: cannot read host "${text}": expected host, host:port or user@host:port`);
+  const [, user = defaultUser, address = '', portText] = m;
+  if (!ADDRESS.test(address)) throw new InputError(`${what}: invalid host name "${address}"`);
+  const port = portText === undefined ? 22 : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(`${what}: invalid port "${portText}" in "${text}"`);
+  if (user === undefined || user === '') throw new InputError(`${what}: no user for host "${text}": set it as user@host`);
+  if (!USER.test(user)) throw new InputError(`${what}: invalid user name "${user}"`);
+  return { name: port === 22 ? address : `${address}:${port}`, address, port, user };
+}
+
+/** An absolute path without spaces or shell metacharacters; `..` is refused. */
+export function absolutePath(text: string, what: string): string {
+  if (!ABS_PATH.test(text) || text.split('/').includes('..')) {
+    throw new InputError(`${what}: "${text}" must be an absolute path of letters, digits and . _ @ + -`);
+  }
+  return text.length > 1 ? text.replace(/\/+$/, '') : text;
+}
+
+export function nodeName(text: string, what: string): string {
+  if (!NODE_NAME.test(text)) throw new InputError(`${what}: invalid node name "${text}": expected name@host`);
+  return text;
+}
+
+/** Where things are inside `<deployTo>/<app>` on a host (edeliver's layout plus Ferry's own files). */
+export interface ReleaseLayout {
+  root: string;
+  bin: string;
+  releasesDir: string;
+  releaseDir(v: Version | string): string;
+  /** edeliver's place for a release tarball on the host. */
+  tarball(v: Version | string): string;
+  /** The per-host vm.args Ferry writes once; every version links to it. */
+  vmArgs: string;
+  /** run_erl pipes of this node, under the deploy root instead of the shared /tmp/erl_pipes. */
+  pipeDir: string;
+  logDir: string;
+}
+
+export function releaseLayout(deployTo: string, app: string): ReleaseLayout {
+  const root = `${deployTo}/${app}`;
+  return {
+    root,
+    bin: `${root}/bin/${app}`,
+    releasesDir: `${root}/releases`,
+    releaseDir: (v) => `${root}/releases/${v}`,
+    tarball: (v) => `${root}/releases/${v}/${app}.tar.gz`,
+    vmArgs: `${root}/ferry/vm.args`,
+    pipeDir: `${root}/ferry/pipes/`,
+    logDir: `${root}/log`,
+  };
+}
+
+/** Per-project SSH overrides: paths on the worker machine, never key material. */
+export interface SshSettings {
+  knownHostsFile?: string;
+  identityFile?: string;
+}

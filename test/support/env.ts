@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import type { SshAuth } from '../../activities/ssh/ssh-pool';
+import type { HostTarget, SshTarget } from '../../core/domain/host';
+import { createWorker } from '../../worker/create';
+
+/** The test environment that scripts/with-test-env.sh set up; fails loudly when run without it. */
+export function testEnv() {
+  const state = process.env.FERRY_STATE;
+  const hostsSpec = process.env.FERRY_HOSTS;
+  if (!state || !hostsSpec || !process.env.TEMPORAL_ADDRESS) {
+    throw new Error('run integration tests through `npm test` (scripts/with-test-env.sh sets up hosts and Temporal)');
+  }
+  const ports = Object.fromEntries(hostsSpec.split(/\s+/).map((p) => p.split(':') as [string, string]));
+  return {
+    state,
+    temporalAddress: process.env.TEMPORAL_ADDRESS,
+    exampleRepo: process.env.FERRY_EXAMPLE_REPO ?? join(state, 'example'),
+    knownHosts: join(state, 'ssh', 'known_hosts'),
+    identity: join(state, 'ssh', 'id_ed25519'),
+    port: (name: string): number => Number(ports[name]),
+    /** The host's /opt as the test runner sees it. */
+    hostRoot: (name: string): string => join(state, 'hosts', name, 'root'),
+    sshdLog: (name: string): string => join(state, 'hosts', name, 'sshd.log'),
+  };
+}
+
+export type TestEnv = ReturnType<typeof testEnv>;
+
+export const sshTarget = (env: TestEnv, name: string): SshTarget => ({
+  name: `127.0.0.1:${env.port(name)}`,
+  address: '127.0.0.1',
+  port: env.port(name),
+  user: 'root',
+});
+
+export const hostTarget = (env: TestEnv, name: string, deployTo = '/opt/ferry'): HostTarget => ({
+  ...sshTarget(env, name),
+  deployTo,
+  nodeName: `hello_${env.port(name)}@127.0.0.1`,
+});
+
+export const testAuth = (env: TestEnv): SshAuth => ({
+  knownHostsFile: env.knownHosts,
+  identityFiles: [env.identity],
+  connectTimeoutMs: 5000,
+});
+
+/** Logins a host's sshd accepted so far (its log is VERBOSE). */
+export const loginCount = (env: TestEnv, name: string): number =>
+  (readFileSync(env.sshdLog(name), 'utf8').match(/Accepted publickey/g) ?? []).length;
+
+let runtimeInstalled = false;
+
+/** An in-process worker on its own task queue, plus a client; `stop()` shuts both down. */
+export async function startWorker(env: TestEnv, taskQueue: string, auth: SshAuth = testAuth(env)) {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
+  const { worker, ssh } = await createWorker({ connection: nativeConnection, namespace: 'default', auth, taskQueue });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    client,
+    ssh,
+    taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await ssh.close();
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+/** A private copy of the example repository with the given `.deliver/config` text. */
+export function exampleProject(env: TestEnv, config: string): string {
+  const dir = mkdtempSync(join(env.state, 'project-'));
+  cpSync(env.exampleRepo, dir, { recursive: true });
+  writeFileSync(join(dir, '.deliver', 'config'), config);
+  return dir;
+}
+
+/** A config for the test hosts, as a user would write it. */
+export function testConfig(env: TestEnv, extra = ''): string {
+  return `APP="hello"
+BUILD_HOST="127.0.0.1:${env.port('build')}"
+BUILD_USER="root"
+BUILD_AT="/opt/ferry-build/hello"
+PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('prod2')} 127.0.0.1:${env.port('prod3')}"
+PRODUCTION_USER="root"
+DELIVER_TO="/opt/ferry"
+NODE_NAME='hello_{port}@127.0.0.1'
+SSH_KNOWN_HOSTS="${env.knownHosts}"
+SSH_IDENTITY_FILE="${env.identity}"
+${extra}`;
+}
+
+/** Runs a command on the test machine (not on a host) and returns stdout. */
+export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });

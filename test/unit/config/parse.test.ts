@@ -1,0 +1,335 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { environmentOf, parseDeliveryConfig, selectHosts } from '../../../core/config/parse';
+import type { ParseContext } from '../../../core/config/parse';
+import { deliveryConfigSchema } from '../../../core/config/schema';
+import type { DeliveryConfig } from '../../../core/config/schema';
+import { InputError } from '../../../core/domain/errors';
+
+const ctx: ParseContext = { source: '.deliver/config', projectDir: '/home/ana/hello', detectedTool: 'rebar3' };
+
+/** The smallest config that loads: one build host, one staging host. */
+const minimal: Record<string, string> = {
+  APP: 'hello',
+  BUILD_HOST: 'build.example.com',
+  BUILD_USER: 'builder',
+  BUILD_AT: '/tmp/edeliver/hello/builds',
+  STAGING_HOSTS: 'stage1',
+  STAGING_USER: 'deploy',
+  DELIVER_TO: '/opt/apps',
+};
+
+/** `minimal` without one variable. */
+const without = (name: string): Record<string, string> => Object.fromEntries(Object.entries(minimal).filter(([k]) => k !== name));
+
+function parsed(vars: Record<string, string>, context: ParseContext = ctx): DeliveryConfig {
+  const result = parseDeliveryConfig(vars, context);
+  if (!result.ok) assert.fail(`expected a valid config, got:\n${result.errors.join('\n')}`);
+  return result.config;
+}
+
+function errorsOf(vars: Record<string, string>, context: ParseContext = ctx): string[] {
+  const result = parseDeliveryConfig(vars, context);
+  if (result.ok) assert.fail('expected errors, got a valid config');
+  return result.errors;
+}
+
+test('a full config yields hosts with ports, users, NODES deploy roots, templated node names and a custom environment', () => {
+  const config = parsed({
+    APP: 'hello',
+    BUILD_HOST: 'build.example.com:2222',
+    BUILD_USER: 'builder',
+    BUILD_AT: '/tmp/edeliver/hello/builds',
+    RELEASE_DIR: '/tmp/edeliver/hello/builds/_build/prod/rel/hello',
+    RELEASE_STORE: 'releases',
+    STAGING_HOSTS: 'stage1 ops@stage2:2201',
+    STAGING_USER: 'stager',
+    TEST_AT: '/srv/staging',
+    PRODUCTION_HOSTS: 'web1  web1:2222',
+    PRODUCTION_NODES: 'ops@web3:/opt/special',
+    PRODUCTION_USER: 'deploy',
+    DELIVER_TO: '/opt/apps',
+    QA_HOSTS: 'qa1.internal',
+    QA_USER: 'qa',
+    QA_DELIVER_TO: '/opt/qa',
+    NODE_NAME: '{app}_{port}@{host}',
+    SSH_KNOWN_HOSTS: '/etc/ferry/known_hosts',
+    SSH_IDENTITY_FILE: '/etc/ferry/id_ed25519',
+    GIT_CLEAN_PATHS: '_build rel priv/static',
+    PWD: '/home/ana/hello',
+  });
+  const expected: DeliveryConfig = {
+    app: 'hello',
+    source: '.deliver/config',
+    projectDir: '/home/ana/hello',
+    buildTool: 'rebar3',
+    buildHost: { name: 'build.example.com:2222', address: 'build.example.com', port: 2222, user: 'builder' },
+    buildAt: '/tmp/edeliver/hello/builds',
+    releaseStore: '/home/ana/hello/releases',
+    releaseDir: '/tmp/edeliver/hello/builds/_build/prod/rel/hello',
+    environments: {
+      staging: {
+        name: 'staging',
+        hosts: [
+          { name: 'stage1', address: 'stage1', port: 22, user: 'stager', deployTo: '/srv/staging', nodeName: 'hello_22@stage1' },
+          { name: 'stage2:2201', address: 'stage2', port: 2201, user: 'ops', deployTo: '/srv/staging', nodeName: 'hello_2201@stage2' },
+        ],
+      },
+      production: {
+        name: 'production',
+        hosts: [
+          { name: 'web1', address: 'web1', port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello_22@web1' },
+          { name: 'web1:2222', address: 'web1', port: 2222, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello_2222@web1' },
+          { name: 'web3', address: 'web3', port: 22, user: 'ops', deployTo: '/opt/special', nodeName: 'hello_22@web3' },
+        ],
+      },
+      qa: {
+        name: 'qa',
+        hosts: [{ name: 'qa1.internal', address: 'qa1.internal', port: 22, user: 'qa', deployTo: '/opt/qa', nodeName: 'hello_22@qa1.internal' }],
+      },
+    },
+    ssh: { knownHosts: '/etc/ferry/known_hosts', identityFile: '/etc/ferry/id_ed25519' },
+  };
+  assert.deepEqual(config, expected);
+  assert.deepEqual(Object.keys(config.environments), ['staging', 'production', 'qa']);
+  assert.deepEqual(deliveryConfigSchema.parse(config), config);
+});
+
+test('defaults: node name {app}@{host}, store in .deliver/releases, staging deploys to DELIVER_TO without TEST_AT', () => {
+  const config = parsed(minimal);
+  assert.equal(config.releaseStore, '/home/ana/hello/.deliver/releases');
+  assert.equal(config.releaseDir, undefined);
+  assert.deepEqual(config.ssh, {});
+  assert.deepEqual(config.environments, {
+    staging: {
+      name: 'staging',
+      hosts: [{ name: 'stage1', address: 'stage1', port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello@stage1' }],
+    },
+  });
+});
+
+test('STAGING_DELIVER_TO overrides TEST_AT, which overrides DELIVER_TO', () => {
+  assert.equal(parsed({ ...minimal, TEST_AT: '/srv/test' }).environments.staging?.hosts[0]?.deployTo, '/srv/test');
+  const config = parsed({ ...minimal, TEST_AT: '/srv/test', STAGING_DELIVER_TO: '/srv/stage' });
+  assert.equal(config.environments.staging?.hosts[0]?.deployTo, '/srv/stage');
+});
+
+test('{index} counts hosts from 1 within each environment', () => {
+  const config = parsed({ ...minimal, STAGING_HOSTS: 'a b', PRODUCTION_HOSTS: 'c', PRODUCTION_USER: 'deploy', NODE_NAME: 'n{index}@{host}' });
+  assert.deepEqual(config.environments.staging?.hosts.map((h) => h.nodeName), ['n1@a', 'n2@b']);
+  assert.deepEqual(config.environments.production?.hosts.map((h) => h.nodeName), ['n1@c']);
+});
+
+test('an empty HOSTS variable defines no environment', () => {
+  assert.deepEqual(Object.keys(parsed({ ...minimal, PRODUCTION_HOSTS: '', PRODUCTION_USER: 'deploy' }).environments), ['staging']);
+});
+
+test('BUILD_TOOL overrides the detected build tool', () => {
+  assert.equal(parsed({ ...minimal, BUILD_TOOL: 'mix' }).buildTool, 'mix');
+});
+
+test('an unsupported BUILD_TOOL is rejected with the supported values', () => {
+  assert.deepEqual(errorsOf({ ...minimal, BUILD_TOOL: 'rebar' }), [
+    '.deliver/config: BUILD_TOOL: "rebar" is not supported: set BUILD_TOOL="rebar3" or BUILD_TOOL="mix"',
+  ]);
+});
+
+test('no detected build tool and no BUILD_TOOL asks for rebar.config, mix.exs or BUILD_TOOL', () => {
+  assert.deepEqual(errorsOf(minimal, { source: '.deliver/config', projectDir: '/home/ana/hello' }), [
+    '.deliver/config: BUILD_TOOL is not set and /home/ana/hello has no rebar.config or mix.exs: add one of them, or set BUILD_TOOL="rebar3" or BUILD_TOOL="mix"',
+  ]);
+});
+
+test('a missing APP is reported with an example', () => {
+  const vars = without('APP');
+  assert.deepEqual(errorsOf(vars), ['.deliver/config: APP is not set: add APP="my_app" (the OTP application name)']);
+});
+
+test('an APP that is not an OTP application name is rejected', () => {
+  assert.deepEqual(errorsOf({ ...minimal, APP: 'Hello-World' }), [
+    '.deliver/config: APP: invalid app name "Hello-World": expected an OTP application name like my_app',
+  ]);
+});
+
+test('a missing BUILD_HOST is reported with an example', () => {
+  const vars = without('BUILD_HOST');
+  assert.deepEqual(errorsOf(vars), [
+    '.deliver/config: BUILD_HOST is not set: add BUILD_HOST="build.example.com" (the host that builds releases)',
+  ]);
+});
+
+test('a missing BUILD_AT is reported with an example', () => {
+  const vars = without('BUILD_AT');
+  assert.deepEqual(errorsOf(vars), [
+    '.deliver/config: BUILD_AT is not set: add BUILD_AT="/tmp/edeliver/hello/builds" (the directory on the build host where releases are built)',
+  ]);
+});
+
+test('a bad port names the variable and the entry', () => {
+  assert.deepEqual(errorsOf({ ...minimal, PRODUCTION_HOSTS: 'web1:22x', PRODUCTION_USER: 'deploy' }), [
+    '.deliver/config: PRODUCTION_HOSTS: invalid port "22x" in "web1:22x"',
+  ]);
+  assert.deepEqual(errorsOf({ ...minimal, BUILD_HOST: 'build:70000' }), ['.deliver/config: BUILD_HOST: invalid port "70000" in "build:70000"']);
+});
+
+test('a bad user is reported once, under the variable that holds it', () => {
+  assert.deepEqual(errorsOf({ ...minimal, STAGING_HOSTS: 'stage1 stage2', STAGING_USER: 'Ana;rm' }), [
+    '.deliver/config: STAGING_USER: invalid user name "Ana;rm"',
+  ]);
+  assert.deepEqual(errorsOf({ ...minimal, BUILD_HOST: 'Root@build' }), ['.deliver/config: BUILD_HOST: invalid user name "Root"']);
+});
+
+test('hosts without a user ask for <ENV>_USER or user@host', () => {
+  const vars = without('STAGING_USER');
+  assert.deepEqual(errorsOf(vars), ['.deliver/config: STAGING_HOSTS: no user for "stage1": add STAGING_USER="deploy" or write "deploy@stage1"']);
+  const noBuildUser = without('BUILD_USER');
+  assert.deepEqual(errorsOf(noBuildUser), [
+    '.deliver/config: BUILD_HOST: no user for "build.example.com": add BUILD_USER="builder" or write BUILD_HOST="builder@build.example.com"',
+  ]);
+});
+
+test('a relative DELIVER_TO is rejected', () => {
+  assert.deepEqual(errorsOf({ ...minimal, DELIVER_TO: 'opt/apps' }), [
+    '.deliver/config: DELIVER_TO: "opt/apps" must be an absolute path of letters, digits and . _ @ + -',
+  ]);
+});
+
+test('hosts with no deploy root ask for DELIVER_TO', () => {
+  const vars = without('DELIVER_TO');
+  assert.deepEqual(errorsOf(vars), [
+    '.deliver/config: STAGING_HOSTS: no deploy directory for staging: set DELIVER_TO="/opt/apps" (or STAGING_DELIVER_TO or TEST_AT)',
+  ]);
+});
+
+test('paths with ;, $(...), spaces, backquotes or .. are rejected', () => {
+  for (const bad of ['/opt/apps;rm -rf /', '/opt/$(touch /tmp/x)', '/opt/my apps', '/opt/`id`', '/opt/../etc']) {
+    assert.deepEqual(errorsOf({ ...minimal, BUILD_AT: bad }), [
+      `.deliver/config: BUILD_AT: "${bad}" must be an absolute path of letters, digits and . _ @ + -`,
+    ]);
+  }
+});
+
+test('a NODES entry sets its own deploy root and must have one', () => {
+  const vars = { ...minimal, STAGING_HOSTS: '', STAGING_NODES: 'ops@s1:2200:/srv/a s2:/srv/b' };
+  assert.deepEqual(
+    parsed(vars).environments.staging?.hosts.map((h) => [h.name, h.user, h.deployTo]),
+    [
+      ['s1:2200', 'ops', '/srv/a'],
+      ['s2', 'deploy', '/srv/b'],
+    ],
+  );
+  assert.deepEqual(errorsOf({ ...vars, STAGING_NODES: 'ops@s1 ops@s2:/srv/b/../../etc' }), [
+    '.deliver/config: STAGING_NODES: "ops@s1" has no deploy directory: write user@host[:port]:/deploy/path',
+    '.deliver/config: STAGING_NODES: "/srv/b/../../etc" must be an absolute path of letters, digits and . _ @ + -',
+  ]);
+});
+
+test('a NODE_NAME that renders an invalid node name is rejected per host', () => {
+  assert.deepEqual(errorsOf({ ...minimal, NODE_NAME: '{app}-{host}' }), [
+    '.deliver/config: NODE_NAME (staging host stage1): invalid node name "hello-stage1": expected name@host',
+  ]);
+});
+
+test('an unknown NODE_NAME placeholder is rejected once', () => {
+  assert.deepEqual(errorsOf({ ...minimal, STAGING_HOSTS: 'a b', NODE_NAME: '{name}@{hostname}' }), [
+    '.deliver/config: NODE_NAME: unknown placeholder "{name}": use {app}, {host}, {port} or {index}',
+    '.deliver/config: NODE_NAME: unknown placeholder "{hostname}": use {app}, {host}, {port} or {index}',
+  ]);
+});
+
+test('two hosts on one address with the same node name are an error naming both', () => {
+  assert.deepEqual(errorsOf({ ...minimal, STAGING_HOSTS: 'web1 web1:2222' }), [
+    '.deliver/config: NODE_NAME: staging hosts web1 and web1:2222 both get node name "hello@web1": make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"',
+  ]);
+});
+
+test('a host listed twice in one environment is an error, also across HOSTS and NODES', () => {
+  assert.deepEqual(errorsOf({ ...minimal, STAGING_HOSTS: 'stage1 ops@stage1:22' }), [
+    '.deliver/config: STAGING_HOSTS: host "stage1" is listed twice for staging: remove one of them',
+  ]);
+  assert.deepEqual(errorsOf({ ...minimal, STAGING_NODES: 'stage1:/srv/x' }), [
+    '.deliver/config: STAGING_NODES: host "stage1" is listed twice for staging: remove one of them',
+  ]);
+});
+
+test('the same host may appear in two environments', () => {
+  const config = parsed({ ...minimal, PRODUCTION_HOSTS: 'stage1', PRODUCTION_USER: 'deploy' });
+  assert.equal(config.environments.production?.hosts[0]?.nodeName, 'hello@stage1');
+});
+
+test('RELEASE_STORE may be absolute or relative to the project, never above it or remote', () => {
+  assert.equal(parsed({ ...minimal, RELEASE_STORE: './store/' }).releaseStore, '/home/ana/hello/store');
+  assert.equal(parsed({ ...minimal, RELEASE_STORE: '/var/ferry/store' }).releaseStore, '/var/ferry/store');
+  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: '../shared' }), [
+    '.deliver/config: RELEASE_STORE: "../shared" must be a directory of letters, digits and . _ @ + -, absolute or relative to /home/ana/hello, without ".."',
+  ]);
+  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: 'deploy@store:/releases' }), [
+    '.deliver/config: RELEASE_STORE: "deploy@store:/releases" is a remote store; Ferry keeps releases in a local directory: set RELEASE_STORE=".deliver/releases" or an absolute path',
+  ]);
+  assert.match(errorsOf({ ...minimal, RELEASE_STORE: 's3://bucket/releases' })[0]!, /RELEASE_STORE: "s3:\/\/bucket\/releases" is a remote store/);
+});
+
+test('every problem is reported together, not just the first', () => {
+  const errors = errorsOf(
+    {
+      APP: 'Hello!',
+      BUILD_USER: 'builder',
+      BUILD_AT: 'builds',
+      PRODUCTION_HOSTS: 'web1:22x web2 web2',
+      PRODUCTION_USER: 'deploy',
+      DELIVER_TO: '/opt/$(id)',
+      SSH_KNOWN_HOSTS: '~/.ssh/known_hosts',
+    },
+    { source: '.deliver/config', projectDir: '/p' },
+  );
+  assert.deepEqual(errors, [
+    '.deliver/config: APP: invalid app name "Hello!": expected an OTP application name like my_app',
+    '.deliver/config: BUILD_TOOL is not set and /p has no rebar.config or mix.exs: add one of them, or set BUILD_TOOL="rebar3" or BUILD_TOOL="mix"',
+    '.deliver/config: BUILD_HOST is not set: add BUILD_HOST="build.example.com" (the host that builds releases)',
+    '.deliver/config: BUILD_AT: "builds" must be an absolute path of letters, digits and . _ @ + -',
+    '.deliver/config: SSH_KNOWN_HOSTS: "~/.ssh/known_hosts" must be an absolute path of letters, digits and . _ @ + -',
+    '.deliver/config: DELIVER_TO: "/opt/$(id)" must be an absolute path of letters, digits and . _ @ + -',
+    '.deliver/config: PRODUCTION_HOSTS: invalid port "22x" in "web1:22x"',
+    '.deliver/config: PRODUCTION_HOSTS: host "web2" is listed twice for production: remove one of them',
+  ]);
+});
+
+test('environmentOf returns a defined environment', () => {
+  const config = parsed({ ...minimal, PRODUCTION_HOSTS: 'web1', PRODUCTION_USER: 'deploy' });
+  assert.equal(environmentOf(config, 'production').hosts[0]?.name, 'web1');
+});
+
+test('environmentOf rejects an unknown environment, listing the defined ones and how to add one', () => {
+  const config = parsed({ ...minimal, PRODUCTION_HOSTS: 'web1', PRODUCTION_USER: 'deploy' });
+  assert.throws(
+    () => environmentOf(config, 'qa'),
+    new InputError('unknown environment "qa": .deliver/config defines staging, production (set QA_HOSTS to add one)'),
+  );
+  assert.throws(() => environmentOf(config, 'constructor'), InputError);
+});
+
+test('selectHosts matches by host name, address or node name, in the environment order', () => {
+  const env = environmentOf(parsed({ ...minimal, STAGING_HOSTS: 'a a:2222 b c', NODE_NAME: '{app}{index}@{host}' }), 'staging');
+  assert.equal(selectHosts(env, undefined), env.hosts);
+  assert.equal(selectHosts(env, []), env.hosts);
+  assert.deepEqual(
+    selectHosts(env, ['c', 'a:2222']).map((h) => h.name),
+    ['a:2222', 'c'],
+  );
+  assert.deepEqual(
+    selectHosts(env, ['a']).map((h) => h.name),
+    ['a', 'a:2222'],
+  );
+  assert.deepEqual(
+    selectHosts(env, ['hello3@b']).map((h) => h.name),
+    ['b'],
+  );
+});
+
+test('selectHosts rejects unknown hosts, listing the valid ones', () => {
+  const env = environmentOf(parsed({ ...minimal, STAGING_HOSTS: 'a b:2222' }), 'staging');
+  assert.throws(
+    () => selectHosts(env, ['a', 'x', 'y']),
+    new InputError('unknown host "x", "y" in staging: use one of a (hello@a), b:2222 (hello@b)'),
+  );
+});

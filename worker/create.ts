@@ -1,0 +1,27 @@
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { SshPool, type SshAuth } from '../activities/ssh/ssh-pool';
+import { TASK_QUEUE } from '../core/domain/constants';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  auth: SshAuth;
+  taskQueue?: string;
+}
+
+/** A Ferry worker with every workflow and activity registered; the caller runs it and closes `ssh` after. */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; ssh: SshPool }> {
+  const ssh = new SshPool(opts.auth);
+  const worker = await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ ssh, auth: opts.auth }),
+    maxConcurrentActivityTaskExecutions: 50,
+    shutdownGraceTime: '10s',
+    shutdownForceTime: '30s',
+  });
+  return { worker, ssh };
+}

@@ -1,0 +1,22 @@
+import { log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { buildRequestSchema, parseRequest, type BuildRequest, type BuildResult } from '../core/domain/requests';
+import { validated } from './failures';
+import { BUILD, LOCAL, SSH_STEP, TRANSFER } from './policies';
+
+const local = proxyActivities<Activities>(LOCAL);
+const ssh = proxyActivities<Activities>(SSH_STEP);
+const builder = proxyActivities<Activities>(BUILD);
+const transfer = proxyActivities<Activities>(TRANSFER);
+
+/** Builds one revision on the build host and keeps the tarball in the store (edeliver's `build release`). */
+export async function buildRelease(input: BuildRequest): Promise<BuildResult> {
+  const req = validated(() => parseRequest(buildRequestSchema, input, 'buildRelease'));
+  const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, ssh: req.ssh };
+  const resolved = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });
+  await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: resolved.revision });
+  const built = await builder.compileRelease({ ...target, revision: resolved.revision });
+  const release = await transfer.fetchRelease({ ...target, ...built, ...resolved, store: req.store });
+  log.info('release stored', { version: release.version, sha256: release.sha256 });
+  return { release };
+}

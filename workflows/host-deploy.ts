@@ -1,0 +1,41 @@
+import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities, ReleaseOnHost } from '../activities';
+import type { HostProgress } from '../core/domain/requests';
+import { hostProgressSignal } from './messages';
+import { SSH_STEP, TRANSFER, VERIFY } from './policies';
+
+const ssh = proxyActivities<Activities>(SSH_STEP);
+const transfer = proxyActivities<Activities>(TRANSFER);
+const verify = proxyActivities<Activities>(VERIFY);
+
+export interface HostDeployRequest extends ReleaseOnHost {
+  startDeploy: boolean;
+}
+
+/**
+ * One host, one release: upload, verify, unpack, configure, start and verify the running version.
+ * Every step checks before it acts, so a rerun after a crash redoes nothing that was finished.
+ */
+export async function hostDeploy(req: HostDeployRequest): Promise<HostProgress> {
+  const parent = workflowInfo().parent;
+  const progress: HostProgress = { host: req.host.name, step: 'upload' };
+  const report = async (step: HostProgress['step']) => {
+    progress.step = step;
+    if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
+  };
+  const onHost = { host: req.host, app: req.app, ssh: req.ssh };
+  await report('upload');
+  progress.sent = (await transfer.uploadRelease(req)).sent;
+  await report('unpack');
+  await ssh.unpackRelease(req);
+  await report('configure');
+  await ssh.configureNode({ ...onHost, version: req.release.version });
+  if (req.startDeploy) {
+    await report('start');
+    await ssh.startNode({ ...onHost, restart: true, version: req.release.version });
+    await report('verify');
+    progress.version = (await verify.verifyNode({ ...onHost, version: req.release.version })).version;
+  }
+  progress.step = 'done';
+  return progress;
+}

@@ -1,0 +1,9 @@
+/**
+ * Every workflow type Ferry registers. Everything reachable from here is replayed: it must stay deterministic,
+ * and changing its behaviour under running workflows needs `patched()` (see the README's upgrade notes).
+ */
+export { buildRelease } from './build-release';
+export { deployRelease } from './deploy-release';
+export { hostDeploy } from './host-deploy';
+export { nodeCommand } from './node-command';
+export { updateRelease } from './update-release';

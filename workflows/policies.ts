@@ -1,0 +1,22 @@
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE } from '../core/domain/errors';
+
+const retry: RetryPolicy = { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE] };
+
+/** Short remote commands: unpack, configure, start, stop, ping. */
+export const SSH_STEP: ActivityOptions = { startToCloseTimeout: '3m', retry };
+
+/** Tarball transfers; they heartbeat bytes sent. */
+export const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry };
+
+/** A build on the build host; it heartbeats its output every second. */
+export const BUILD: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '1m', retry: { ...retry, maximumAttempts: 2 } };
+
+/** Waiting for a node to boot and report the expected version: many quick tries. */
+export const VERIFY: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  retry: { ...retry, initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '5s', maximumAttempts: 20 },
+};
+
+/** Local, read-only steps on the worker: git and store look-ups. */
+export const LOCAL: ActivityOptions = { startToCloseTimeout: '1m', retry };
