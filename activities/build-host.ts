@@ -61,8 +61,9 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
         ...(identity ? ['-o', 'IdentitiesOnly=yes', '-i', identity] : []),
       ]);
       const url = `ssh://${t.buildHost.user}@${t.buildHost.address}:${t.buildHost.port}${t.buildAt}`;
-      await simpleGit(t.projectDir)
-        .env({ ...process.env, GIT_SSH_COMMAND: sshCommand })
+      // GIT_SSH_COMMAND is built above from validated values through the one quoting helper.
+      await simpleGit({ baseDir: t.projectDir, allowEnvironment: ['GIT_SSH_COMMAND'], unsafe: { allowUnsafeSshCommand: true } })
+        .env({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, GIT_SSH_COMMAND: sshCommand })
         .push(url, `${t.revision}:refs/heads/ferry-build`, ['--force', '--quiet']);
       log.info('source pushed', { host: t.buildHost.name, revision: t.revision });
     },

@@ -7,14 +7,18 @@ import { InputError, tail } from '../core/domain/errors';
 
 /**
  * Constant script: the config file arrives as $1 and is never spliced into it. `bash -n` rejects a syntax error
- * before any line runs; `set -a` exports what the file assigns, and `env -0` prints it NUL-separated, so values
- * with newlines or quotes come back unchanged. The marker shows that the file did not call `exit` early.
+ * before any line runs; `set -a` exports what the file assigns, and `env -0` prints the environment before and
+ * after, NUL-separated, so values with newlines or quotes come back unchanged and only what the file set counts.
+ * The second marker shows that the file did not call `exit` early.
  */
 const READ_VARIABLES = `"$BASH" -n -- "$1" || exit 2
+env -0
+printf 'ferry-before\\0'
 set -a
 source "$1" >/dev/null
 printf 'ferry-sourced\\0'
 exec env -0`;
+const BEFORE = 'ferry-before';
 const MARKER = 'ferry-sourced';
 const TIMEOUT_MS = 15_000;
 
@@ -73,8 +77,16 @@ async function sourceWithBash(file: string, dir: string, source: string): Promis
     const status = typeof error.code === 'number' ? `exit code ${error.code}` : 'an error';
     throw new InputError(`${source}: bash stopped with ${status} while reading it: fix the file\n${tail(stderr) || error.message}`);
   }
-  const [marker, ...entries] = stdout.split('\0');
+  const parts = stdout.split('\0');
+  const split = parts.indexOf(BEFORE);
+  const [marker, ...entries] = parts.slice(split + 1);
   if (marker !== MARKER) throw new InputError(`${source}: the file calls exit before its end: remove the exit`);
+  const before = toVariables(parts.slice(0, split));
+  // Only what the file set or changed: the caller's own variables (FERRY_HOSTS, say) are not config.
+  return Object.fromEntries(Object.entries(toVariables(entries)).filter(([k, v]) => before[k] !== v));
+}
+
+function toVariables(entries: string[]): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const entry of entries) {
     const eq = entry.indexOf('=');

@@ -26,7 +26,7 @@ case "${1:-start}" in
     echo $! >"$PID_FILE"
     for _ in $(seq 1 120); do
       if healthy; then
-        echo "temporal: dev server on 127.0.0.1:$PORT${UI_PORT:+ (UI http://127.0.0.1:$UI_PORT)}"
+        if [ "$UI_PORT" = 0 ]; then echo "temporal: dev server on 127.0.0.1:$PORT (headless)"; else echo "temporal: dev server on 127.0.0.1:$PORT (UI http://127.0.0.1:$UI_PORT)"; fi
         exit 0
       fi
       kill -0 "$(cat "$PID_FILE")" 2>/dev/null || { echo "temporal: the dev server exited; see $LOG" >&2; tail -5 "$LOG" >&2; exit 1; }

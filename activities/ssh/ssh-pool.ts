@@ -171,7 +171,6 @@ export class SshPool {
         this.handshakes.set(`${host.user}@${host.name}`, (this.handshakes.get(`${host.user}@${host.name}`) ?? 0) + 1);
         resolve({ client, busy: 0 });
       });
-      if (accepted.length === 0) keyProblem = known.length === 0 ? 'unknown' : 'mismatch';
       client.connect({
         host: host.address.replace(/^\[|\]$/g, ''),
         port: host.port,
@@ -182,9 +181,9 @@ export class SshPool {
         algorithms: accepted.length > 0 ? { serverHostKey: [...new Set(accepted.flatMap((k) => hostKeyAlgorithms(k.type)))] as never } : undefined,
         hostVerifier: (blob: Buffer) => {
           const b64 = blob.toString('base64');
-          if (known.some((k) => k.revoked && k.key === b64)) keyProblem = 'mismatch';
-          else if (accepted.some((k) => k.key === b64)) return true;
-          else keyProblem ??= 'mismatch';
+          if (accepted.some((k) => k.key === b64)) return true;
+          // Reported only once the server showed a key: a refused connection is not a key problem.
+          keyProblem = known.length === 0 ? 'unknown' : 'mismatch';
           return false;
         },
         authHandler: authMethods(host.user, auth),

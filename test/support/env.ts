@@ -98,6 +98,7 @@ PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('prod2')} 
 PRODUCTION_USER="root"
 DELIVER_TO="/opt/ferry"
 NODE_NAME='hello_{port}@127.0.0.1'
+RELEASE_STORE="${join(env.state, 'store')}"
 SSH_KNOWN_HOSTS="${env.knownHosts}"
 SSH_IDENTITY_FILE="${env.identity}"
 ${extra}`;
