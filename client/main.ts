@@ -2,7 +2,11 @@ import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { FerryError, InputError } from '../core/domain/errors';
 import type { NodeCommand } from '../core/domain/requests';
+import { build } from './verbs/build';
 import type { VerbContext } from './verbs/common';
+import { deploy, update } from './verbs/deploy';
+import { nodeVerb } from './verbs/node';
+import { show } from './verbs/show';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
 const logger = pino(
@@ -13,7 +17,7 @@ const logger = pino(
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',')];
 const noise = (words: string[]) => words.filter((w) => w !== 'to' && w !== 'on');
 
-/** The edeliver grammar: verbs, artifacts, noise words `to`/`on`, `--flag=value`. Each action returns an exit code. */
+/** The edeliver grammar: verbs, artifacts, noise words `to`/`on`, `--flag=value`. Each action reports an exit code. */
 export function program(ctx: VerbContext, exit: (code: number) => void): Command {
   const p = new Command('ferry')
     .description('Durable build-and-deploy for Erlang/Elixir releases, on Temporal')
@@ -34,7 +38,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (artifact: string, o: object) =>
       run(async () => {
         expect(artifact, ['release'], 'build');
-        return (await import('./verbs/build')).build(ctx, { ...globals(), ...o });
+        return build(ctx, { ...globals(), ...o });
       })(),
     );
 
@@ -50,7 +54,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
         const [artifact = '', env, ...rest] = noise(words);
         expect(artifact, ['release'], 'deploy');
         if (!env || rest.length > 0) throw new InputError('usage: ferry deploy release to <environment> --version=V');
-        return (await import('./verbs/deploy')).deploy(ctx, env, { ...globals(), ...o });
+        return deploy(ctx, env, { ...globals(), ...o });
       })(),
     );
 
@@ -66,7 +70,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       run(async () => {
         const [env, ...rest] = noise(words);
         if (!env || rest.length > 0) throw new InputError('usage: ferry update <environment> [--branch=B] [--start-deploy]');
-        return (await import('./verbs/deploy')).update(ctx, env, { ...globals(), ...o });
+        return update(ctx, env, { ...globals(), ...o });
       })(),
     );
 
@@ -75,13 +79,13 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       .argument('<environment>')
       .description(`${command} the node on every host of an environment`)
       .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
-      .action(async (env: string, o: object) => run(async () => (await import('./verbs/node')).nodeVerb(ctx, command, env, { ...globals(), ...o }))());
+      .action(async (env: string, o: object) => run(async () => nodeVerb(ctx, command, env, { ...globals(), ...o }))());
   }
 
   p.command('show')
     .argument('<what>', 'releases')
     .description('list what the release store holds')
-    .action(async (what: string) => run(async () => (await import('./verbs/show')).show(ctx, what, globals()))());
+    .action(async (what: string) => run(async () => show(ctx, what, globals()))());
 
   p.addHelpText('after', '\nAlso: `ferry worker` runs a Ferry worker (polls the `ferry` task queue until SIGINT/SIGTERM).');
   return p;

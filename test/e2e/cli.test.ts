@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadDeliveryConfig } from '../../client/config-file';
+import { deployRequest } from '../../client/requests';
+import type { DeployStatus, NodeCommandResult } from '../../core/domain/requests';
+import { exampleProject, loginCount, testConfig, testEnv } from '../support/env';
+
+const env = testEnv();
+const root = join(__dirname, '..', '..');
+const temporal = join(root, '.venv', 'bin', 'temporal');
+let project: string;
+let worker: ChildProcess;
+
+/** Runs the `ferry` CLI as a user does, in the example project. */
+function ferry(...args: string[]) {
+  const r = spawnSync(join(root, 'bin', 'ferry'), args, { cwd: project, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function temporalCli(...args: string[]) {
+  const r = spawnSync(temporal, [...args, '--address', env.temporalAddress], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+before(async () => {
+  project = exampleProject(env, testConfig(env));
+  worker = spawn(join(root, 'bin', 'ferry'), ['worker'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' } });
+  worker.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
+});
+
+after(async () => {
+  ferry('stop', 'production');
+  worker.kill('SIGTERM');
+  await new Promise((r) => worker.once('exit', r));
+});
+
+test('ferry build release --tag=0.2.0 builds on the build host and stores the release', () => {
+  const r = ferry('build', 'release', '--tag=0.2.0');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /building the release on the build host/);
+  assert.match(r.out, /built hello 0\.2\.0 from [0-9a-f]{10}/);
+});
+
+test('ferry show releases lists the store in version order', () => {
+  const r = ferry('show', 'releases', '--json');
+  assert.equal(r.code, 0, r.err);
+  const versions = (JSON.parse(r.out) as Array<{ version: string }>).map((x) => x.version);
+  assert.ok(versions.includes('0.2.0'));
+  assert.deepEqual(versions, [...versions].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+  assert.match(ferry('show', 'releases').out, /^VERSION\s+TYPE\s+REVISION/);
+});
+
+test('ferry deploy release to production --start-deploy shows each host and ends with every node on 0.2.0', () => {
+  const r = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0', '--start-deploy');
+  assert.equal(r.code, 0, r.err);
+  for (const host of ['prod1', 'prod2', 'prod3']) assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port(host)}\\s+done\\s+0\\.2\\.0`));
+  assert.match(r.out, /hello 0\.2\.0 → production: 3 hosts ok/);
+});
+
+test('ferry ping and ferry version report per host', () => {
+  const ping = ferry('ping', 'production');
+  assert.equal(ping.code, 0, ping.err);
+  assert.equal((ping.out.match(/✓ .*pong/g) ?? []).length, 3);
+  const version = ferry('--json', 'version', 'production');
+  assert.equal(version.code, 0, version.err);
+  assert.deepEqual((JSON.parse(version.out) as NodeCommandResult).hosts.map((h) => h.version), ['0.2.0', '0.2.0', '0.2.0']);
+});
+
+test('the stock temporal CLI starts deployRelease from a plain JSON file and reads the result', async () => {
+  const config = await loadDeliveryConfig({ cwd: project });
+  const input = join(env.state, 'deploy-input.json');
+  writeFileSync(input, JSON.stringify(deployRequest(config, 'production', { version: '0.2.0', startDeploy: true })));
+  const start = temporalCli('workflow', 'start', '--type', 'deployRelease', '--task-queue', 'ferry', '--workflow-id', 'e2e-temporal-cli', '--input-file', input);
+  assert.equal(start.code, 0, start.err);
+  const result = temporalCli('workflow', 'result', '--workflow-id', 'e2e-temporal-cli', '--output', 'json');
+  assert.equal(result.code, 0, result.err);
+  const status = (JSON.parse(result.out) as { result: DeployStatus }).result;
+  assert.equal(status.phase, 'done');
+  assert.equal(Object.keys(status.hosts).length, 3);
+});
+
+test('input typed into temporal workflow start is validated by the workflow before any host is touched', () => {
+  const logins = loginCount(env, 'prod1');
+  const bad = JSON.stringify({
+    app: 'hello', environment: 'production', version: '0.2.0; touch /opt/pwned', store: '/tmp/x',
+    hosts: [{ name: '127.0.0.1:1', address: '127.0.0.1', port: env.port('prod1'), user: 'root', deployTo: '/opt/$(touch x)', nodeName: 'a b' }],
+  });
+  const start = temporalCli('workflow', 'start', '--type', 'deployRelease', '--task-queue', 'ferry', '--workflow-id', 'e2e-bad-input', '--input', bad);
+  assert.equal(start.code, 0, start.err);
+  const result = temporalCli('workflow', 'result', '--workflow-id', 'e2e-bad-input');
+  assert.notEqual(result.code, 0);
+  assert.match(result.out + result.err, /invalid deployRelease request: version: must be a version like 0\.1\.0; .*deployTo/);
+  assert.equal(loginCount(env, 'prod1'), logins);
+});
+
+test('bad input is refused with a clear message and exit code before any workflow starts', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['deploy', 'release', 'to', 'production', '--version=0.1.0;reboot'], /invalid version "0\.1\.0;reboot"/],
+    [['deploy', 'release', 'to', 'moon', '--version=0.2.0'], /unknown environment "moon"/],
+    [['build', 'release', '--branch=$(reboot)'], /invalid branch/],
+    [['deploy', 'release', 'to', 'production', '--version=0.2.0', '--host=10.9.9.9'], /unknown host "10\.9\.9\.9"/],
+  ];
+  for (const [args, message] of cases) {
+    const r = ferry(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}${r.err}`);
+    assert.match(r.err, message);
+  }
+});
+
+test('a version that is not in the store fails the deploy and names what the store has', () => {
+  const r = ferry('deploy', 'release', 'to', 'production', '--version=9.9.9');
+  assert.equal(r.code, 1);
+  assert.match(r.out, /hello 9\.9\.9 is not in the release store .*\(it has .*0\.2\.0.*\)/);
+});
+
+test('a second deploy to a busy environment names the one in flight', async () => {
+  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy'], { cwd: project });
+  const firstDone = new Promise<number | null>((r) => first.once('exit', r));
+  // Wait until the first deploy is running.
+  for (let i = 0; i < 100; i++) {
+    const d = temporalCli('workflow', 'describe', '--workflow-id', 'ferry/hello/production', '--output', 'json');
+    if (d.code === 0 && /"status":\s*"WORKFLOW_EXECUTION_STATUS_RUNNING"|"status":\s*1\b|Running/.test(d.out)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const second = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0');
+  assert.equal(second.code, 2, second.out + second.err);
+  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.1\.0 --start-deploy to .*" started by /);
+  assert.equal(await firstDone, 0);
+});
+
+test('ferry stop production stops every node; ping then fails with exit 1', () => {
+  const stop = ferry('stop', 'production');
+  assert.equal(stop.code, 0, stop.err);
+  const ping = ferry('ping', 'production');
+  assert.equal(ping.code, 1);
+  assert.equal((ping.out.match(/✗ .*is not running/g) ?? []).length, 3);
+});
