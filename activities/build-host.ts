@@ -15,6 +15,8 @@ export interface BuildTarget {
   buildHost: SshTarget;
   buildAt: string;
   tool: 'rebar3' | 'mix';
+  /** RELEASE_DIR: where the build tool leaves the release; default `<BUILD_AT>/_build/prod/rel/<app>`. */
+  releaseDir?: string;
   ssh?: SshSettings;
 }
 
@@ -74,7 +76,7 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
       let seq = 0;
       const beat = setInterval(() => Context.current().heartbeat({ seq, output: output.slice(-4000) }), 1000);
       try {
-        const relDir = build.defaultReleaseDir(t.tool, t.app);
+        const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
           t.buildHost,
           inDir(t.buildAt, ...build.checkout(t.revision), ...build.buildRelease(t.tool), build.builtVersion(relDir)),
@@ -82,9 +84,9 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
           authOf(t.ssh),
         );
         const version = toVersion(r.stdout.trim().split('\n').at(-1)?.split(' ')[1] ?? '');
-        if (t.tool === 'mix') await ssh.run(t.buildHost, inDir(t.buildAt, build.tarMixRelease(t.app, version)), {}, authOf(t.ssh));
+        if (t.tool === 'mix') await ssh.run(t.buildHost, build.tarMixRelease(relDir, t.app, version), {}, authOf(t.ssh));
         log.info('release built', { host: t.buildHost.name, version });
-        return { version, remoteTarball: `${t.buildAt}/${build.tarballPath(t.tool, t.app, version)}` };
+        return { version, remoteTarball: build.tarballPath(relDir, t.app, version) };
       } finally {
         clearInterval(beat);
       }

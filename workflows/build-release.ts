@@ -12,7 +12,7 @@ const transfer = proxyActivities<Activities>(TRANSFER);
 /** Builds one revision on the build host and keeps the tarball in the store (edeliver's `build release`). */
 export async function buildRelease(input: BuildRequest): Promise<BuildResult> {
   const req = validated(() => parseRequest(buildRequestSchema, input, 'buildRelease'));
-  const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, ssh: req.ssh };
+  const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
   const resolved = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });
   await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: resolved.revision });
   const built = await builder.compileRelease({ ...target, revision: resolved.revision });

@@ -10,7 +10,7 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
   const id = workflowInfo().workflowId;
   const { release } = await executeChild(buildRelease, {
     workflowId: `${id}/build`,
-    args: [{ app: req.app, projectDir: req.projectDir, ref: req.ref, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, store: req.store, ssh: req.ssh }],
+    args: [{ app: req.app, projectDir: req.projectDir, ref: req.ref, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, store: req.store, ssh: req.ssh }],
   });
   return executeChild(deployRelease, {
     workflowId: `${id}/deploy`,

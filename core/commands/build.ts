@@ -24,15 +24,13 @@ export const buildRelease = (tool: 'rebar3' | 'mix'): Argv[] =>
 /** Prints `<erts-vsn> <release-vsn>` of the release just built. */
 export const builtVersion = (releaseDir: string): Argv => ['cat', `${releaseDir}/releases/start_erl.data`];
 
-/** The directory a build tool puts its release in, relative to BUILD_AT. */
-export const defaultReleaseDir = (tool: 'rebar3' | 'mix', app: string): string =>
-  tool === 'rebar3' ? `_build/prod/rel/${app}` : `_build/prod/rel/${app}`;
+/** The directory a build tool puts its release in, relative to BUILD_AT (RELEASE_DIR overrides it). */
+export const defaultReleaseDir = (app: string): string => `_build/prod/rel/${app}`;
 
-/** The tarball a build tool writes for one version, relative to BUILD_AT. */
-export const tarballPath = (tool: 'rebar3' | 'mix', app: string, v: string): string =>
-  tool === 'rebar3' ? `_build/prod/rel/${app}/${app}-${v}.tar.gz` : `_build/prod/${app}-${v}.tar.gz`;
+/** The tarball of one version: relx writes it into the release directory; for mix, Ferry makes it there. */
+export const tarballPath = (releaseDir: string, app: string, v: string): string => `${releaseDir}/${app}-${v}.tar.gz`;
 
-/** Makes a tarball of a mix release (mix has none by default). */
-export const tarMixRelease = (app: string, v: string): Argv => [
-  'tar', '-czf', `_build/prod/${app}-${v}.tar.gz`, '-C', `_build/prod/rel/${app}`, '.',
+/** Makes a tarball of a mix release (mix has none by default), beside where relx would put one. */
+export const tarMixRelease = (releaseDir: string, app: string, v: string): Argv => [
+  'tar', '-czf', tarballPath(releaseDir, app, v), '--exclude', '*.tar.gz', '-C', releaseDir, '.',
 ];

@@ -44,6 +44,7 @@ export const buildRequestSchema = z.strictObject({
   buildHost: sshTarget,
   buildAt: path,
   tool: z.enum(['rebar3', 'mix']),
+  releaseDir: path.optional(),
   store: path,
   ssh: sshSettings,
 });

@@ -1,0 +1,389 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import * as build from '../../../core/commands/build';
+import * as node from '../../../core/commands/node';
+import * as release from '../../../core/commands/release';
+import { and, toShell } from '../../../core/commands/shell';
+import { releaseLayout } from '../../../core/domain/host';
+import { version } from '../../../core/domain/release';
+
+const layout = releaseLayout('/opt/ferry', 'hello');
+const spaced = releaseLayout('/opt/my app', 'hello');
+const SHA = 'a'.repeat(64);
+
+const made: string[] = [];
+after(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A real, absolute temp directory (realpath, so paths compare equal where /tmp is a symlink). */
+function tempDir(): string {
+  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'ferry-builders-')));
+  made.push(dir);
+  return dir;
+}
+
+/** Runs a command string with a real `sh -c`; returns its exit status and output. */
+function sh(command: string, cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('sh', ['-c', command], { cwd, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+// --- node: the release's control script ---
+
+test('node.start runs the daemon under a timeout with pipes under the deploy root', () => {
+  assert.equal(toShell(node.start(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello daemon');
+});
+
+test('node.start quotes a deploy root that has a space', () => {
+  assert.equal(
+    toShell(node.start(spaced)),
+    "timeout 60 env 'PIPE_DIR=/opt/my app/hello/ferry/pipes/' '/opt/my app/hello/bin/hello' daemon",
+  );
+});
+
+test('node.stop stops the node through the control script', () => {
+  assert.equal(toShell(node.stop(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello stop');
+});
+
+test('node.ping pings the node through the control script', () => {
+  assert.equal(toShell(node.ping(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello ping');
+});
+
+test('node.osPid asks the control script for the pid', () => {
+  assert.equal(toShell(node.osPid(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello pid');
+});
+
+test('node.releases evaluates which_releases as one quoted argument', () => {
+  assert.equal(
+    toShell(node.releases(layout)),
+    "timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello eval '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].'",
+  );
+});
+
+test('node.runningVersion reads the permanent version of a single release', () => {
+  assert.equal(node.runningVersion('[{"0.1.0", permanent}]\n'), '0.1.0');
+});
+
+test('node.runningVersion prefers the current version to the permanent one mid-upgrade', () => {
+  assert.equal(node.runningVersion('[{"0.2.0",current},{"0.1.0",permanent}]'), '0.2.0');
+});
+
+test('node.runningVersion prefers current even when it is listed after permanent', () => {
+  assert.equal(node.runningVersion('[{"0.1.0",permanent},{"0.2.0",current}]\n'), '0.2.0');
+});
+
+test('node.runningVersion ignores unpacked and old releases', () => {
+  assert.equal(node.runningVersion('[{"0.3.0",unpacked},{"0.2.0",permanent},{"0.1.0",old}]\n'), '0.2.0');
+});
+
+test('node.runningVersion is undefined when the node is not running', () => {
+  assert.equal(node.runningVersion('Node is not running!\n'), undefined);
+});
+
+test('node.runningVersion is undefined for an empty release list', () => {
+  assert.equal(node.runningVersion('[]\n'), undefined);
+});
+
+const CONFIGURE_SCRIPT = [
+  'set -e',
+  'rel=$1/releases/$2; out=$4',
+  'mkdir -p "$(dirname "$out")"',
+  'if [ -f "$rel/vm.args.src" ]; then src=$rel/vm.args.src; elif [ -f "$rel/vm.args" ]; then src=$rel/vm.args; else src=/dev/null; fi',
+  '{ echo "-name $3"; grep -v -E "^[[:space:]]*-s?name([[:space:]]|$)" "$src" || true; } > "$out.tmp"',
+  'mv -f "$out.tmp" "$out"',
+  'ln -sfn "$out" "$1/vm.args"',
+].join('\n');
+
+test('node.configure passes root, version, node name and vm.args path as parameters of a constant script', () => {
+  assert.equal(
+    toShell(node.configure(layout, '0.1.0', 'hello@10.0.0.5')),
+    `sh -c '${CONFIGURE_SCRIPT}' configure /opt/ferry/hello 0.1.0 hello@10.0.0.5 /opt/ferry/hello/ferry/vm.args`,
+  );
+});
+
+test('node.configure quotes a deploy root that has a space', () => {
+  assert.equal(
+    toShell(node.configure(spaced, '0.1.0', 'hello@10.0.0.5')),
+    `sh -c '${CONFIGURE_SCRIPT}' configure '/opt/my app/hello' 0.1.0 hello@10.0.0.5 '/opt/my app/hello/ferry/vm.args'`,
+  );
+});
+
+/** A deploy root under a temp dir with `releases/<v>/<file>` holding `text`. */
+function fakeRelease(v: string, file: string | undefined, text = '') {
+  const l = releaseLayout(tempDir(), 'hello');
+  mkdirSync(l.releaseDir(v), { recursive: true });
+  if (file) writeFileSync(path.join(l.releaseDir(v), file), text);
+  return l;
+}
+
+function assertConfigured(l: ReturnType<typeof releaseLayout>, expected: string): void {
+  assert.equal(readFileSync(l.vmArgs, 'utf8'), expected);
+  const link = path.join(l.root, 'vm.args');
+  assert.equal(lstatSync(link).isSymbolicLink(), true);
+  assert.equal(readlinkSync(link), l.vmArgs);
+  assert.equal(readFileSync(link, 'utf8'), expected);
+  assert.equal(existsSync(`${l.vmArgs}.tmp`), false);
+}
+
+test('node.configure run by sh replaces the node name in vm.args.src and links <root>/vm.args to the result', () => {
+  const l = fakeRelease('0.1.0', 'vm.args.src', '-name hello@127.0.0.1\n-setcookie c\n+K true\n');
+  const r = sh(toShell(node.configure(l, '0.1.0', 'hello_2231@127.0.0.1')));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-name hello_2231@127.0.0.1\n-setcookie c\n+K true\n');
+});
+
+test('node.configure run twice by sh gives the same files', () => {
+  const l = fakeRelease('0.1.0', 'vm.args.src', '-name hello@127.0.0.1\n-setcookie c\n+K true\n');
+  const command = toShell(node.configure(l, '0.1.0', 'hello_2231@127.0.0.1'));
+  assert.equal(sh(command).status, 0);
+  const r = sh(command);
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-name hello_2231@127.0.0.1\n-setcookie c\n+K true\n');
+});
+
+test('node.configure run by sh falls back to vm.args and drops an indented -sname line', () => {
+  const l = fakeRelease('0.1.0', 'vm.args', '  -sname hello\n-setcookie c\n-namespace kept\n');
+  const r = sh(toShell(node.configure(l, '0.1.0', 'hello_2231@127.0.0.1')));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-name hello_2231@127.0.0.1\n-setcookie c\n-namespace kept\n');
+});
+
+test('node.configure run by sh writes only the node name when the release has no vm.args', () => {
+  const l = fakeRelease('0.1.0', undefined);
+  const r = sh(toShell(node.configure(l, '0.1.0', 'hello_2231@127.0.0.1')));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-name hello_2231@127.0.0.1\n');
+});
+
+// --- release: uploads and unpacking ---
+
+test('release.partialPath appends .partial', () => {
+  assert.equal(release.partialPath('/opt/ferry/hello/releases/0.2.0/hello.tar.gz'), '/opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial');
+});
+
+test('release.prepareUpload makes the release directory', () => {
+  assert.equal(toShell(release.prepareUpload(layout, version('0.2.0'))), 'mkdir -p /opt/ferry/hello/releases/0.2.0');
+});
+
+test('release.prepareUpload quotes a deploy root that has a space', () => {
+  assert.equal(toShell(release.prepareUpload(spaced, version('0.2.0'))), "mkdir -p '/opt/my app/hello/releases/0.2.0'");
+});
+
+test('release.sha256IfPresent passes the path as a parameter of a constant script', () => {
+  assert.equal(
+    toShell(release.sha256IfPresent(layout.tarball('0.2.0'))),
+    `sh -c 'if [ -f "$1" ]; then sha256sum "$1"; fi' sha256 /opt/ferry/hello/releases/0.2.0/hello.tar.gz`,
+  );
+});
+
+test('release.verifyAndPlace checks the partial, then moves it over the final name', () => {
+  const final = layout.tarball('0.2.0');
+  assert.equal(
+    and(...release.verifyAndPlace(release.partialPath(final), final, SHA)),
+    `sh -c 'echo "$1  $2" | sha256sum -c --status' verify ${SHA} /opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial` +
+      ' && mv -f -- /opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial /opt/ferry/hello/releases/0.2.0/hello.tar.gz',
+  );
+});
+
+test('release.verifyAndPlace quotes a deploy root that has a space', () => {
+  const final = spaced.tarball('0.2.0');
+  assert.equal(
+    and(...release.verifyAndPlace(release.partialPath(final), final, SHA)),
+    `sh -c 'echo "$1  $2" | sha256sum -c --status' verify ${SHA} '/opt/my app/hello/releases/0.2.0/hello.tar.gz.partial'` +
+      " && mv -f -- '/opt/my app/hello/releases/0.2.0/hello.tar.gz.partial' '/opt/my app/hello/releases/0.2.0/hello.tar.gz'",
+  );
+});
+
+test('release.unpack checks the tarball again, then extracts it into the root', () => {
+  assert.equal(
+    and(...release.unpack(layout, version('0.2.0'), SHA)),
+    `sh -c 'echo "$1  $2" | sha256sum -c --status' verify ${SHA} /opt/ferry/hello/releases/0.2.0/hello.tar.gz` +
+      ' && tar -xzf /opt/ferry/hello/releases/0.2.0/hello.tar.gz -C /opt/ferry/hello',
+  );
+});
+
+test('release.unpack quotes a deploy root that has a space', () => {
+  assert.equal(
+    and(...release.unpack(spaced, version('0.2.0'), SHA)),
+    `sh -c 'echo "$1  $2" | sha256sum -c --status' verify ${SHA} '/opt/my app/hello/releases/0.2.0/hello.tar.gz'` +
+      " && tar -xzf '/opt/my app/hello/releases/0.2.0/hello.tar.gz' -C '/opt/my app/hello'",
+  );
+});
+
+test('release.listVersions lists the directories under releases/ with a constant script', () => {
+  assert.equal(
+    toShell(release.listVersions(layout)),
+    `sh -c 'cd "$1" 2>/dev/null && for d in */; do [ -d "$d" ] && echo "\${d%/}"; done; true' versions /opt/ferry/hello/releases`,
+  );
+});
+
+test('release.sha256IfPresent run by sh prints the sha256 of an existing file', () => {
+  const file = path.join(tempDir(), 'hello.tar.gz');
+  writeFileSync(file, 'release bytes');
+  const r = sh(toShell(release.sha256IfPresent(file)));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${sha256('release bytes')}  ${file}\n`);
+});
+
+test('release.sha256IfPresent run by sh prints nothing and succeeds for a missing file', () => {
+  const r = sh(toShell(release.sha256IfPresent(path.join(tempDir(), 'missing.tar.gz'))));
+  assert.deepEqual(r, { status: 0, stdout: '', stderr: '' });
+});
+
+test('release.verifyAndPlace run by sh moves a partial with the right checksum into place', () => {
+  const dir = tempDir();
+  const final = path.join(dir, 'hello.tar.gz');
+  const partial = release.partialPath(final);
+  writeFileSync(partial, 'release bytes');
+  const r = sh(and(...release.verifyAndPlace(partial, final, sha256('release bytes'))));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(final, 'utf8'), 'release bytes');
+  assert.equal(existsSync(partial), false);
+});
+
+test('release.verifyAndPlace run by sh fails on a wrong checksum and leaves the partial where it is', () => {
+  const dir = tempDir();
+  const final = path.join(dir, 'hello.tar.gz');
+  const partial = release.partialPath(final);
+  writeFileSync(partial, 'truncated');
+  const r = sh(and(...release.verifyAndPlace(partial, final, sha256('release bytes'))));
+  assert.notEqual(r.status, 0);
+  assert.equal(existsSync(final), false);
+  assert.equal(readFileSync(partial, 'utf8'), 'truncated');
+});
+
+test('release.verifyAndPlace run by sh fails when the partial is missing', () => {
+  const final = path.join(tempDir(), 'hello.tar.gz');
+  const r = sh(and(...release.verifyAndPlace(release.partialPath(final), final, SHA)));
+  assert.notEqual(r.status, 0);
+  assert.equal(existsSync(final), false);
+});
+
+test('release.unpack run by sh extracts a tarball whose checksum matches, and refuses one that does not', () => {
+  const src = tempDir();
+  mkdirSync(path.join(src, 'bin'));
+  writeFileSync(path.join(src, 'bin', 'hello'), '#!/bin/sh\n');
+  const l = releaseLayout(tempDir(), 'hello');
+  mkdirSync(l.releaseDir('0.2.0'), { recursive: true });
+  execFileSync('tar', ['-czf', l.tarball('0.2.0'), '-C', src, '.']);
+  const good = sha256(readFileSync(l.tarball('0.2.0')));
+
+  const refused = sh(and(...release.unpack(l, version('0.2.0'), SHA)));
+  assert.notEqual(refused.status, 0);
+  assert.equal(existsSync(l.bin), false);
+
+  const r = sh(and(...release.unpack(l, version('0.2.0'), good)));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(l.bin, 'utf8'), '#!/bin/sh\n');
+});
+
+test('release.listVersions run by sh prints each release directory and ignores files', () => {
+  const l = fakeRelease('0.1.0', undefined);
+  mkdirSync(l.releaseDir('0.2.0'));
+  writeFileSync(path.join(l.releasesDir, 'start_erl.data'), '14.2 0.2.0\n');
+  const r = sh(toShell(release.listVersions(l)));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '0.1.0\n0.2.0\n');
+});
+
+test('release.listVersions run by sh prints nothing and succeeds when there is no releases directory', () => {
+  const l = releaseLayout(tempDir(), 'hello');
+  assert.deepEqual(sh(toShell(release.listVersions(l))), { status: 0, stdout: '', stderr: '' });
+});
+
+// --- build: the build host ---
+
+test('build.prepareRepository makes BUILD_AT and a repository that accepts pushes to its branch', () => {
+  assert.equal(
+    and(...build.prepareRepository('/opt/build')),
+    "mkdir -p /opt/build && sh -c 'cd \"$1\" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore' init /opt/build",
+  );
+});
+
+test('build.prepareRepository quotes a BUILD_AT that has a space', () => {
+  assert.equal(
+    and(...build.prepareRepository('/opt/my build')),
+    "mkdir -p '/opt/my build' && sh -c 'cd \"$1\" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore' init '/opt/my build'",
+  );
+});
+
+test('build.prepareRepository run twice by sh leaves one repository that accepts pushes', () => {
+  const buildAt = path.join(tempDir(), 'my build');
+  const command = and(...build.prepareRepository(buildAt));
+  for (let i = 0; i < 2; i++) {
+    const r = sh(command);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  assert.equal(execFileSync('git', ['config', 'receive.denyCurrentBranch'], { cwd: buildAt, encoding: 'utf8' }), 'ignore\n');
+});
+
+test('build.checkout detaches at the revision and removes untracked files', () => {
+  assert.equal(and(...build.checkout('0123456789abcdef0123456789abcdef01234567')), 'git checkout -q --force --detach 0123456789abcdef0123456789abcdef01234567 && git clean -fdq');
+});
+
+test('build.buildRelease with rebar3 makes a prod tarball', () => {
+  assert.equal(and(...build.buildRelease('rebar3')), 'rebar3 as prod tar');
+});
+
+test('build.buildRelease with mix compiles, then releases with MIX_ENV=prod', () => {
+  assert.equal(and(...build.buildRelease('mix')), 'env MIX_ENV=prod mix compile && env MIX_ENV=prod mix release --overwrite');
+});
+
+test('build.builtVersion reads start_erl.data of the release', () => {
+  assert.equal(toShell(build.builtVersion('_build/prod/rel/hello')), 'cat _build/prod/rel/hello/releases/start_erl.data');
+});
+
+test('build.defaultReleaseDir is _build/prod/rel/<app>', () => {
+  assert.equal(build.defaultReleaseDir('hello'), '_build/prod/rel/hello');
+});
+
+test('build.tarballPath is <app>-<version>.tar.gz inside the release directory', () => {
+  assert.equal(build.tarballPath('_build/prod/rel/hello', 'hello', '0.1.0'), '_build/prod/rel/hello/hello-0.1.0.tar.gz');
+});
+
+test('build.tarMixRelease tars the release directory into itself, leaving tarballs out', () => {
+  assert.equal(
+    toShell(build.tarMixRelease('_build/prod/rel/hello', 'hello', '0.1.0')),
+    "tar -czf _build/prod/rel/hello/hello-0.1.0.tar.gz --exclude '*.tar.gz' -C _build/prod/rel/hello .",
+  );
+});
+
+test('build.tarMixRelease quotes a RELEASE_DIR that has a space', () => {
+  assert.equal(
+    toShell(build.tarMixRelease('/opt/my build/rel/hello', 'hello', '0.1.0')),
+    "tar -czf '/opt/my build/rel/hello/hello-0.1.0.tar.gz' --exclude '*.tar.gz' -C '/opt/my build/rel/hello' .",
+  );
+});
+
+test('build.tarMixRelease run by sh makes a tarball of the release without older tarballs in it', () => {
+  const releaseDir = path.join(tempDir(), 'rel', 'hello');
+  mkdirSync(path.join(releaseDir, 'bin'), { recursive: true });
+  writeFileSync(path.join(releaseDir, 'bin', 'hello'), '#!/bin/sh\n');
+  writeFileSync(path.join(releaseDir, 'hello-0.0.9.tar.gz'), 'old');
+  const r = sh(toShell(build.tarMixRelease(releaseDir, 'hello', '0.1.0')));
+  assert.equal(r.status, 0, r.stderr);
+  const listing = execFileSync('tar', ['-tzf', build.tarballPath(releaseDir, 'hello', '0.1.0')], { encoding: 'utf8' });
+  assert.deepEqual(listing.split('\n').filter(Boolean).sort(), ['./', './bin/', './bin/hello']);
+});
+
+// --- the layout the builders use ---
+
+test('releaseLayout puts everything under <deployTo>/<app>', () => {
+  const { releaseDir, tarball, ...paths } = layout;
+  assert.deepEqual(paths, {
+    root: '/opt/ferry/hello',
+    bin: '/opt/ferry/hello/bin/hello',
+    releasesDir: '/opt/ferry/hello/releases',
+    vmArgs: '/opt/ferry/hello/ferry/vm.args',
+    pipeDir: '/opt/ferry/hello/ferry/pipes/',
+    logDir: '/opt/ferry/hello/log',
+  });
+  assert.equal(releaseDir('0.2.0'), '/opt/ferry/hello/releases/0.2.0');
+  assert.equal(tarball('0.2.0'), '/opt/ferry/hello/releases/0.2.0/hello.tar.gz');
+});
