@@ -24,7 +24,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends openssh-client git ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
-# The worker's own user, not root; its home holds the mounted .ssh.
+# The worker's own user, not root (uid 10001, named by number below so that runAsNonRoot checks can read it);
+# its home holds the mounted .ssh.
 RUN groupadd --gid 10001 ferry \
  && useradd --uid 10001 --gid ferry --home-dir /home/ferry --create-home --shell /usr/sbin/nologin ferry \
  && install -d -o ferry -g ferry -m 0700 /home/ferry/.ssh \
@@ -51,6 +52,6 @@ COPY worker ./worker
 COPY client ./client
 COPY bin ./bin
 
-USER ferry:ferry
+USER 10001:10001
 
 ENTRYPOINT ["bin/ferry", "worker"]

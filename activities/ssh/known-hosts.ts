@@ -10,8 +10,11 @@ export interface KnownKey {
 }
 
 /** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */
-export const knownHostsName = (address: string, port: number): string =>
-  port === 22 ? address : `[${address.replace(/^\[|\]$/g, '')}]:${port}`;
+export const knownHostsName = (address: string, port: number): string => {
+  // OpenSSH compares names in lower case and writes IPv6 addresses without brackets on port 22.
+  const host = address.replace(/^\[|\]$/g, '').toLowerCase();
+  return port === 22 ? host : `[${host}]:${port}`;
+};
 
 /** Reads the keys a known_hosts file holds for one host (plain, hashed `|1|` and wildcard entries). Missing file: none. */
 export function knownKeysFor(file: string, address: string, port: number): KnownKey[] {
@@ -46,7 +49,7 @@ function matchesHost(patterns: string, name: string): boolean {
   for (const pattern of patterns.split(',')) {
     const negated = pattern.startsWith('!');
     const glob = negated ? pattern.slice(1) : pattern;
-    const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
     const plain = re.test(name);
     if (plain && negated) return false;
     if (plain) matched = true;

@@ -36,7 +36,7 @@ export const configure = (l: ReleaseLayout, v: string, nodeName: string): Argv =
     'rel=$1/releases/$2; out=$4',
     'mkdir -p "$(dirname "$out")"',
     'if [ -f "$rel/vm.args.src" ]; then src=$rel/vm.args.src; elif [ -f "$rel/vm.args" ]; then src=$rel/vm.args; else src=/dev/null; fi',
-    '{ echo "-name $3"; grep -v -E "^[[:space:]]*-s?name([[:space:]]|\$)" "$src" || true; } > "$out.tmp"',
+    '{ echo "-name $3"; grep -v -E "^[[:space:]]*-s?name([[:space:]]|$)" "$src" || true; } > "$out.tmp"',
     'mv -f "$out.tmp" "$out"',
     'ln -sfn "$out" "$1/vm.args"',
   ].join('\n'),

@@ -20,7 +20,7 @@ export interface HostTarget extends SshTarget {
 
 const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 const USER = /^[a-z_][a-z0-9_-]*\$?$/;
-const ABS_PATH = /^\/(?:[A-Za-z0-9._@+-]+\/?)*$/;
+const PATH_PART = /^[A-Za-z0-9._@+-]+$/;
 const NODE_NAME = /^[A-Za-z0-9_-]+@[A-Za-z0-9.-]+$/;
 
 /** Parses `host`, `host:port`, `user@host` or `user@host:port`; `defaultUser` fills a missing user. */
@@ -38,7 +38,10 @@ export function parseSshTarget(text: string, defaultUser: string | undefined, wh
 
 /** An absolute path without spaces or shell metacharacters; `..` is refused. */
 export function absolutePath(text: string, what: string): string {
-  if (!ABS_PATH.test(text) || text.split('/').includes('..')) {
+  // Checked part by part: one regex over the whole path backtracks exponentially on a bad character.
+  const [first, ...parts] = text.split('/');
+  const ok = first === '' && parts.length > 0 && parts.every((p, i) => (p === '' ? i === parts.length - 1 : PATH_PART.test(p) && p !== '..'));
+  if (!ok) {
     throw new InputError(`${what}: "${text}" must be an absolute path of letters, digits and . _ @ + -`);
   }
   return text.length > 1 ? text.replace(/\/+$/, '') : text;

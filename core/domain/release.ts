@@ -60,7 +60,7 @@ export interface StoredRelease extends ReleaseRef {
 export const releaseFileName = (ref: ReleaseRef): string => `${ref.app}_${ref.version}.release.tar.gz`;
 
 /** A git branch, tag or revision that is safe to pass anywhere: no shell metacharacters, no option look-alikes. */
-const GIT_REF = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;
+const GIT_REF = /^(?![-/.])(?!.*\.\.)(?!.*\/\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;
 
 export function gitRef(text: string, what = 'branch'): string {
   if (!GIT_REF.test(text) || text.endsWith('.lock')) {

@@ -24,16 +24,15 @@ const path = z.string().superRefine(check((s) => absolutePath(s, 'path')));
 const port = z.number().int().min(1).max(65535);
 const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');
 
-const sshTarget = z
-  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user })
-  .superRefine((h, ctx) => check(() => parseSshTarget(`${h.user}@${h.address}:${h.port}`, undefined, 'host'))(h.name, ctx));
+const target = { name: z.string().min(1), address: z.string().min(1), port, user };
+const reachable = (h: { address: string; port: number; user: string }, ctx: z.RefinementCtx) =>
+  check(() => parseSshTarget(`${h.user}@${h.address}:${h.port}`, undefined, 'host'))('', ctx);
 
-const hostTarget = sshTarget.and(
-  z.object({
-    deployTo: path,
-    nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))),
-  }),
-);
+const sshTarget = z.strictObject(target).superRefine(reachable);
+
+const hostTarget = z
+  .strictObject({ ...target, deployTo: path, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))) })
+  .superRefine(reachable);
 
 const sshSettings = z.strictObject({ knownHostsFile: path.optional(), identityFile: path.optional() }).optional();
 

@@ -68,7 +68,6 @@ test('a bracketed IPv6 address on another port matches its [address]:port entry'
 
 test(
   'a bracketed IPv6 address on port 22 matches the bare address OpenSSH writes',
-  { todo: 'activities/ssh/known-hosts.ts knownHostsName("[::1]", 22) returns "[::1]", OpenSSH looks up "::1"' },
   () => {
     const file = knownHosts(`::1 ${keys.a}`);
     assert.deepEqual(knownKeysFor(file, '[::1]', 22), [known('a')]);
@@ -107,7 +106,6 @@ test('a wildcard pattern can cover the ports of a host', () => {
 
 test(
   'host names match regardless of case, as OpenSSH matches them',
-  { todo: 'activities/ssh/known-hosts.ts matchesHost compares case-sensitively; OpenSSH match_hostname lowercases both sides' },
   () => {
     const file = knownHosts(`Web1.Example.com ${keys.a}`);
     assert.deepEqual(knownKeysFor(file, 'web1.example.com', 22), [known('a')]);
