@@ -38,6 +38,14 @@ export interface BuiltRelease {
   remoteTarball: string;
 }
 
+/** The end of a build's output, for `--verbose` and for the record. */
+export interface BuildOutput {
+  /** The last 4000 characters. */
+  tail: string;
+  /** How many characters the build printed in all. */
+  length: number;
+}
+
 /** Steps on the build host: push the sources, build, bring the tarball into the store. */
 export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth }) {
   return {
@@ -71,22 +79,23 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
     },
 
     /** Checks out the revision on the build host and builds the release tarball; heartbeats the output's tail. */
-    async compileRelease(t: BuildTarget & { revision: string }): Promise<BuiltRelease> {
+    async compileRelease(t: BuildTarget & { revision: string }): Promise<BuiltRelease & { output: BuildOutput }> {
       let output = '';
       let seq = 0;
-      const beat = setInterval(() => Context.current().heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
       try {
         const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
           t.buildHost,
           inDir(t.buildAt, ...build.checkout(t.revision), ...build.buildRelease(t.tool), build.builtVersion(relDir)),
-          { signal: Context.current().cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },
+          { signal: ctx.cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },
           authOf(t.ssh),
         );
         const version = toVersion(r.stdout.trim().split('\n').at(-1)?.split(' ')[1] ?? '');
         if (t.tool === 'mix') await ssh.run(t.buildHost, build.tarMixRelease(relDir, t.app, version), {}, authOf(t.ssh));
         log.info('release built', { host: t.buildHost.name, version });
-        return { version, remoteTarball: build.tarballPath(relDir, t.app, version) };
+        return { version, remoteTarball: build.tarballPath(relDir, t.app, version), output: { tail: output.slice(-4000), length: seq } };
       } finally {
         clearInterval(beat);
       }

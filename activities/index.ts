@@ -16,4 +16,4 @@ export const createActivities = (deps: ActivityDeps) => ({
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { OnHost, ReleaseOnHost, NodeState } from './remote-host';
-export type { BuildTarget, BuiltRelease, Resolved } from './build-host';
+export type { BuildOutput, BuildTarget, BuiltRelease, Resolved } from './build-host';

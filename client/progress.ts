@@ -59,15 +59,26 @@ export function nodeReport(r: NodeCommandResult): string {
   ].join('\n');
 }
 
+/** Prefixes each line of build output, so it stands apart from Ferry's own lines. */
+const indent = (text: string): string =>
+  text
+    .split('\n')
+    .map((l, i, all) => (i === all.length - 1 && l === '' ? '' : `    | ${l}\n`))
+    .join('');
+
+/** Build output seen so far by `followBuild`: how many characters of it were printed. */
+export interface BuildLog {
+  printed: number;
+}
+
 /**
  * Follows a build: prints each step as it starts and, with `verbose`, the build output that the compile step
- * heartbeats (its tail, once a second).
+ * heartbeats (its tail, once a second). `printRest` prints what the last heartbeat did not carry.
  */
-export async function followBuild(handle: WorkflowHandle, out: Out, done: Promise<unknown>, verbose: boolean): Promise<void> {
+export async function followBuild(handle: WorkflowHandle, out: Out, done: Promise<unknown>, verbose: boolean, log: BuildLog = { printed: 0 }): Promise<void> {
   let finished = false;
   void done.finally(() => (finished = true)).catch(() => undefined);
   let lastStep = '';
-  let printed = 0;
   while (!finished) {
     const d = await handle.describe().catch(() => undefined);
     for (const a of d?.raw.pendingActivities ?? []) {
@@ -79,16 +90,19 @@ export async function followBuild(handle: WorkflowHandle, out: Out, done: Promis
       const payload = a.heartbeatDetails?.payloads?.[0];
       if (verbose && payload) {
         const beat = defaultPayloadConverter.fromPayload<{ seq?: number; output?: string }>(payload);
-        if (beat?.seq !== undefined && beat.output !== undefined && beat.seq > printed) {
-          const fresh = beat.output.slice(-Math.min(beat.seq - printed, beat.output.length));
-          out.write(fresh.replace(/^/gm, '    | '));
-          if (!fresh.endsWith('\n')) out.write('\n');
-          printed = beat.seq;
-        }
+        if (beat?.seq !== undefined && beat.output !== undefined) printRest(out, log, { tail: beat.output, length: beat.seq });
       }
     }
     await Promise.race([sleep(500), done.catch(() => undefined)]);
   }
+}
+
+/** Prints the part of the build output that `log` has not printed yet (as much of it as `output.tail` holds). */
+export function printRest(out: Out, log: BuildLog, output: { tail: string; length: number }): void {
+  if (output.length <= log.printed) return;
+  const fresh = output.tail.slice(-Math.min(output.length - log.printed, output.tail.length));
+  out.write(indent(fresh.endsWith('\n') ? fresh : `${fresh}\n`));
+  log.printed = output.length;
 }
 
 const STEP_LABEL: Record<string, string> = {

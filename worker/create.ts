@@ -20,6 +20,9 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({ ssh, auth: opts.auth }),
     maxConcurrentActivityTaskExecutions: 50,
+    // Build output and byte counts travel in heartbeats; the CLI shows them live.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
   });

@@ -15,8 +15,8 @@ export async function buildRelease(input: BuildRequest): Promise<BuildResult> {
   const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
   const resolved = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });
   await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: resolved.revision });
-  const built = await builder.compileRelease({ ...target, revision: resolved.revision });
+  const { output, ...built } = await builder.compileRelease({ ...target, revision: resolved.revision });
   const release = await transfer.fetchRelease({ ...target, ...built, ...resolved, store: req.store });
   log.info('release stored', { version: release.version, sha256: release.sha256 });
-  return { release };
+  return { release, output };
 }

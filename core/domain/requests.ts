@@ -128,6 +128,8 @@ export interface NodeCommandResult {
 
 export interface BuildResult {
   release: StoredRelease;
+  /** The end of the build output (last 4000 characters) and its whole length. */
+  output?: { tail: string; length: number };
 }
 
 export type { HostTarget, SshTarget };

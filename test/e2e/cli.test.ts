@@ -117,14 +117,21 @@ test('a version that is not in the store fails the deploy and names what the sto
 });
 
 test('a second deploy to a busy environment names the one in flight', async () => {
-  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy'], { cwd: project });
-  const firstDone = new Promise<number | null>((r) => first.once('exit', r));
-  // Wait until the first deploy is running.
-  for (let i = 0; i < 100; i++) {
+  const describe = () => {
     const d = temporalCli('workflow', 'describe', '--workflow-id', 'ferry/hello/production', '--output', 'json');
-    if (d.code === 0 && /"status":\s*"WORKFLOW_EXECUTION_STATUS_RUNNING"|"status":\s*1\b|Running/.test(d.out)) break;
-    await new Promise((r) => setTimeout(r, 100));
+    const info = d.code === 0 ? (JSON.parse(d.out) as { workflowExecutionInfo: { status: string; execution: { runId: string } } }).workflowExecutionInfo : undefined;
+    return { runId: info?.execution.runId, running: info?.status === 'WORKFLOW_EXECUTION_STATUS_RUNNING' };
+  };
+  const earlier = describe().runId;
+  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy'], { cwd: project, stdio: 'ignore' });
+  const firstDone = new Promise<number | null>((r) => first.once('exit', r));
+  // Wait until the first deploy is a new run that is still running.
+  let now = describe();
+  for (let i = 0; i < 200 && !(now.running && now.runId !== earlier); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    now = describe();
   }
+  assert.ok(now.running, 'the first deploy is running');
   const second = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0');
   assert.equal(second.code, 2, second.out + second.err);
   assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.1\.0 --start-deploy to .*" started by /);

@@ -98,7 +98,7 @@ test('a version that is not in the store fails before any host is touched', asyn
   const logins = loginCount(env, 'prod1');
   await assert.rejects(run('deployRelease', 'it-deploy-missing', [deployRequest(config, 'production', { version: '9.9.9' })]), (e: unknown) => {
     assert.ok(e instanceof WorkflowFailedError);
-    assert.match(String((e.cause?.cause as Error | undefined)?.message), /hello 9\.9\.9 is not in the release store .*\(it has 0\.1\.0\)/);
+    assert.match(String((e.cause?.cause as Error | undefined)?.message), /hello 9\.9\.9 is not in the release store .*\(it has (.*, )?0\.1\.0(, .*)?\)/);
     return true;
   });
   assert.equal(loginCount(env, 'prod1'), logins);

@@ -60,7 +60,7 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     verifyNode: async (t) => (await step('verify', t.host.name), { host: t.host.name, running: true, version: t.version }),
     resolveRevision: async () => ({ revision: 'f'.repeat(40), branch: 'main' }),
     pushSource: async () => undefined,
-    compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz' }),
+    compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
     fetchRelease: async () => release,
   };
 }
