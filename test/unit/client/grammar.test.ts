@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { CommanderError, type Command } from 'commander';
 import { main, program } from '../../../client/main';
 import type { VerbContext } from '../../../client/verbs/common';
-
-const made: string[] = [];
-after(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** An empty project directory, or one with the given files. */
-function project(files: Record<string, string> = {}): string {
-  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'ferry-grammar-')));
-  made.push(dir);
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
-}
+import { project } from '../../support/project';
 
 const VALID_CONFIG = `APP="hello"
 BUILD_HOST="127.0.0.1:2221"

@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { loadDeliveryConfig } from '../../../client/config-file';
 import { InputError } from '../../../core/domain/errors';
-
-const made: string[] = [];
-after(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** A real project directory with the given files; `.deliver/config` is one of them. */
-function project(files: Record<string, string>): string {
-  // realpath, so that `$(pwd)` in bash and the expected paths agree where /tmp is a symlink.
-  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'ferry-config-')));
-  made.push(dir);
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
-}
+import { project } from '../../support/project';
 
 const minimal = `APP="hello"
 BUILD_HOST="build.example.com"
