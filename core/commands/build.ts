@@ -30,7 +30,13 @@ export const defaultReleaseDir = (app: string): string => `_build/prod/rel/${app
 /** The tarball of one version: relx writes it into the release directory; for mix, Ferry makes it there. */
 export const tarballPath = (releaseDir: string, app: string, v: string): string => `${releaseDir}/${app}-${v}.tar.gz`;
 
-/** Makes a tarball of a mix release (mix has none by default), beside where relx would put one. */
+/** Makes a tarball of a mix release (mix has none by default), beside where relx would put one. It is written
+ *  outside the directory first: tar fails on a file that grows while it reads the directory. */
 export const tarMixRelease = (releaseDir: string, app: string, v: string): Argv => [
-  'tar', '-czf', tarballPath(releaseDir, app, v), '--exclude', '*.tar.gz', '-C', releaseDir, '.',
+  'sh',
+  '-c',
+  'tmp=$(mktemp) && tar -czf "$tmp" --exclude "*.tar.gz" -C "$2" . && mv -f "$tmp" "$1"',
+  'tar',
+  tarballPath(releaseDir, app, v),
+  releaseDir,
 ];

@@ -123,9 +123,10 @@ test('a second deploy to a busy environment names the one in flight', async () =
     return { runId: info?.execution.runId, running: info?.status === 'WORKFLOW_EXECUTION_STATUS_RUNNING' };
   };
   const earlier = describe().runId;
-  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy'], { cwd: project, stdio: 'ignore' });
+  // The first deploy includes a host whose port is closed: its retries keep the deploy in flight for several seconds.
+  const slow = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1"`));
+  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.2.0'], { cwd: slow, stdio: 'ignore' });
   const firstDone = new Promise<number | null>((r) => first.once('exit', r));
-  // Wait until the first deploy is a new run that is still running.
   let now = describe();
   for (let i = 0; i < 200 && !(now.running && now.runId !== earlier); i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -134,8 +135,9 @@ test('a second deploy to a busy environment names the one in flight', async () =
   assert.ok(now.running, 'the first deploy is running');
   const second = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0');
   assert.equal(second.code, 2, second.out + second.err);
-  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.1\.0 --start-deploy to .*" started by /);
-  assert.equal(await firstDone, 0);
+  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.2\.0 to 127\.0\.0\.1:\d+ 127\.0\.0\.1:1" started by /);
+  assert.equal(temporalCli('workflow', 'terminate', '--workflow-id', 'ferry/hello/production', '--reason', 'test over').code, 0);
+  assert.equal(await firstDone, 1);
 });
 
 test('ferry stop production stops every node; ping then fails with exit 1', () => {

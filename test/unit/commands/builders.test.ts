@@ -347,17 +347,17 @@ test('build.tarballPath is <app>-<version>.tar.gz inside the release directory',
   assert.equal(build.tarballPath('_build/prod/rel/hello', 'hello', '0.1.0'), '_build/prod/rel/hello/hello-0.1.0.tar.gz');
 });
 
-test('build.tarMixRelease tars the release directory into itself, leaving tarballs out', () => {
+test('build.tarMixRelease writes the tarball outside the directory it reads, then moves it in', () => {
   assert.equal(
     toShell(build.tarMixRelease('_build/prod/rel/hello', 'hello', '0.1.0')),
-    "tar -czf _build/prod/rel/hello/hello-0.1.0.tar.gz --exclude '*.tar.gz' -C _build/prod/rel/hello .",
+    `sh -c 'tmp=$(mktemp) && tar -czf "$tmp" --exclude "*.tar.gz" -C "$2" . && mv -f "$tmp" "$1"' tar _build/prod/rel/hello/hello-0.1.0.tar.gz _build/prod/rel/hello`,
   );
 });
 
 test('build.tarMixRelease quotes a RELEASE_DIR that has a space', () => {
   assert.equal(
     toShell(build.tarMixRelease('/opt/my build/rel/hello', 'hello', '0.1.0')),
-    "tar -czf '/opt/my build/rel/hello/hello-0.1.0.tar.gz' --exclude '*.tar.gz' -C '/opt/my build/rel/hello' .",
+    `sh -c 'tmp=$(mktemp) && tar -czf "$tmp" --exclude "*.tar.gz" -C "$2" . && mv -f "$tmp" "$1"' tar '/opt/my build/rel/hello/hello-0.1.0.tar.gz' '/opt/my build/rel/hello'`,
   );
 });
 
