@@ -5,6 +5,7 @@ import type { NodeCommand } from '../core/domain/requests';
 import { build } from './verbs/build';
 import type { VerbContext } from './verbs/common';
 import { deploy, update } from './verbs/deploy';
+import { doctorVerb } from './verbs/doctor';
 import { nodeVerb } from './verbs/node';
 import { show } from './verbs/show';
 
@@ -81,6 +82,11 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
       .action(async (env: string, o: object) => run(async () => nodeVerb(ctx, command, env, { ...globals(), ...o }))());
   }
+
+  p.command('doctor')
+    .argument('[environment]', 'only this environment (default: every one)')
+    .description('check Temporal, the worker, the build host and every host, with the fix for each failure')
+    .action(async (env: string | undefined) => run(async () => doctorVerb(ctx, env, globals()))());
 
   p.command('show')
     .argument('<what>', 'releases')

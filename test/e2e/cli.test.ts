@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { loadDeliveryConfig } from '../../client/config-file';
 import { deployRequest } from '../../client/requests';
 import type { DeployStatus, NodeCommandResult } from '../../core/domain/requests';
-import { exampleProject, loginCount, testConfig, testEnv } from '../support/env';
+import { exampleProject, loginCount, mismatchedKnownHosts, testConfig, testEnv } from '../support/env';
 
 const env = testEnv();
 const root = join(__dirname, '..', '..');
@@ -138,6 +138,26 @@ test('a second deploy to a busy environment names the one in flight', async () =
   assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.2\.0 to 127\.0\.0\.1:\d+ 127\.0\.0\.1:1" started by /);
   assert.equal(temporalCli('workflow', 'terminate', '--workflow-id', 'ferry/hello/production', '--reason', 'test over').code, 0);
   assert.equal(await firstDone, 1);
+});
+
+test('ferry doctor passes on healthy hosts with a worker polling', () => {
+  const r = ferry('doctor', 'production');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /✓ temporal\s+worker polling "ferry"/);
+  assert.match(r.out, /✓ build 127\.0\.0\.1:\d+\s+rebar3: rebar 3\./);
+  assert.equal((r.out.match(/✓ production 127\.0\.0\.1:\d+\s+host key and login/g) ?? []).length, 3);
+  assert.match(r.out, /all checks passed/);
+});
+
+test('ferry doctor names a stopped host and a wrong host key, each with its fix, and exits 1', () => {
+  const knownHosts = mismatchedKnownHosts(env, 'other', 'prod1');
+  const sick = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+  const r = spawnSync(join(root, 'bin', 'ferry'), ['doctor', 'production'], { cwd: sick, encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /✗ production 127\.0\.0\.1:1\s+port reachable: 127\.0\.0\.1:1: connection refused\n\s+fix: check the host is up/);
+  assert.match(r.stdout, new RegExp(`✗ production 127\\.0\\.0\\.1:${env.port('other')}\\s+host key and login: .*host key does not match.*\\n\\s+fix: compare \`ssh-keyscan`));
+  assert.match(r.stdout, /✓ production 127\.0\.0\.1:\d+\s+host key and login/);
+  assert.match(r.stdout, /2 of \d+ checks failed/);
 });
 
 test('ferry stop production stops every node; ping then fails with exit 1', () => {

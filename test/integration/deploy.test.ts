@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -9,7 +9,7 @@ import { loadDeliveryConfig } from '../../client/config-file';
 import { buildRequest, deployRequest, nodeCommandRequest } from '../../client/requests';
 import type { DeliveryConfig } from '../../core/config/schema';
 import type { BuildResult, DeployStatus, NodeCommandResult } from '../../core/domain/requests';
-import { exampleProject, loginCount, startWorker, testConfig, testEnv } from '../support/env';
+import { exampleProject, loginCount, mismatchedKnownHosts, startWorker, testConfig, testEnv } from '../support/env';
 
 const env = testEnv();
 let w: Awaited<ReturnType<typeof startWorker>>;
@@ -69,12 +69,7 @@ test('deploying the same release again sends nothing and restarts nothing', asyn
 });
 
 test('a host whose key does not match known_hosts fails, receives nothing, and the others are reported', async () => {
-  const knownHosts = join(env.state, 'known_hosts.mismatch');
-  const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
-  const keyOf = (port: number) => lines.find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
-  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[127.0.0.1]:${env.port('other')} `)).join('\n')}\n`);
-  // "other" presents its own key, but known_hosts holds prod1's key under its name.
-  writeFileSync(knownHosts, `${readFileSync(knownHosts, 'utf8')}[127.0.0.1]:${env.port('other')} ${keyOf(env.port('prod1'))}\n`);
+  const knownHosts = mismatchedKnownHosts(env, 'other', 'prod1');
   const project = exampleProject(
     env,
     testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`),

@@ -106,3 +106,16 @@ ${extra}`;
 
 /** Runs a command on the test machine (not on a host) and returns stdout. */
 export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
+
+/**
+ * A known_hosts file in which `host` is listed with the key of `keyOf`: what a reinstalled host or a man in the
+ * middle looks like to strict host key checking. Every other host keeps its real key.
+ */
+export function mismatchedKnownHosts(env: TestEnv, host: string, keyOf: string): string {
+  const file = join(env.state, `known_hosts.${host}-as-${keyOf}`);
+  const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
+  const entry = (name: string) => `[127.0.0.1]:${env.port(name)} `;
+  const key = lines.find((l) => l.startsWith(entry(keyOf)))!.slice(entry(keyOf).length);
+  writeFileSync(file, `${lines.filter((l) => !l.startsWith(entry(host))).join('\n')}\n${entry(host)}${key}\n`);
+  return file;
+}
