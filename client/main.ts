@@ -8,6 +8,7 @@ import { deploy, update } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb } from './verbs/node';
 import { show } from './verbs/show';
+import { trust } from './verbs/trust';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
 const logger = pino(
@@ -87,6 +88,13 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .argument('[environment]', 'only this environment (default: every one)')
     .description('check Temporal, the worker, the build host and every host, with the fix for each failure')
     .action(async (env: string | undefined) => run(async () => doctorVerb(ctx, env, globals()))());
+
+  p.command('trust')
+    .argument('<environment>')
+    .description("show each host's key fingerprint and add new ones to known_hosts after confirmation")
+    .option('--yes', 'add without asking (for scripts; check the fingerprints first)')
+    .option('--build', 'the build host too')
+    .action(async (env: string, o: object) => run(async () => trust(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
     .argument('<what>', 'releases')

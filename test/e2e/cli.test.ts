@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadDeliveryConfig } from '../../client/config-file';
@@ -166,4 +166,32 @@ test('ferry stop production stops every node; ping then fails with exit 1', () =
   const ping = ferry('ping', 'production');
   assert.equal(ping.code, 1);
   assert.equal((ping.out.match(/✗ .*is not running/g) ?? []).length, 3);
+});
+
+test('ferry trust shows fingerprints, adds new host keys only when confirmed, and never replaces a different key', () => {
+  const knownHosts = join(env.state, 'known_hosts.trust');
+  writeFileSync(knownHosts, '');
+  const fresh = exampleProject(env, testConfig(env, `SSH_KNOWN_HOSTS="${knownHosts}"\n`));
+  const run = (...args: string[]) => spawnSync(join(root, 'bin', 'ferry'), args, { cwd: fresh, encoding: 'utf8' });
+
+  const unconfirmed = run('trust', 'production');
+  assert.equal(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr);
+  assert.equal((unconfirmed.stdout.match(/\? 127\.0\.0\.1:\d+\s+ssh-ed25519 SHA256:[A-Za-z0-9+/]{43} is new/g) ?? []).length, 3);
+  assert.match(unconfirmed.stderr, /nothing added .*confirm with --yes/);
+  assert.equal(readFileSync(knownHosts, 'utf8'), '');
+
+  const confirmed = run('trust', 'production', '--yes');
+  assert.equal(confirmed.status, 0, confirmed.stdout + confirmed.stderr);
+  const real = readFileSync(env.knownHosts, 'utf8');
+  for (const line of readFileSync(knownHosts, 'utf8').trim().split('\n')) assert.ok(real.includes(line), `${line} is the host's real key`);
+  assert.equal(run('ping', 'production').status, 1, 'login works now: the nodes are just stopped');
+
+  const again = run('trust', 'production', '--yes');
+  assert.equal(again.status, 0);
+  assert.equal((again.stdout.match(/already in/g) ?? []).length, 3);
+
+  const swapped = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${mismatchedKnownHosts(env, 'other', 'prod1')}"\n`));
+  const mismatch = spawnSync(join(root, 'bin', 'ferry'), ['trust', 'production', '--yes'], { cwd: swapped, encoding: 'utf8' });
+  assert.equal(mismatch.status, 1);
+  assert.match(mismatch.stdout, /DIFFERS from .*ssh-keygen -R/);
 });
