@@ -6,7 +6,7 @@ import { build } from './verbs/build';
 import type { VerbContext } from './verbs/common';
 import { deploy, update } from './verbs/deploy';
 import { nodeVerb } from './verbs/node';
-import { show } from './verbs/show';
+import { download, pruneStore, show, upload } from './verbs/store';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
 const logger = pino(
@@ -87,6 +87,38 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .description('list what the release store holds')
     .action(async (what: string) => run(async () => show(ctx, what, globals()))());
 
+  p.command('upload')
+    .argument('<artifact>', 'release')
+    .argument('<version>', 'the release version')
+    .argument('[file]', 'the tarball (default: <app>_<version>.release.tar.gz here)')
+    .description('put a release tarball into the release store, with its manifest')
+    .action(async (artifact: string, v: string, file: string | undefined) =>
+      run(async () => {
+        expect(artifact, ['release'], 'upload');
+        return upload(ctx, v, file, globals());
+      })(),
+    );
+
+  p.command('download')
+    .argument('<artifact>', 'release')
+    .argument('<version>', 'the release version')
+    .argument('[file]', 'where to write it (default: <app>_<version>.release.tar.gz here)')
+    .description('copy a release from the release store to a local file, verifying its sha256')
+    .action(async (artifact: string, v: string, file: string | undefined) =>
+      run(async () => {
+        expect(artifact, ['release'], 'download');
+        return download(ctx, v, file, globals());
+      })(),
+    );
+
+  p.command('prune')
+    .description('remove all but the newest N releases of the app from the release store')
+    .requiredOption('--keep <n>', 'how many releases to keep (newest by version)', (t: string) => {
+      if (!/^\d+$/.test(t) || Number(t) < 1) throw new InputError(`--keep=${t}: give a whole number of at least 1`);
+      return Number(t);
+    })
+    .action(async (o: { keep: number }) => run(async () => pruneStore(ctx, o.keep, globals()))());
+
   p.addHelpText('after', '\nAlso: `ferry worker` runs a Ferry worker (polls the `ferry` task queue until SIGINT/SIGTERM).');
   return p;
 }
@@ -97,7 +129,7 @@ function expect(word: string, allowed: string[], verb: string): void {
 
 /** Runs one command line; InputError prints `ferry: <message>` and exits 2, anything else is logged and exits 1. */
 export async function main(argv: string[]): Promise<number> {
-  const ctx: VerbContext = { out: process.stdout, cwd: process.cwd(), env: process.env };
+  const ctx: VerbContext = { out: process.stdout, err: process.stderr, cwd: process.cwd(), env: process.env };
   let code = 0;
   try {
     await program(ctx, (c) => (code = c)).parseAsync(argv, { from: 'user' });

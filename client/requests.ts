@@ -13,7 +13,8 @@ export interface RefFlags {
   tag?: string;
 }
 
-const sshOf = (c: DeliveryConfig): SshSettings | undefined =>
+/** The project's SSH overrides (SSH_KNOWN_HOSTS, SSH_IDENTITY_FILE), as workflow input carries them. */
+export const sshOf = (c: DeliveryConfig): SshSettings | undefined =>
   c.ssh.knownHosts || c.ssh.identityFile ? { knownHostsFile: c.ssh.knownHosts, identityFile: c.ssh.identityFile } : undefined;
 
 /** The git ref a build uses: at most one of --branch, --revision, --tag; default the current HEAD (edeliver: master). */

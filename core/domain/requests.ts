@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+import { storeDescriptorSchema } from './store';
 
 /**
  * What workflows accept: plain JSON, checked again inside the workflow because a user can type it into
@@ -44,7 +45,7 @@ export const buildRequestSchema = z.strictObject({
   buildAt: path,
   tool: z.enum(['rebar3', 'mix']),
   releaseDir: path.optional(),
-  store: path,
+  store: storeDescriptorSchema,
   ssh: sshSettings,
 });
 
@@ -53,7 +54,7 @@ export const deployRequestSchema = z.strictObject({
   environment: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production'),
   version,
   hosts: z.array(hostTarget).min(1, 'names no host'),
-  store: path,
+  store: storeDescriptorSchema,
   startDeploy: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(500).default(10),
   ssh: sshSettings,
@@ -89,11 +90,19 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, wha
   );
 }
 
+/** How a release tarball travels to a host. */
+export type TransferMode = 'presigned-url' | 'store-host' | 'worker';
+
 /** One host's progress in a deploy. */
 export interface HostProgress {
   host: string;
   step: 'waiting' | 'upload' | 'unpack' | 'configure' | 'start' | 'verify' | 'done' | 'failed';
   sent?: boolean;
+  /**
+   * How the tarball reached the host: `presigned-url` (the host fetched it from S3 itself with curl), `store-host`
+   * (streamed from the store host through the worker) or `worker` (streamed from the worker's store or through it).
+   */
+  via?: TransferMode;
   version?: string;
   error?: string;
 }

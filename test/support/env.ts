@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { SshAuth } from '../../activities/ssh/ssh-pool';
+import { s3SettingsFromEnv } from '../../activities/store';
 import type { HostTarget, SshTarget } from '../../core/domain/host';
 import { createWorker } from '../../worker/create';
 
@@ -62,7 +63,7 @@ export async function startWorker(env: TestEnv, taskQueue: string, auth: SshAuth
     runtimeInstalled = true;
   }
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
-  const { worker, ssh } = await createWorker({ connection: nativeConnection, namespace: 'default', auth, taskQueue });
+  const { worker, ssh } = await createWorker({ connection: nativeConnection, namespace: 'default', auth, taskQueue, s3: s3SettingsFromEnv(process.env) });
   const running = worker.run();
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
