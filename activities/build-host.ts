@@ -140,5 +140,11 @@ export function storeActivities({ stores }: { stores: StoreFactory }) {
     async lookupRelease({ store, app, version, ssh }: { store: StoreDescriptor; app: string; version: string; ssh?: SshSettings }): Promise<StoredRelease> {
       return getRelease(stores(store, ssh), { app, version });
     },
+
+    /** The newest stored release of `app` built from `revision`, if any (`--skip-existing`). Read-only. */
+    async findBuiltRelease({ store, app, revision, ssh }: { store: StoreDescriptor; app: string; revision: string; ssh?: SshSettings }): Promise<StoredRelease | undefined> {
+      const built = (await stores(store, ssh).list()).filter((r) => r.app === app && r.type === 'release' && r.gitRevision === revision);
+      return built.at(-1);
+    },
   };
 }

@@ -35,6 +35,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--revision <rev>', 'git revision to build')
     .option('--tag <tag>', 'git tag to build')
     .option('--verbose', 'stream the build output')
+    .option('--skip-existing', 'do nothing when the store has a release built from the same revision')
     .action(async (artifact: string, o: object) =>
       run(async () => {
         expect(artifact, ['release'], 'build');

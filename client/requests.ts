@@ -25,7 +25,7 @@ export function refOf(flags: RefFlags): string {
   return key ? gitRef(flags[key]!, key) : 'HEAD';
 }
 
-export function buildRequest(c: DeliveryConfig, flags: RefFlags): BuildRequest {
+export function buildRequest(c: DeliveryConfig, flags: RefFlags & { skipExisting?: boolean }): BuildRequest {
   return {
     app: c.app,
     projectDir: c.projectDir,
@@ -35,6 +35,7 @@ export function buildRequest(c: DeliveryConfig, flags: RefFlags): BuildRequest {
     tool: c.buildTool,
     releaseDir: c.releaseDir,
     store: c.releaseStore,
+    ...(flags.skipExisting ? { skipExisting: true } : {}),
     ssh: sshOf(c),
   };
 }

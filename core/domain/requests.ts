@@ -46,6 +46,8 @@ export const buildRequestSchema = z.strictObject({
   tool: z.enum(['rebar3', 'mix']),
   releaseDir: path.optional(),
   store: storeDescriptorSchema,
+  /** When the store already has a release built from the same git revision, return it instead of building. */
+  skipExisting: z.boolean().optional(),
   ssh: sshSettings,
 });
 
@@ -137,6 +139,8 @@ export interface NodeCommandResult {
 
 export interface BuildResult {
   release: StoredRelease;
+  /** True when `skipExisting` found the release in the store and nothing was built or copied. */
+  skipped?: boolean;
   /** The end of the build output (last 4000 characters) and its whole length. */
   output?: { tail: string; length: number };
 }
