@@ -123,7 +123,8 @@ test('a second deploy to a busy environment names the one in flight', async () =
     return { runId: info?.execution.runId, running: info?.status === 'WORKFLOW_EXECUTION_STATUS_RUNNING' };
   };
   const earlier = describe().runId;
-  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy'], { cwd: project, stdio: 'ignore' });
+  // 0.2.0: the release this file built. A fresh state directory has no 0.1.0, and a deploy of it fails before it can be seen running.
+  const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.2.0', '--start-deploy'], { cwd: project, stdio: 'ignore' });
   const firstDone = new Promise<number | null>((r) => first.once('exit', r));
   // Wait until the first deploy is a new run that is still running.
   let now = describe();
@@ -134,7 +135,7 @@ test('a second deploy to a busy environment names the one in flight', async () =
   assert.ok(now.running, 'the first deploy is running');
   const second = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0');
   assert.equal(second.code, 2, second.out + second.err);
-  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.1\.0 --start-deploy to .*" started by /);
+  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.2\.0 --start-deploy to .*" started by /);
   assert.equal(await firstDone, 0);
 });
 
