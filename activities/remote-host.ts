@@ -4,6 +4,7 @@ import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
 import { ChecksumMismatchError, CorruptReleaseError, NodeNotReadyError } from '../core/domain/errors';
 import { releaseLayout, type HostTarget, type SshSettings } from '../core/domain/host';
+import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
 import type { TransferMode } from '../core/domain/requests';
 import type { StoreDescriptor } from '../core/domain/store';
@@ -126,6 +127,21 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const layout = releaseLayout(t.host.deployTo, t.app);
       if (await ping(t)) await run(t, node.stop(layout));
       return { host: t.host.name, running: false };
+    },
+
+    /**
+     * Removes old release directories under releases/, keeping the `keep` newest, the version the node runs and the one
+     * its start script would start. Repeatable.
+     */
+    async pruneHostReleases(t: OnHost & { keep: number }): Promise<{ host: string; running?: string; kept: string[]; removed: string[] }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const s = await state(t);
+      const present = (await run(t, release.listVersions(layout))).stdout.split('\n').filter((l) => l !== '');
+      const startVersion = (await run(t, release.startData(layout))).stdout.trim().split(/\s+/)[1];
+      const plan = planPrune(present, t.keep, [s.version, startVersion]);
+      for (const v of plan.remove) await run(t, release.removeVersion(layout, v));
+      log.info('releases pruned', { host: t.host.name, removed: plan.remove, running: s.version });
+      return { host: t.host.name, running: s.version, kept: plan.keep, removed: plan.remove };
     },
 
     /** Pings the node and reads the release it runs from the node itself. */

@@ -5,7 +5,7 @@ import type { NodeCommand } from '../core/domain/requests';
 import { build } from './verbs/build';
 import type { VerbContext } from './verbs/common';
 import { deploy, update } from './verbs/deploy';
-import { nodeVerb } from './verbs/node';
+import { nodeVerb, pruneHosts } from './verbs/node';
 import { download, pruneStore, show, upload } from './verbs/store';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
@@ -113,12 +113,16 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     );
 
   p.command('prune')
-    .description('remove all but the newest N releases of the app from the release store')
+    .argument('[environment]', 'prune old releases on the hosts of this environment instead of the store')
+    .description('remove all but the newest N releases: from the release store, or under releases/ on the hosts of an environment (never the running one)')
     .requiredOption('--keep <n>', 'how many releases to keep (newest by version)', (t: string) => {
       if (!/^\d+$/.test(t) || Number(t) < 1) throw new InputError(`--keep=${t}: give a whole number of at least 1`);
       return Number(t);
     })
-    .action(async (o: { keep: number }) => run(async () => pruneStore(ctx, o.keep, globals()))());
+    .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .action(async (env: string | undefined, o: { keep: number; host?: string[] }) =>
+      run(async () => (env === undefined ? pruneStore(ctx, o.keep, globals()) : pruneHosts(ctx, env, o.keep, { ...globals(), host: o.host })))(),
+    );
 
   p.addHelpText('after', '\nAlso: `ferry worker` runs a Ferry worker (polls the `ferry` task queue until SIGINT/SIGTERM).');
   return p;

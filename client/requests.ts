@@ -2,7 +2,7 @@ import { selectHosts, environmentOf } from '../core/config/parse';
 import type { DeliveryConfig } from '../core/config/schema';
 import type { SshSettings } from '../core/domain/host';
 import { gitRef, version } from '../core/domain/release';
-import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest } from '../core/domain/requests';
+import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest, PruneRequest } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
@@ -58,6 +58,10 @@ export function deployRequest(c: DeliveryConfig, env: string, flags: DeployFlags
     maxParallel: flags.maxParallel ?? 10,
     ssh: sshOf(c),
   };
+}
+
+export function pruneRequest(c: DeliveryConfig, env: string, keep: number, hosts?: string[]): PruneRequest {
+  return { app: c.app, environment: env, keep, hosts: selectHosts(environmentOf(c, env), hosts), ssh: sshOf(c) };
 }
 
 export function nodeCommandRequest(c: DeliveryConfig, env: string, command: NodeCommand, hosts?: string[]): NodeCommandRequest {

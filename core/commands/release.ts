@@ -45,3 +45,15 @@ export function curlConfig(url: string): string {
   if (!/^https?:\/\/[^\s"\\]+$/.test(url)) throw new Error('refusing a URL with spaces, quotes or backslashes');
   return `url = "${url}"\n`;
 }
+
+/** Prints `releases/start_erl.data` (`<erts vsn> <release vsn>`: what `bin/<app> daemon` starts), or nothing. */
+export const startData = (layout: ReleaseLayout): Argv => [
+  'sh',
+  '-c',
+  'if [ -f "$1" ]; then cat "$1"; fi',
+  'start-data',
+  `${layout.releasesDir}/start_erl.data`,
+];
+
+/** Removes one old release directory. Repeatable. */
+export const removeVersion = (layout: ReleaseLayout, v: string): Argv => ['rm', '-rf', '--', layout.releaseDir(v)];

@@ -70,6 +70,14 @@ export const nodeCommandRequestSchema = z.strictObject({
   ssh: sshSettings,
 });
 
+export const pruneRequestSchema = z.strictObject({
+  app,
+  environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  keep: z.number().int().min(1).max(1000),
+  hosts: z.array(hostTarget).min(1, 'names no host'),
+  ssh: sshSettings,
+});
+
 export const updateRequestSchema = buildRequestSchema.extend({
   environment: deployRequestSchema.shape.environment,
   hosts: deployRequestSchema.shape.hosts,
@@ -82,6 +90,23 @@ export type DeployRequest = z.input<typeof deployRequestSchema>;
 export type NodeCommandRequest = z.input<typeof nodeCommandRequestSchema>;
 export type UpdateRequest = z.input<typeof updateRequestSchema>;
 export type NodeCommand = NodeCommandRequest['command'];
+export type PruneRequest = z.input<typeof pruneRequestSchema>;
+
+/** One host's answer to a prune: what it kept (always the running version) and what it removed. */
+export interface PruneHostResult {
+  host: string;
+  ok: boolean;
+  running?: string;
+  kept?: string[];
+  removed?: string[];
+  error?: string;
+}
+
+export interface PruneResult {
+  environment: string;
+  hosts: PruneHostResult[];
+  failed: number;
+}
 
 /** Parses a request or throws one InputError naming every bad field. */
 export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {

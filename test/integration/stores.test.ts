@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +11,7 @@ import { SshPool } from '../../activities/ssh/ssh-pool';
 import { s3SettingsFromEnv, storeFactory, type ReleaseStore } from '../../activities/store';
 import { ChecksumMismatchError } from '../../core/domain/errors';
 import { releaseFileName } from '../../core/domain/release';
-import type { BuildResult, DeployRequest, DeployStatus } from '../../core/domain/requests';
+import type { BuildResult, DeployRequest, DeployStatus, PruneResult } from '../../core/domain/requests';
 import type { StoreDescriptor } from '../../core/domain/store';
 import { loadDeliveryConfig } from '../../client/config-file';
 import { buildRequest } from '../../client/requests';
@@ -175,6 +175,33 @@ describe('build -> store -> deploy with each store kind', () => {
       assert.equal(existsSync(join(bad, 'bin')), false, 'nothing was extracted');
     });
   }
+
+  test('pruneReleases keeps the N newest and never the version a node runs or would start; nothing else is touched', async () => {
+    const deployTo = `/opt/ferry-local-${run}`;
+    const hosts = ['prod1', 'prod2'].map((h) => hostTarget(env, h, deployTo));
+    const releases = (h: string) => join(env.hostRoot(h), deployTo.replace(/^\/opt\//, ''), 'hello', 'releases');
+    for (const h of ['prod1', 'prod2']) for (const v of ['0.0.1', '0.0.2', '0.3.0', '0.4.0', 'not-a-version']) mkdirSync(join(releases(h), v), { recursive: true });
+    const ssh = { knownHostsFile: env.knownHosts, identityFile: env.identity };
+    const exec = <T>(type: string, id: string, arg: object) => w.client.workflow.execute(type, { taskQueue: w.taskQueue, workflowId: `${id}-${run}`, args: [arg] }) as Promise<T>;
+    await exec('nodeCommand', 'it-prune-start', { app: 'hello', environment: 'production', command: 'start', hosts: [hosts[0]], ssh });
+    try {
+      const result = await exec<PruneResult>('pruneReleases', 'it-prune', { app: 'hello', environment: 'production', keep: 1, hosts, ssh });
+      assert.deepEqual(
+        result.hosts.map((h) => [h.ok, h.running, h.kept, h.removed]),
+        [
+          [true, '0.1.0', ['0.1.0', '0.4.0'], ['0.0.1', '0.0.2', '0.3.0']],
+          // prod2's node is not running: the version its start script would start is kept.
+          [true, undefined, ['0.1.0', '0.4.0'], ['0.0.1', '0.0.2', '0.3.0']],
+        ],
+      );
+      for (const h of ['prod1', 'prod2']) assert.deepEqual(readdirSync(releases(h)).filter((d) => /^\d/.test(d)).sort(), ['0.1.0', '0.4.0']);
+      assert.ok(existsSync(join(releases('prod1'), 'not-a-version')));
+      const again = await exec<PruneResult>('pruneReleases', 'it-prune-again', { app: 'hello', environment: 'production', keep: 1, hosts, ssh });
+      assert.deepEqual(again.hosts.map((h) => h.removed), [[], []]);
+    } finally {
+      await exec('nodeCommand', 'it-prune-stop', { app: 'hello', environment: 'production', command: 'stop', hosts: [hosts[0]], ssh });
+    }
+  });
 
   test('the S3 secret key is nowhere in the history of those runs', () => {
     const secret = process.env.AWS_SECRET_ACCESS_KEY!;

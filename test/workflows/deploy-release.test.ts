@@ -58,6 +58,7 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     nodeState: async (t) => ({ host: t.host.name, running: true, version: '0.2.0' }),
     verifyRunning: async (t) => ({ host: t.host.name, running: true, version: '0.2.0' }),
     verifyNode: async (t) => (await step('verify', t.host.name), { host: t.host.name, running: true, version: t.version }),
+    pruneHostReleases: async (t) => ({ host: t.host.name, running: '0.2.0', kept: ['0.2.0'], removed: [] }),
     findBuiltRelease: async (t) => (calls.push(`find ${t.revision.slice(0, 4)}`), opts.built ? { ...release, gitRevision: t.revision } : undefined),
     resolveRevision: async () => ({ revision: 'f'.repeat(40), branch: 'main' }),
     pushSource: async () => void calls.push('push'),
