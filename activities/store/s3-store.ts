@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
@@ -22,6 +23,8 @@ export interface S3Settings {
   endpoint?: string;
   /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; without them the SDK's default chain (profile, instance role) applies. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** FERRY_S3_PRESIGNED_URLS=0: hosts cannot reach the endpoint, so the worker streams every release to them. */
+  presignedUrls?: boolean;
 }
 
 /** The standard AWS variables of a process, read by the worker's and the CLI's composition roots. */
@@ -31,6 +34,7 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv): S3Settings {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
+    presignedUrls: !/^(0|false|no)$/i.test(env.FERRY_S3_PRESIGNED_URLS ?? ''),
   };
 }
 
@@ -38,6 +42,8 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv): S3Settings {
 export class S3Store implements ReleaseStore {
   readonly kind = 's3' as const;
   readonly name: string;
+  /** Absent when the settings turn presigned delivery off: hosts then get the bytes through the worker. */
+  readonly presignedUrl?: (ref: ReleaseRef, seconds: number) => Promise<string>;
   private readonly client: S3Client;
 
   constructor(
@@ -51,6 +57,10 @@ export class S3Store implements ReleaseStore {
       ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
     });
+    if (settings.presignedUrls !== false) {
+      this.presignedUrl = (ref, seconds) =>
+        getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(ref) }), { expiresIn: seconds });
+    }
   }
 
   key(ref: ReleaseRef): string {
@@ -79,16 +89,21 @@ export class S3Store implements ReleaseStore {
 
   async put(file: string, rel: NewRelease, onBytes?: (n: number) => void): Promise<StoredRelease> {
     const key = this.key(rel);
+    // Checked before the upload too: bad bytes must not replace a good object under the same key.
+    expectSha256(file, await fileSha256(file), rel.sha256);
     const h = hashing(onBytes);
+    const source = createReadStream(file);
+    source.once('error', (err) => h.destroy(err));
     // Multipart for large files (8 MiB parts), one PUT for small ones; the object appears only when it is complete.
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: createReadStream(file).pipe(h), ContentType: 'application/gzip', Metadata: { sha256: rel.sha256 } },
+      params: { Bucket: this.bucket, Key: key, Body: source.pipe(h), ContentType: 'application/gzip', Metadata: { sha256: rel.sha256 } },
       partSize: 8 * 1024 * 1024,
       queueSize: 4,
     });
     await upload.done();
     try {
+      // The file changed while it was sent.
       expectSha256(file, h.sha256(), rel.sha256);
     } catch (err) {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -106,9 +121,6 @@ export class S3Store implements ReleaseStore {
     return r.Body as Readable;
   }
 
-  presignedUrl(ref: ReleaseRef, seconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(ref) }), { expiresIn: seconds });
-  }
 
   async delete(ref: ReleaseRef): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${this.key(ref)}.json` }));
@@ -129,4 +141,10 @@ export class S3Store implements ReleaseStore {
       throw err;
     }
   }
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -154,6 +154,25 @@ describe('build -> store -> deploy with each store kind', () => {
       }
     });
 
+    if (kind === 's3') {
+      test('s3 with FERRY_S3_PRESIGNED_URLS=0 (hosts that cannot reach S3, or have no curl): the worker streams the object', async () => {
+        const streaming = await startWorker(env, 'it-stores-no-presign', testAuth(env), { ...s3, presignedUrls: false });
+        try {
+          const status = (await streaming.client.workflow.execute('deployRelease', {
+            taskQueue: streaming.taskQueue,
+            workflowId: `it-stores-deploy-s3-worker-${run}`,
+            args: [deployRequest(descriptor, `${deployTo}-worker`, ['prod3'])],
+          })) as DeployStatus;
+          assert.deepEqual(Object.values(status.hosts).map((h) => [h.step, h.sent, h.via]), [['done', true, 'worker']]);
+          const onProd3 = join(env.hostRoot('prod3'), `${deployTo}-worker`.replace(/^\/opt\//, ''), 'hello');
+          assert.equal(sha256(readFileSync(join(onProd3, 'releases/0.1.0/hello.tar.gz'))), status.release!.sha256);
+          assert.ok(existsSync(join(onProd3, 'bin/hello')));
+        } finally {
+          await streaming.stop();
+        }
+      });
+    }
+
     test(`${kind}: a corrupted object fails the host step with a clear message and nothing is extracted`, async () => {
       await corrupt(kind, stores(descriptor), '0.1.0');
       const err = await w.client.workflow
