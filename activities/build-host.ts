@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { simpleGit } from 'simple-git';
 import * as build from '../core/commands/build';
@@ -5,9 +8,10 @@ import { inDir, toShell } from '../core/commands/shell';
 import { ChecksumMismatchError, InputError } from '../core/domain/errors';
 import type { SshSettings, SshTarget } from '../core/domain/host';
 import { version as toVersion, type StoredRelease } from '../core/domain/release';
+import type { StoreDescriptor } from '../core/domain/store';
 import { authOf } from './ssh/auth';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
-import { LocalStore } from './store/local-store';
+import { getRelease, type StoreFactory } from './store';
 
 /** The build host of one app, as the config names it. */
 export interface BuildTarget {
@@ -47,7 +51,7 @@ export interface BuildOutput {
 }
 
 /** Steps on the build host: push the sources, build, bring the tarball into the store. */
-export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth }) {
+export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth: SshAuth; stores: StoreFactory }) {
   return {
     /** Resolves a branch, tag or revision of the local repository to a commit. Read-only. */
     async resolveRevision({ projectDir, ref }: ResolveRequest): Promise<Resolved> {
@@ -101,42 +105,46 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
       }
     },
 
-    /** Brings the built tarball into the store: temp file, sha256 compared with the build host's, rename, manifest. Repeatable. */
-    async fetchRelease(t: BuildTarget & BuiltRelease & Resolved & { store: string }): Promise<StoredRelease> {
-      const store = new LocalStore(t.store);
+    /**
+     * Brings the built tarball into the store: to a temp file on the worker (sha256 compared with the build host's), then
+     * `store.put`, which checks it again while it streams and commits atomically. Repeatable: the same sha256 is kept.
+     */
+    async fetchRelease(t: BuildTarget & BuiltRelease & Resolved & { store: StoreDescriptor }): Promise<StoredRelease> {
+      const store = stores(t.store, t.ssh);
       const remote = await ssh.run(t.buildHost, ['sha256sum', t.remoteTarball], {}, authOf(t.ssh));
       const sha256 = remote.stdout.split(/\s/)[0] ?? '';
       const existing = await store.head({ app: t.app, version: t.version });
       if (existing?.sha256 === sha256) return existing;
-      const temp = await store.tempPath();
+      const temp = join(await mkdtemp(join(tmpdir(), 'ferry-fetch-')), 'release.tar.gz');
       try {
-        let size = 0;
-        const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => ((size = n), Context.current().heartbeat({ bytes: n })), authOf(t.ssh));
+        const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => Context.current().heartbeat({ bytes: n }), authOf(t.ssh));
         if (got !== sha256) throw new ChecksumMismatchError(`${t.buildHost.name}: ${t.remoteTarball} arrived with sha256 ${got}, expected ${sha256}`);
         if (existing) log.warn('release replaced in store', { version: t.version, old: existing.sha256, new: sha256 });
-        return await store.commit(temp, {
-          app: t.app,
-          version: t.version,
-          type: 'release',
-          sha256,
-          size,
-          storeKey: store.path({ app: t.app, version: t.version }),
-          gitRevision: t.revision,
-          gitBranch: t.branch,
-          builtAt: new Date().toISOString(),
-        });
+        const stored = await store.put(
+          temp,
+          { app: t.app, version: t.version, type: 'release', sha256, gitRevision: t.revision, gitBranch: t.branch, builtAt: new Date().toISOString() },
+          (n) => Context.current().heartbeat({ bytes: n, phase: 'store' }),
+        );
+        log.info('release stored', { version: t.version, store: store.name });
+        return stored;
       } finally {
-        await store.discard(temp);
+        await rm(dirname(temp), { recursive: true, force: true });
       }
     },
   };
 }
 
 /** Reads the manifest of a stored release; VersionNotInStoreError when it is not there. Read-only. */
-export function storeActivities() {
+export function storeActivities({ stores }: { stores: StoreFactory }) {
   return {
-    async lookupRelease({ store, app, version }: { store: string; app: string; version: string }): Promise<StoredRelease> {
-      return new LocalStore(store).get({ app, version });
+    async lookupRelease({ store, app, version, ssh }: { store: StoreDescriptor; app: string; version: string; ssh?: SshSettings }): Promise<StoredRelease> {
+      return getRelease(stores(store, ssh), { app, version });
+    },
+
+    /** The newest stored release of `app` built from `revision`, if any (`--skip-existing`). Read-only. */
+    async findBuiltRelease({ store, app, revision, ssh }: { store: StoreDescriptor; app: string; revision: string; ssh?: SshSettings }): Promise<StoredRelease | undefined> {
+      const built = (await stores(store, ssh).list()).filter((r) => r.app === app && r.type === 'release' && r.gitRevision === revision);
+      return built.at(-1);
     },
   };
 }

@@ -2,12 +2,18 @@ import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, NodeNotReadyError } from '../core/domain/errors';
+import { ChecksumMismatchError, CorruptReleaseError, NodeNotReadyError } from '../core/domain/errors';
 import { releaseLayout, type HostTarget, type SshSettings } from '../core/domain/host';
-import type { StoredRelease } from '../core/domain/release';
+import { planPrune } from '../core/domain/prune';
+import { releaseFileName, type StoredRelease } from '../core/domain/release';
+import type { TransferMode } from '../core/domain/requests';
+import type { StoreDescriptor } from '../core/domain/store';
 import type { SshPool } from './ssh/ssh-pool';
-import { LocalStore } from './store/local-store';
 import { authOf } from './ssh/auth';
+import type { StoreFactory } from './store';
+
+/** How long a host may take to start fetching a presigned URL. */
+const PRESIGNED_URL_SECONDS = 15 * 60;
 
 /** One host of one app: what every node step takes. */
 export interface OnHost {
@@ -19,8 +25,8 @@ export interface OnHost {
 /** A stored release and the host it goes to. */
 export interface ReleaseOnHost extends OnHost {
   release: StoredRelease;
-  /** The release store directory on the worker. */
-  store: string;
+  /** The release store; the worker builds its client with its own credentials. */
+  store: StoreDescriptor;
 }
 
 /** What a node reports about itself. */
@@ -33,7 +39,7 @@ export interface NodeState {
 }
 
 /** Steps on target hosts: upload, unpack, configure, and the release script's start/stop/ping. */
-export function remoteHostActivities({ ssh }: { ssh: SshPool }) {
+export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: StoreFactory }) {
   const run = (t: OnHost, command: Argv | string) =>
     ssh.run(t.host, command, { signal: Context.current().cancellationSignal }, authOf(t.ssh));
 
@@ -52,25 +58,44 @@ export function remoteHostActivities({ ssh }: { ssh: SshPool }) {
 
   return {
     /**
-     * Copies a release tarball to `releases/<vsn>/<app>.tar.gz` on the host: temp name, sha256 check, rename.
+     * Brings a release tarball to `releases/<vsn>/<app>.tar.gz` on the host: to a partial name, then a sha256 check on
+     * the host, then a rename; a corrupt or truncated file is never renamed, so it is never extracted. From S3 the host
+     * fetches a presigned URL with its own curl; otherwise (or without curl) the bytes stream through the worker.
      * Repeatable: a retry finds the verified file in place and sends nothing.
      */
-    async uploadRelease(t: ReleaseOnHost): Promise<{ sent: boolean }> {
+    async uploadRelease(t: ReleaseOnHost): Promise<{ sent: boolean; via?: TransferMode }> {
       const layout = releaseLayout(t.host.deployTo, t.app);
       const final = layout.tarball(t.release.version);
       const partial = release.partialPath(final);
       const auth = authOf(t.ssh);
       const present = await ssh.run(t.host, and(release.prepareUpload(layout, t.release.version), release.sha256IfPresent(final)), {}, auth);
       if (present.stdout.split(/\s/)[0] === t.release.sha256) return { sent: false };
-      const local = new LocalStore(t.store).path(t.release);
-      const sent = await ssh.putFile(t.host, local, partial, (bytes) => Context.current().heartbeat({ bytes, total: t.release.size }), auth);
-      if (sent !== t.release.sha256) throw new ChecksumMismatchError(`${local}: sha256 is ${sent}, the manifest says ${t.release.sha256}`);
+      const store = stores(t.store, t.ssh);
+      const beat = (bytes: number) => Context.current().heartbeat({ bytes, total: t.release.size });
+      let via: TransferMode;
+      if (store.presignedUrl && (await ssh.run(t.host, release.hasCurl(), {}, auth)).stdout.trim() === 'yes') {
+        via = 'presigned-url';
+        const url = await store.presignedUrl(t.release, PRESIGNED_URL_SECONDS);
+        await ssh.run(t.host, release.download(partial), { stdin: release.curlConfig(url), signal: Context.current().cancellationSignal }, auth);
+      } else {
+        via = store.kind === 'remote' ? 'store-host' : 'worker';
+        const sent = await ssh.putStream(t.host, await store.openRead(t.release), partial, beat, auth);
+        if (sent !== t.release.sha256) {
+          throw new CorruptReleaseError(
+            `${store.name}: ${releaseFileName(t.release)} has sha256 ${sent}, its manifest says ${t.release.sha256}: ` +
+              'the stored object is corrupt or truncated; nothing was extracted (build or upload the release again)',
+          );
+        }
+      }
       const placed = await ssh.run(t.host, and(...release.verifyAndPlace(partial, final, t.release.sha256)), { allowFailure: true }, auth);
       if (placed.exitCode !== 0) {
-        throw new ChecksumMismatchError(`${t.host.name}: ${partial} does not have sha256 ${t.release.sha256} after upload; it will be sent again`);
+        throw new ChecksumMismatchError(
+          `${t.host.name}: ${partial} does not have sha256 ${t.release.sha256} (the manifest's) after the transfer (via ${via}); ` +
+            `it was not extracted${via === 'presigned-url' ? `; the object in ${store.name} may be corrupt` : ' and will be sent again'}`,
+        );
       }
-      log.info('release uploaded', { host: t.host.name, version: t.release.version, bytes: t.release.size });
-      return { sent: true };
+      log.info('release uploaded', { host: t.host.name, version: t.release.version, bytes: t.release.size, via });
+      return { sent: true, via };
     },
 
     /** Extracts the uploaded tarball into the deploy root after checking its sha256 again. Repeatable. */
@@ -102,6 +127,21 @@ export function remoteHostActivities({ ssh }: { ssh: SshPool }) {
       const layout = releaseLayout(t.host.deployTo, t.app);
       if (await ping(t)) await run(t, node.stop(layout));
       return { host: t.host.name, running: false };
+    },
+
+    /**
+     * Removes old release directories under releases/, keeping the `keep` newest, the version the node runs and the one
+     * its start script would start. Repeatable.
+     */
+    async pruneHostReleases(t: OnHost & { keep: number }): Promise<{ host: string; running?: string; kept: string[]; removed: string[] }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const s = await state(t);
+      const present = (await run(t, release.listVersions(layout))).stdout.split('\n').filter((l) => l !== '');
+      const startVersion = (await run(t, release.startData(layout))).stdout.trim().split(/\s+/)[1];
+      const plan = planPrune(present, t.keep, [s.version, startVersion]);
+      for (const v of plan.remove) await run(t, release.removeVersion(layout, v));
+      log.info('releases pruned', { host: t.host.name, removed: plan.remove, running: s.version });
+      return { host: t.host.name, running: s.version, kept: plan.keep, removed: plan.remove };
     },
 
     /** Pings the node and reads the release it runs from the node itself. */

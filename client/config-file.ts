@@ -24,9 +24,10 @@ const TIMEOUT_MS = 15_000;
 
 /**
  * Reads `.deliver/config` (in `cwd`, or `configFile`) the way edeliver does: bash sources it in the project directory.
- * Throws one InputError when the file is missing, bash cannot evaluate it, or any value is invalid (all of them listed).
+ * Throws one InputError when the file is missing, bash cannot evaluate it, or any value is invalid (all of them listed);
+ * `warn` hears what is accepted but should change (keys in RELEASE_STORE).
  */
-export async function loadDeliveryConfig(opts: { configFile?: string; cwd: string }): Promise<DeliveryConfig> {
+export async function loadDeliveryConfig(opts: { configFile?: string; cwd: string; warn?: (message: string) => void }): Promise<DeliveryConfig> {
   const cwd = path.resolve(opts.cwd);
   const file = path.resolve(cwd, opts.configFile ?? '.deliver/config');
   if (!existsSync(file)) {
@@ -44,6 +45,7 @@ export async function loadDeliveryConfig(opts: { configFile?: string; cwd: strin
   const vars = await sourceWithBash(file, projectDir, source);
   const result = parseDeliveryConfig(vars, { source, projectDir, detectedTool: detectBuildTool(projectDir) });
   if (!result.ok) throw new InputError(result.errors.join('\n'));
+  for (const w of result.warnings) opts.warn?.(w);
   return result.config;
 }
 

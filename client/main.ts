@@ -6,8 +6,8 @@ import { build } from './verbs/build';
 import type { VerbContext } from './verbs/common';
 import { deploy, update } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
-import { nodeVerb } from './verbs/node';
-import { show } from './verbs/show';
+import { nodeVerb, pruneHosts } from './verbs/node';
+import { download, pruneStore, show, upload } from './verbs/store';
 import { trust } from './verbs/trust';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
@@ -37,6 +37,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--revision <rev>', 'git revision to build')
     .option('--tag <tag>', 'git tag to build')
     .option('--verbose', 'stream the build output')
+    .option('--skip-existing', 'do nothing when the store has a release built from the same revision')
     .action(async (artifact: string, o: object) =>
       run(async () => {
         expect(artifact, ['release'], 'build');
@@ -101,6 +102,42 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .description('list what the release store holds')
     .action(async (what: string) => run(async () => show(ctx, what, globals()))());
 
+  p.command('upload')
+    .argument('<artifact>', 'release')
+    .argument('<version>', 'the release version')
+    .argument('[file]', 'the tarball (default: <app>_<version>.release.tar.gz here)')
+    .description('put a release tarball into the release store, with its manifest')
+    .action(async (artifact: string, v: string, file: string | undefined) =>
+      run(async () => {
+        expect(artifact, ['release'], 'upload');
+        return upload(ctx, v, file, globals());
+      })(),
+    );
+
+  p.command('download')
+    .argument('<artifact>', 'release')
+    .argument('<version>', 'the release version')
+    .argument('[file]', 'where to write it (default: <app>_<version>.release.tar.gz here)')
+    .description('copy a release from the release store to a local file, verifying its sha256')
+    .action(async (artifact: string, v: string, file: string | undefined) =>
+      run(async () => {
+        expect(artifact, ['release'], 'download');
+        return download(ctx, v, file, globals());
+      })(),
+    );
+
+  p.command('prune')
+    .argument('[environment]', 'prune old releases on the hosts of this environment instead of the store')
+    .description('remove all but the newest N releases: from the release store, or under releases/ on the hosts of an environment (never the running one)')
+    .requiredOption('--keep <n>', 'how many releases to keep (newest by version)', (t: string) => {
+      if (!/^\d+$/.test(t) || Number(t) < 1) throw new InputError(`--keep=${t}: give a whole number of at least 1`);
+      return Number(t);
+    })
+    .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .action(async (env: string | undefined, o: { keep: number; host?: string[] }) =>
+      run(async () => (env === undefined ? pruneStore(ctx, o.keep, globals()) : pruneHosts(ctx, env, o.keep, { ...globals(), host: o.host })))(),
+    );
+
   p.addHelpText('after', '\nAlso: `ferry worker` runs a Ferry worker (polls the `ferry` task queue until SIGINT/SIGTERM).');
   return p;
 }
@@ -111,7 +148,7 @@ function expect(word: string, allowed: string[], verb: string): void {
 
 /** Runs one command line; InputError prints `ferry: <message>` and exits 2, anything else is logged and exits 1. */
 export async function main(argv: string[]): Promise<number> {
-  const ctx: VerbContext = { out: process.stdout, cwd: process.cwd(), env: process.env };
+  const ctx: VerbContext = { out: process.stdout, err: process.stderr, cwd: process.cwd(), env: process.env };
   let code = 0;
   try {
     await program(ctx, (c) => (code = c)).parseAsync(argv, { from: 'user' });

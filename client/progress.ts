@@ -14,9 +14,17 @@ const STEP_ICON: Record<HostProgress['step'], string> = {
   waiting: '·', upload: '↑', unpack: '▸', configure: '⚙', start: '▶', verify: '?', done: '✓', failed: '✗',
 };
 
-/** One line per host: icon, name, step, and the version or error. */
+/** How each transfer mode reads in the per-host line. */
+const VIA: Record<NonNullable<HostProgress['via']>, string> = {
+  'presigned-url': 'presigned URL, fetched by the host',
+  'store-host': 'the store host, through the worker',
+  worker: 'the worker',
+};
+
+/** One line per host: icon, name, step, and the version (with how the tarball came) or the error. */
 export function hostLine(h: HostProgress): string {
-  const detail = h.step === 'failed' ? h.error ?? '' : h.step === 'done' ? `${h.version ?? ''}${h.sent === false ? ' (already uploaded)' : ''}` : '';
+  const sent = h.sent === false ? ' (already uploaded)' : h.via ? ` (via ${VIA[h.via]})` : '';
+  const detail = h.step === 'failed' ? h.error ?? '' : h.step === 'done' ? `${h.version ?? ''}${sent}`.trim() : '';
   return `  ${STEP_ICON[h.step]} ${h.host.padEnd(22)} ${h.step.padEnd(9)} ${detail}`.trimEnd();
 }
 

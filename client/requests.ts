@@ -2,7 +2,7 @@ import { selectHosts, environmentOf } from '../core/config/parse';
 import type { DeliveryConfig } from '../core/config/schema';
 import type { SshSettings } from '../core/domain/host';
 import { gitRef, version } from '../core/domain/release';
-import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest } from '../core/domain/requests';
+import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest, PruneRequest } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
@@ -13,7 +13,7 @@ export interface RefFlags {
   tag?: string;
 }
 
-/** The project's SSH overrides (SSH_KNOWN_HOSTS, SSH_IDENTITY_FILE), if it has any. */
+/** The project's SSH overrides (SSH_KNOWN_HOSTS, SSH_IDENTITY_FILE), as workflow input carries them. */
 export const sshOf = (c: DeliveryConfig): SshSettings | undefined =>
   c.ssh.knownHosts || c.ssh.identityFile ? { knownHostsFile: c.ssh.knownHosts, identityFile: c.ssh.identityFile } : undefined;
 
@@ -25,7 +25,7 @@ export function refOf(flags: RefFlags): string {
   return key ? gitRef(flags[key]!, key) : 'HEAD';
 }
 
-export function buildRequest(c: DeliveryConfig, flags: RefFlags): BuildRequest {
+export function buildRequest(c: DeliveryConfig, flags: RefFlags & { skipExisting?: boolean }): BuildRequest {
   return {
     app: c.app,
     projectDir: c.projectDir,
@@ -35,6 +35,7 @@ export function buildRequest(c: DeliveryConfig, flags: RefFlags): BuildRequest {
     tool: c.buildTool,
     releaseDir: c.releaseDir,
     store: c.releaseStore,
+    ...(flags.skipExisting ? { skipExisting: true } : {}),
     ssh: sshOf(c),
   };
 }
@@ -57,6 +58,10 @@ export function deployRequest(c: DeliveryConfig, env: string, flags: DeployFlags
     maxParallel: flags.maxParallel ?? 10,
     ssh: sshOf(c),
   };
+}
+
+export function pruneRequest(c: DeliveryConfig, env: string, keep: number, hosts?: string[]): PruneRequest {
+  return { app: c.app, environment: env, keep, hosts: selectHosts(environmentOf(c, env), hosts), ssh: sshOf(c) };
 }
 
 export function nodeCommandRequest(c: DeliveryConfig, env: string, command: NodeCommand, hosts?: string[]): NodeCommandRequest {

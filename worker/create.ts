@@ -1,12 +1,15 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { SshPool, type SshAuth } from '../activities/ssh/ssh-pool';
+import { storeFactory, type S3Settings } from '../activities/store';
 import { TASK_QUEUE } from '../core/domain/constants';
 
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   auth: SshAuth;
+  /** S3 credentials, region and endpoint, from the worker's environment (`s3SettingsFromEnv`). */
+  s3: S3Settings;
   taskQueue?: string;
 }
 
@@ -18,7 +21,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ ssh, auth: opts.auth }),
+    activities: createActivities({ ssh, auth: opts.auth, stores: storeFactory({ ssh, s3: opts.s3 }) }),
     maxConcurrentActivityTaskExecutions: 50,
     // Build output and byte counts travel in heartbeats; the CLI shows them live.
     maxHeartbeatThrottleInterval: '1s',

@@ -1,5 +1,6 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { defaultSshAuth } from '../activities/ssh/ssh-pool';
+import { s3SettingsFromEnv } from '../activities/store';
 import { createWorker } from './create';
 import { logger, temporalLogger } from './logging';
 
@@ -9,7 +10,7 @@ export async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const connection = await NativeConnection.connect({ address });
-  const { worker, ssh } = await createWorker({ connection, namespace, auth: defaultSshAuth() });
+  const { worker, ssh } = await createWorker({ connection, namespace, auth: defaultSshAuth(), s3: s3SettingsFromEnv(process.env) });
   logger.info({ address, namespace, taskQueue: 'ferry' }, 'worker started');
   try {
     await worker.run();

@@ -30,7 +30,7 @@ export async function deployRelease(input: DeployRequest): Promise<DeployStatus>
     if (current && current.step !== 'done' && current.step !== 'failed') status.hosts[p.host] = p;
   });
 
-  const release = await local.lookupRelease({ store: req.store, app: req.app, version: req.version });
+  const release = await local.lookupRelease({ store: req.store, app: req.app, version: req.version, ssh: req.ssh });
   status.release = release;
   status.phase = 'deploying';
 

@@ -25,7 +25,9 @@ export async function hostDeploy(req: HostDeployRequest): Promise<HostProgress> 
   };
   const onHost = { host: req.host, app: req.app, ssh: req.ssh };
   await report('upload');
-  progress.sent = (await transfer.uploadRelease(req)).sent;
+  const upload = await transfer.uploadRelease(req);
+  progress.sent = upload.sent;
+  if (upload.via) progress.via = upload.via;
   await report('unpack');
   await ssh.unpackRelease(req);
   await report('configure');

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
 import { Client, utils, type AnyAuthMethod, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import type { Argv } from '../../core/commands/shell';
 import { toShell } from '../../core/commands/shell';
@@ -87,11 +87,31 @@ export class SshPool {
 
   /** Streams a local file to the host over SFTP; returns the sha256 of the bytes sent. */
   async putFile(host: SshTarget, localPath: string, remotePath: string, onBytes?: (sent: number) => void, auth?: Partial<SshAuth>): Promise<string> {
+    return this.putStream(host, createReadStream(localPath), remotePath, onBytes, auth);
+  }
+
+  /** Streams any readable (a store object, another host's file) to the host over SFTP; returns the sha256 of the bytes sent. */
+  async putStream(host: SshTarget, source: Readable, remotePath: string, onBytes?: (sent: number) => void, auth?: Partial<SshAuth>): Promise<string> {
     return this.using(host, auth, async (pooled) => {
       const sftp = await this.sftp(pooled);
       const hash = createHash('sha256');
-      await pipeline(createReadStream(localPath), counter(hash, onBytes), sftp.createWriteStream(remotePath));
+      await pipeline(source, counter(hash, onBytes), sftp.createWriteStream(remotePath));
       return hash.digest('hex');
+    });
+  }
+
+  /**
+   * Opens a remote file for reading over SFTP. The connection counts as busy until the stream ends or fails, so the
+   * idle timer cannot close it mid-transfer.
+   */
+  readStream(host: SshTarget, remotePath: string, auth?: Partial<SshAuth>): Promise<Readable> {
+    return new Promise((resolve, reject) => {
+      this.using(host, auth, async (pooled) => {
+        const sftp = await this.sftp(pooled);
+        const stream = sftp.createReadStream(remotePath);
+        resolve(stream);
+        await finished(stream).catch(() => undefined);
+      }).catch(reject);
     });
   }
 

@@ -1,44 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VersionNotInStoreError } from '../../core/domain/errors';
-import { compareVersions, releaseFileName, type ReleaseRef, type StoredRelease } from '../../core/domain/release';
+import { pipeline } from 'node:stream/promises';
+import { releaseFileName, type ReleaseRef, type StoredRelease } from '../../core/domain/release';
+import { expectSha256, hashing, manifestText, parseManifest, sortReleases, type NewRelease, type ReleaseStore } from './release-store';
 
 /**
  * A release store in a local directory (edeliver's default `.deliver/releases`): each tarball beside a JSON manifest.
  * Writes go to a temp name and are renamed, so a crash never leaves a half file under a final name.
  */
-export class LocalStore {
-  constructor(readonly dir: string) {}
+export class LocalStore implements ReleaseStore {
+  readonly kind = 'local' as const;
+  readonly name: string;
+
+  constructor(readonly dir: string) {
+    this.name = dir;
+  }
 
   /** Absolute path of a release tarball in the store. */
   path(ref: ReleaseRef): string {
     return join(this.dir, releaseFileName(ref));
   }
 
-  /** The manifest of one release, or undefined. */
   async head(ref: ReleaseRef): Promise<StoredRelease | undefined> {
     try {
-      return JSON.parse(await readFile(`${this.path(ref)}.json`, 'utf8')) as StoredRelease;
+      return parseManifest(await readFile(`${this.path(ref)}.json`, 'utf8'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   }
 
-  /** The manifest of one release; VersionNotInStoreError names the versions the store has. */
-  async get(ref: ReleaseRef): Promise<StoredRelease> {
-    const found = await this.head(ref);
-    if (found) return found;
-    const have = (await this.list()).filter((r) => r.app === ref.app).map((r) => r.version);
-    throw new VersionNotInStoreError(
-      `${ref.app} ${ref.version} is not in the release store ${this.dir}` +
-        (have.length ? ` (it has ${have.join(', ')})` : ' (it is empty)') +
-        `; build it with \`ferry build release --tag=${ref.version}\``,
-    );
-  }
-
-  /** Every manifest, sorted by app then version semantics. */
   async list(): Promise<StoredRelease[]> {
     let names: string[];
     try {
@@ -48,27 +41,42 @@ export class LocalStore {
       throw err;
     }
     const manifests = await Promise.all(
-      names.filter((n) => n.endsWith('.tar.gz.json')).map(async (n) => JSON.parse(await readFile(join(this.dir, n), 'utf8')) as StoredRelease),
+      names.filter((n) => n.endsWith('.tar.gz.json')).map(async (n) => parseManifest(await readFile(join(this.dir, n), 'utf8'))),
     );
-    return manifests.sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version));
+    return sortReleases(manifests);
   }
 
-  /** A fresh temp path inside the store (same filesystem, so `commit` can rename). */
-  async tempPath(): Promise<string> {
+  async put(file: string, release: NewRelease, onBytes?: (n: number) => void): Promise<StoredRelease> {
+    const temp = await this.tempPath();
+    try {
+      const h = hashing(onBytes);
+      await pipeline(createReadStream(file), h, createWriteStream(temp));
+      expectSha256(file, h.sha256(), release.sha256);
+      const manifest: StoredRelease = { ...release, size: h.bytes(), storeKey: this.path(release) };
+      await rename(temp, this.path(release));
+      const tmpManifest = await this.tempPath();
+      await writeFile(tmpManifest, manifestText(manifest));
+      await rename(tmpManifest, `${this.path(release)}.json`);
+      return manifest;
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async openRead(ref: ReleaseRef): Promise<ReadStream> {
+    const stream = createReadStream(this.path(ref));
+    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+    return stream;
+  }
+
+  async delete(ref: ReleaseRef): Promise<void> {
+    await rm(`${this.path(ref)}.json`, { force: true });
+    await rm(this.path(ref), { force: true });
+  }
+
+  /** A fresh temp path inside the store (same filesystem, so the commit can rename). */
+  private async tempPath(): Promise<string> {
     await mkdir(join(this.dir, '.tmp'), { recursive: true });
     return join(this.dir, '.tmp', randomUUID());
-  }
-
-  /** Moves a verified temp file under its final name, then writes its manifest. Repeatable. */
-  async commit(temp: string, manifest: StoredRelease): Promise<StoredRelease> {
-    await rename(temp, this.path(manifest));
-    const tmpManifest = await this.tempPath();
-    await writeFile(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(tmpManifest, `${this.path(manifest)}.json`);
-    return manifest;
-  }
-
-  async discard(temp: string): Promise<void> {
-    await rm(temp, { force: true });
   }
 }

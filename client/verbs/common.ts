@@ -13,12 +13,14 @@ export interface GlobalOptions {
 /** What a verb needs from its process: where to write, where it runs, and the environment. */
 export interface VerbContext {
   out: Out;
+  /** Where warnings go (stderr); never stdout, which `--json` keeps machine-readable. */
+  err?: Out;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }
 
 export const loadConfig = (opts: GlobalOptions, ctx: VerbContext): Promise<DeliveryConfig> =>
-  loadDeliveryConfig({ configFile: opts.config, cwd: ctx.cwd });
+  loadDeliveryConfig({ configFile: opts.config, cwd: ctx.cwd, warn: (m) => ctx.err?.write(`ferry: warning: ${m}\n`) });
 
 /** Starts or attaches, follows with `follow`, and returns the outcome; prints which one it did. */
 export async function runWorkflow<T>(

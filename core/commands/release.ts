@@ -30,3 +30,30 @@ export const listVersions = (layout: ReleaseLayout): Argv => [
   'versions',
   layout.releasesDir,
 ];
+
+/** Prints `yes` when the host has curl: whether it can fetch a presigned URL itself. */
+export const hasCurl = (): Argv => ['sh', '-c', 'if command -v curl >/dev/null 2>&1; then echo yes; else echo no; fi', 'has-curl'];
+
+/**
+ * Downloads to the partial path with curl, which reads the URL from stdin (`curlConfig`): a presigned URL never
+ * appears in argv, where `ps` and error messages would show it.
+ */
+export const download = (partial: string): Argv => ['curl', '-fsS', '--retry', '2', '-o', partial, '--config', '-'];
+
+/** curl's config text for one URL; presigned URLs hold no `"` or `\`, and anything else is refused. */
+export function curlConfig(url: string): string {
+  if (!/^https?:\/\/[^\s"\\]+$/.test(url)) throw new Error('refusing a URL with spaces, quotes or backslashes');
+  return `url = "${url}"\n`;
+}
+
+/** Prints `releases/start_erl.data` (`<erts vsn> <release vsn>`: what `bin/<app> daemon` starts), or nothing. */
+export const startData = (layout: ReleaseLayout): Argv => [
+  'sh',
+  '-c',
+  'if [ -f "$1" ]; then cat "$1"; fi',
+  'start-data',
+  `${layout.releasesDir}/start_erl.data`,
+];
+
+/** Removes one old release directory. Repeatable. */
+export const removeVersion = (layout: ReleaseLayout, v: string): Argv => ['rm', '-rf', '--', layout.releaseDir(v)];

@@ -2,16 +2,17 @@ import { InputError } from '../domain/errors';
 import type { HostTarget, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { appName } from '../domain/release';
+import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
 import type { BuildTool, DeliveryConfig, EnvironmentConfig } from './schema';
 
 /** A typed config, or every problem found, each naming the file, the variable and the fix. */
-export type ParseResult = { ok: true; config: DeliveryConfig } | { ok: false; errors: string[] };
+export type ParseResult = { ok: true; config: DeliveryConfig; warnings: string[] } | { ok: false; errors: string[] };
 
 /** What the loader knows besides the variables. */
 export interface ParseContext {
   /** The config file, as messages name it, e.g. `.deliver/config`. */
   source: string;
-  /** The directory that holds `.deliver/`; relative RELEASE_STORE values are resolved against it. */
+  /** The directory that holds `.deliver/`; a relative RELEASE_STORE directory is resolved against it. */
   projectDir: string;
   /** From the files in projectDir: mix.exs -> mix, rebar.config -> rebar3. */
   detectedTool?: BuildTool;
@@ -40,7 +41,8 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
     r.missing('BUILD_AT', `BUILD_AT="/tmp/edeliver/${app ?? 'my_app'}/builds" (the directory on the build host where releases are built)`);
   }
   const releaseDir = r.path('RELEASE_DIR');
-  const releaseStore = readReleaseStore(r, ctx);
+  const warnings: string[] = [];
+  const releaseStore = readReleaseStore(r, ctx, warnings);
   const knownHosts = r.path('SSH_KNOWN_HOSTS');
   const identityFile = r.path('SSH_IDENTITY_FILE');
   const naming = readNodeNaming(r, app);
@@ -52,6 +54,7 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   }
   return {
     ok: true,
+    warnings,
     config: {
       app,
       source: ctx.source,
@@ -177,33 +180,24 @@ function readBuildHost(r: Reader): SshTarget | undefined {
 }
 
 /**
- * RELEASE_STORE as an absolute directory: relative values are joined to projectDir with string operations only (this
- * module stays pure). projectDir comes from the file system, not the config, so only the configured part is validated.
+ * RELEASE_STORE (and RELEASE_STORE_ENDPOINT for an S3-compatible server) as a store descriptor. Keys in edeliver's
+ * `s3://KEY@SECRET:bucket` form are dropped here and only a warning says so: they never reach a workflow.
  */
-function readReleaseStore(r: Reader, ctx: ParseContext): string | undefined {
-  const base = ctx.projectDir.replace(/\/+$/, '');
-  const text = r.get('RELEASE_STORE');
-  if (text === undefined) return `${base}/.deliver/releases`;
-  if (/^[A-Za-z0-9+.-]*:/.test(text) || /^[^/]*@[^/]*:/.test(text)) {
-    r.errors.push(
-      `${r.at('RELEASE_STORE')}: "${text}" is a remote store; Ferry keeps releases in a local directory: ` +
-        'set RELEASE_STORE=".deliver/releases" or an absolute path',
-    );
-    return undefined;
+function readReleaseStore(r: Reader, ctx: ParseContext, warnings: string[]): StoreDescriptor | undefined {
+  const text = r.get('RELEASE_STORE') ?? '.deliver/releases';
+  const endpoint = r.get('RELEASE_STORE_ENDPOINT');
+  const parsed = r.check(() => parseStore(text, ctx.projectDir, r.at('RELEASE_STORE'), endpoint));
+  if (!parsed) return undefined;
+  if (endpoint !== undefined && parsed.store.kind !== 's3') {
+    r.errors.push(`${r.at('RELEASE_STORE_ENDPOINT')}: only an s3:// RELEASE_STORE uses an endpoint: remove it or set RELEASE_STORE="s3://bucket/prefix"`);
   }
-  const parts = text.split('/').filter((p) => p !== '' && p !== '.');
-  let dir: string;
-  try {
-    dir = absolutePath(`/${parts.join('/')}`, 'RELEASE_STORE');
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    r.errors.push(
-      `${r.at('RELEASE_STORE')}: "${text}" must be a directory of letters, digits and . _ @ + -, ` +
-        `absolute or relative to ${ctx.projectDir}, without ".."`,
+  if (parsed.strippedCredentials) {
+    warnings.push(
+      `${r.at('RELEASE_STORE')} holds AWS keys (edeliver's s3://KEY@SECRET:bucket form); Ferry ignores them and never sends them anywhere: ` +
+        `write RELEASE_STORE="${describeStore(parsed.store)}" and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker's environment`,
     );
-    return undefined;
   }
-  return text.startsWith('/') ? dir : `${base}${dir === '/' ? '' : dir}`;
+  return parsed.store;
 }
 
 /** NODE_NAME, checked for unknown placeholders; undefined when node names cannot be made (the reason is reported). */

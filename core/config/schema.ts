@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { HostTarget, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { APP_NAME } from '../domain/release';
+import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
 
 /** The build tools Ferry drives on the build host. */
 export type BuildTool = 'rebar3' | 'mix';
@@ -22,7 +23,7 @@ export interface DeliveryConfig {
   buildTool: BuildTool;
   buildHost: SshTarget;
   buildAt: string;
-  releaseStore: string;
+  releaseStore: StoreDescriptor;
   releaseDir?: string;
   environments: Record<string, EnvironmentConfig>;
   ssh: { knownHosts?: string; identityFile?: string };
@@ -83,10 +84,11 @@ export const deliveryConfigSchema = z.strictObject({
     .describe('BUILD_TOOL, else detected: mix.exs -> mix, rebar.config -> rebar3'),
   buildHost: sshTarget.describe('BUILD_HOST (`host`, `host:port`, `user@host:port`); BUILD_USER is the default user'),
   buildAt: absolute().describe('BUILD_AT: the directory on the build host where releases are built (required)'),
-  releaseStore: z
-    .string()
-    .min(1)
-    .describe('RELEASE_STORE: local directory for built releases, relative to projectDir or absolute; default .deliver/releases'),
+  releaseStore: storeDescriptorSchema.describe(
+    'RELEASE_STORE: a local directory (relative to projectDir or absolute; default .deliver/releases), user@host[:port]:/path ' +
+      '(a directory on a host, over SFTP), or s3://bucket/prefix (RELEASE_STORE_ENDPOINT for an S3-compatible server). ' +
+      "edeliver's s3://KEY@SECRET:bucket form is read, but its keys are dropped: the worker takes credentials from its environment",
+  ),
   releaseDir: absolute().optional().describe('RELEASE_DIR: where the built release is on the build host'),
   environments: z
     .record(z.string(), environment)

@@ -49,6 +49,9 @@ export class VersionNotInStoreError extends FerryError {}
 /** A file's sha256 is not the one the manifest records. Retryable: the transfer is redone. */
 export class ChecksumMismatchError extends FerryError {}
 
+/** A stored artifact's bytes do not match its manifest: the store itself is damaged. Never retried. */
+export class CorruptReleaseError extends FerryError {}
+
 /** Failure types that a retry cannot fix: the activity retry policy stops on them. */
 export const NON_RETRYABLE = [
   'InputError',
@@ -56,6 +59,7 @@ export const NON_RETRYABLE = [
   'AuthenticationError',
   'RemoteCommandError',
   'VersionNotInStoreError',
+  'CorruptReleaseError',
 ] as const;
 
 const shorten = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s);

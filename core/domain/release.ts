@@ -45,7 +45,10 @@ export interface ReleaseRef {
   version: string;
 }
 
-/** What the store knows about one release tarball: its manifest. Plain JSON. */
+/**
+ * What the store knows about one release tarball: its manifest, kept beside it as `<file>.json`. Plain JSON. Facts are
+ * read from here, never parsed out of file names.
+ */
 export interface StoredRelease extends ReleaseRef {
   type: 'release' | 'upgrade';
   sha256: string;
@@ -54,6 +57,8 @@ export interface StoredRelease extends ReleaseRef {
   gitRevision?: string;
   gitBranch?: string;
   builtAt: string;
+  /** For an upgrade: the version it upgrades from. */
+  fromVersion?: string;
 }
 
 /** edeliver's file name for a release tarball in the store. */

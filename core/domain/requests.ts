@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+import { storeDescriptorSchema } from './store';
 
 /**
  * What workflows accept: plain JSON, checked again inside the workflow because a user can type it into
@@ -44,7 +45,9 @@ export const buildRequestSchema = z.strictObject({
   buildAt: path,
   tool: z.enum(['rebar3', 'mix']),
   releaseDir: path.optional(),
-  store: path,
+  store: storeDescriptorSchema,
+  /** When the store already has a release built from the same git revision, return it instead of building. */
+  skipExisting: z.boolean().optional(),
   ssh: sshSettings,
 });
 
@@ -53,7 +56,7 @@ export const deployRequestSchema = z.strictObject({
   environment: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production'),
   version,
   hosts: z.array(hostTarget).min(1, 'names no host'),
-  store: path,
+  store: storeDescriptorSchema,
   startDeploy: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(500).default(10),
   ssh: sshSettings,
@@ -63,6 +66,14 @@ export const nodeCommandRequestSchema = z.strictObject({
   app,
   environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
   command: z.enum(['start', 'stop', 'restart', 'ping', 'version']),
+  hosts: z.array(hostTarget).min(1, 'names no host'),
+  ssh: sshSettings,
+});
+
+export const pruneRequestSchema = z.strictObject({
+  app,
+  environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  keep: z.number().int().min(1).max(1000),
   hosts: z.array(hostTarget).min(1, 'names no host'),
   ssh: sshSettings,
 });
@@ -79,6 +90,23 @@ export type DeployRequest = z.input<typeof deployRequestSchema>;
 export type NodeCommandRequest = z.input<typeof nodeCommandRequestSchema>;
 export type UpdateRequest = z.input<typeof updateRequestSchema>;
 export type NodeCommand = NodeCommandRequest['command'];
+export type PruneRequest = z.input<typeof pruneRequestSchema>;
+
+/** One host's answer to a prune: what it kept (always the running version) and what it removed. */
+export interface PruneHostResult {
+  host: string;
+  ok: boolean;
+  running?: string;
+  kept?: string[];
+  removed?: string[];
+  error?: string;
+}
+
+export interface PruneResult {
+  environment: string;
+  hosts: PruneHostResult[];
+  failed: number;
+}
 
 /** Parses a request or throws one InputError naming every bad field. */
 export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -89,11 +117,19 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, wha
   );
 }
 
+/** How a release tarball travels to a host. */
+export type TransferMode = 'presigned-url' | 'store-host' | 'worker';
+
 /** One host's progress in a deploy. */
 export interface HostProgress {
   host: string;
   step: 'waiting' | 'upload' | 'unpack' | 'configure' | 'start' | 'verify' | 'done' | 'failed';
   sent?: boolean;
+  /**
+   * How the tarball reached the host: `presigned-url` (the host fetched it from S3 itself with curl), `store-host`
+   * (streamed from the store host through the worker) or `worker` (streamed from the worker's store or through it).
+   */
+  via?: TransferMode;
   version?: string;
   error?: string;
 }
@@ -128,6 +164,8 @@ export interface NodeCommandResult {
 
 export interface BuildResult {
   release: StoredRelease;
+  /** True when `skipExisting` found the release in the store and nothing was built or copied. */
+  skipped?: boolean;
   /** The end of the build output (last 4000 characters) and its whole length. */
   output?: { tail: string; length: number };
 }

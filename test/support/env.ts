@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { SshAuth } from '../../activities/ssh/ssh-pool';
+import { s3SettingsFromEnv, type S3Settings } from '../../activities/store';
 import type { HostTarget, SshTarget } from '../../core/domain/host';
 import { createWorker } from '../../worker/create';
 
@@ -56,13 +57,13 @@ export const loginCount = (env: TestEnv, name: string): number =>
 let runtimeInstalled = false;
 
 /** An in-process worker on its own task queue, plus a client; `stop()` shuts both down. */
-export async function startWorker(env: TestEnv, taskQueue: string, auth: SshAuth = testAuth(env)) {
+export async function startWorker(env: TestEnv, taskQueue: string, auth: SshAuth = testAuth(env), s3: S3Settings = s3SettingsFromEnv(process.env)) {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
-  const { worker, ssh } = await createWorker({ connection: nativeConnection, namespace: 'default', auth, taskQueue });
+  const { worker, ssh } = await createWorker({ connection: nativeConnection, namespace: 'default', auth, taskQueue, s3 });
   const running = worker.run();
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });

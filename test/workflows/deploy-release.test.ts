@@ -36,7 +36,7 @@ const request = (hosts: HostTarget[], extra: Partial<DeployRequest> = {}): Deplo
 });
 
 /** Activities that record what they were asked to do; `failOn` makes one host's upload fail like a bad host key. */
-function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?: number; inFlight?: { now: number; max: number } } = {}): Activities {
+function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?: number; inFlight?: { now: number; max: number }; built?: boolean } = {}): Activities {
   const step = async (name: string, h: string) => {
     calls.push(`${name} ${h}`);
     if (opts.inFlight) opts.inFlight.max = Math.max(opts.inFlight.max, ++opts.inFlight.now);
@@ -49,7 +49,7 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     uploadRelease: async (t) => {
       await step('upload', t.host.name);
       if (t.host.name === opts.failOn) throw new HostKeyError(t.host.name, 'mismatch', '/home/deploy/.ssh/known_hosts');
-      return { sent: true };
+      return { sent: true, via: 'worker' as const };
     },
     unpackRelease: async (t) => step('unpack', t.host.name),
     configureNode: async (t) => step('configure', t.host.name),
@@ -58,10 +58,12 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     nodeState: async (t) => ({ host: t.host.name, running: true, version: '0.2.0' }),
     verifyRunning: async (t) => ({ host: t.host.name, running: true, version: '0.2.0' }),
     verifyNode: async (t) => (await step('verify', t.host.name), { host: t.host.name, running: true, version: t.version }),
+    pruneHostReleases: async (t) => ({ host: t.host.name, running: '0.2.0', kept: ['0.2.0'], removed: [] }),
+    findBuiltRelease: async (t) => (calls.push(`find ${t.revision.slice(0, 4)}`), opts.built ? { ...release, gitRevision: t.revision } : undefined),
     resolveRevision: async () => ({ revision: 'f'.repeat(40), branch: 'main' }),
-    pushSource: async () => undefined,
-    compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
-    fetchRelease: async () => release,
+    pushSource: async () => void calls.push('push'),
+    compileRelease: async () => (calls.push('compile'), { version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
+    fetchRelease: async () => (calls.push('fetch'), release),
   };
 }
 
@@ -77,7 +79,7 @@ test('deploys every host through upload, unpack, configure, start and verify', a
   ) as DeployStatus;
   assert.deepEqual(calls, ['upload web1:22', 'unpack web1:22', 'configure web1:22', 'start web1:22', 'verify web1:22']);
   assert.equal(status.phase, 'done');
-  assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', sent: true, version: '0.2.0' });
+  assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', sent: true, via: 'worker', version: '0.2.0' });
   // Save a history for the replay test the first time (and whenever the fixture is deleted on purpose).
   if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await client.workflow.getHandle('wf-ok').fetchHistory()));
 });
@@ -141,4 +143,29 @@ test('input that does not validate fails at once with an InputError and runs no 
 test('a recorded deploy history replays on the current workflow code (determinism)', async () => {
   const history = JSON.parse(readFileSync(fixture, 'utf8'));
   await Worker.runReplayHistory({ workflowsPath }, history, 'wf-ok');
+});
+
+const buildInput = (extra: object = {}) => ({
+  app: 'hello', projectDir: '/home/ana/hello', ref: 'main', tool: 'rebar3', buildAt: '/b',
+  buildHost: { name: 'build', address: 'build', port: 22, user: 'builder' },
+  store: { kind: 's3', bucket: 'releases', prefix: 'hello' }, ...extra,
+});
+
+test('buildRelease --skip-existing returns the stored release of the same revision and builds nothing', async () => {
+  const calls: string[] = [];
+  const result = (await withWorker('wf-skip', recordingActivities(calls, { built: true }), () =>
+    client.workflow.execute('buildRelease', { taskQueue: 'wf-skip', workflowId: 'wf-skip', args: [buildInput({ skipExisting: true })] }),
+  )) as { skipped?: boolean; release: { version: string } };
+  assert.deepEqual(calls, ['find ffff']);
+  assert.equal(result.skipped, true);
+  assert.equal(result.release.version, '0.2.0');
+});
+
+test('buildRelease builds when the store has nothing from that revision, and never looks without --skip-existing', async () => {
+  const calls: string[] = [];
+  await withWorker('wf-noskip', recordingActivities(calls), async () => {
+    await client.workflow.execute('buildRelease', { taskQueue: 'wf-noskip', workflowId: 'wf-noskip-1', args: [buildInput({ skipExisting: true })] });
+    await client.workflow.execute('buildRelease', { taskQueue: 'wf-noskip', workflowId: 'wf-noskip-2', args: [buildInput()] });
+  });
+  assert.deepEqual(calls, ['find ffff', 'push', 'compile', 'fetch', 'push', 'compile', 'fetch']);
 });

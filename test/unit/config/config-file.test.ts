@@ -51,7 +51,7 @@ pre_erlang_clean_compile() {
     buildTool: 'rebar3',
     buildHost: { name: 'build.example.com:2222', address: 'build.example.com', port: 2222, user: 'builder' },
     buildAt: '/tmp/edeliver/hello/builds',
-    releaseStore: `${dir}/store`,
+    releaseStore: { kind: 'local', dir: `${dir}/store` },
     environments: {
       staging: {
         name: 'staging',
@@ -80,7 +80,7 @@ test('--config=FILE reads that file; the project is the directory that holds its
   const config = await loadDeliveryConfig({ cwd: elsewhere, configFile: path.join(dir, '.deliver/config') });
   assert.equal(config.projectDir, dir);
   assert.equal(config.source, path.join(dir, '.deliver/config'));
-  assert.equal(config.releaseStore, `${dir}/.deliver/releases`);
+  assert.deepEqual(config.releaseStore, { kind: 'local', dir: `${dir}/.deliver/releases` });
 });
 
 test('the file sees the caller environment, as edeliver sources it in the user shell', async (t) => {

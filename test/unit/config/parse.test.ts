@@ -5,6 +5,7 @@ import type { ParseContext } from '../../../core/config/parse';
 import { deliveryConfigSchema } from '../../../core/config/schema';
 import type { DeliveryConfig } from '../../../core/config/schema';
 import { InputError } from '../../../core/domain/errors';
+import { storeDescriptorSchema } from '../../../core/domain/store';
 
 const ctx: ParseContext = { source: '.deliver/config', projectDir: '/home/ana/hello', detectedTool: 'rebar3' };
 
@@ -65,7 +66,7 @@ test('a full config yields hosts with ports, users, NODES deploy roots, template
     buildTool: 'rebar3',
     buildHost: { name: 'build.example.com:2222', address: 'build.example.com', port: 2222, user: 'builder' },
     buildAt: '/tmp/edeliver/hello/builds',
-    releaseStore: '/home/ana/hello/releases',
+    releaseStore: { kind: 'local', dir: '/home/ana/hello/releases' },
     releaseDir: '/tmp/edeliver/hello/builds/_build/prod/rel/hello',
     environments: {
       staging: {
@@ -97,7 +98,7 @@ test('a full config yields hosts with ports, users, NODES deploy roots, template
 
 test('defaults: node name {app}@{host}, store in .deliver/releases, staging deploys to DELIVER_TO without TEST_AT', () => {
   const config = parsed(minimal);
-  assert.equal(config.releaseStore, '/home/ana/hello/.deliver/releases');
+  assert.deepEqual(config.releaseStore, { kind: 'local', dir: '/home/ana/hello/.deliver/releases' });
   assert.equal(config.releaseDir, undefined);
   assert.deepEqual(config.ssh, {});
   assert.deepEqual(config.environments, {
@@ -257,16 +258,82 @@ test('the same host may appear in two environments', () => {
   assert.equal(config.environments.production?.hosts[0]?.nodeName, 'hello@stage1');
 });
 
-test('RELEASE_STORE may be absolute or relative to the project, never above it or remote', () => {
-  assert.equal(parsed({ ...minimal, RELEASE_STORE: './store/' }).releaseStore, '/home/ana/hello/store');
-  assert.equal(parsed({ ...minimal, RELEASE_STORE: '/var/ferry/store' }).releaseStore, '/var/ferry/store');
+test('RELEASE_STORE may be a directory, absolute or relative to the project, never above it', () => {
+  assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: './store/' }).releaseStore, { kind: 'local', dir: '/home/ana/hello/store' });
+  assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: '/var/ferry/store' }).releaseStore, { kind: 'local', dir: '/var/ferry/store' });
   assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: '../shared' }), [
     '.deliver/config: RELEASE_STORE: "../shared" must be a directory of letters, digits and . _ @ + -, absolute or relative to /home/ana/hello, without ".."',
   ]);
-  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: 'deploy@store:/releases' }), [
-    '.deliver/config: RELEASE_STORE: "deploy@store:/releases" is a remote store; Ferry keeps releases in a local directory: set RELEASE_STORE=".deliver/releases" or an absolute path',
+});
+
+test('RELEASE_STORE=user@host[:port]:/path is a directory on a host reached over SSH', () => {
+  assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: 'deploy@store.example.com:/srv/releases/' }).releaseStore, {
+    kind: 'remote',
+    host: { name: 'store.example.com', address: 'store.example.com', port: 22, user: 'deploy' },
+    path: '/srv/releases',
+  });
+  assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: 'deploy@10.0.0.9:2222:/srv/r' }).releaseStore, {
+    kind: 'remote',
+    host: { name: '10.0.0.9:2222', address: '10.0.0.9', port: 2222, user: 'deploy' },
+    path: '/srv/r',
+  });
+  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: 'store:/srv/releases' }), [
+    '.deliver/config: RELEASE_STORE: no user for host "store": set it as user@host',
   ]);
-  assert.match(errorsOf({ ...minimal, RELEASE_STORE: 's3://bucket/releases' })[0]!, /RELEASE_STORE: "s3:\/\/bucket\/releases" is a remote store/);
+  assert.match(errorsOf({ ...minimal, RELEASE_STORE: 'deploy@store:/srv/$(reboot)' })[0]!, /RELEASE_STORE: "\/srv\/\$\(reboot\)" must be an absolute path/);
+});
+
+test('RELEASE_STORE=s3://bucket/prefix is an S3 store; RELEASE_STORE_ENDPOINT names an S3-compatible server', () => {
+  const result = parseDeliveryConfig({ ...minimal, RELEASE_STORE: 's3://my-releases/hello/prod/' }, ctx);
+  assert.ok(result.ok);
+  assert.deepEqual(result.config.releaseStore, { kind: 's3', bucket: 'my-releases', prefix: 'hello/prod' });
+  assert.deepEqual(result.warnings, []);
+  assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: 's3://my-releases' }).releaseStore, { kind: 's3', bucket: 'my-releases', prefix: '' });
+  assert.deepEqual(
+    parsed({ ...minimal, RELEASE_STORE: 's3://my-releases/x', RELEASE_STORE_ENDPOINT: 'http://127.0.0.1:9000/' }).releaseStore,
+    { kind: 's3', bucket: 'my-releases', prefix: 'x', endpoint: 'http://127.0.0.1:9000' },
+  );
+  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: 's3://My_Bucket/x' }), [
+    '.deliver/config: RELEASE_STORE: "s3://My_Bucket/x" is not an S3 store: write s3://bucket/prefix with a bucket name of a-z, 0-9, . and -',
+  ]);
+  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE: 's3://b1b/../x' }), [
+    '.deliver/config: RELEASE_STORE: prefix "../x" must be letters, digits and . _ @ + - separated by /',
+  ]);
+  assert.deepEqual(errorsOf({ ...minimal, RELEASE_STORE_ENDPOINT: 'http://127.0.0.1:9000' }), [
+    '.deliver/config: RELEASE_STORE_ENDPOINT: only an s3:// RELEASE_STORE uses an endpoint: remove it or set RELEASE_STORE="s3://bucket/prefix"',
+  ]);
+  assert.match(errorsOf({ ...minimal, RELEASE_STORE: 'ftp://host/x' })[0]!, /"ftp:\/\/host\/x" is not supported: use a directory, user@host:\/path or s3:\/\/bucket\/prefix/);
+});
+
+test("edeliver's s3://KEY@SECRET:bucket/prefix is accepted, the keys are dropped and a warning says where they belong", () => {
+  const secret = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
+  const result = parseDeliveryConfig({ ...minimal, RELEASE_STORE: `s3://AKIAIOSFODNN7EXAMPLE@${secret}:my-releases/hello` }, ctx);
+  assert.ok(result.ok);
+  assert.deepEqual(result.config.releaseStore, { kind: 's3', bucket: 'my-releases', prefix: 'hello' });
+  assert.deepEqual(result.warnings, [
+    ".deliver/config: RELEASE_STORE holds AWS keys (edeliver's s3://KEY@SECRET:bucket form); Ferry ignores them and never sends them anywhere: " +
+      'write RELEASE_STORE="s3://my-releases/hello" and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker\'s environment',
+  ]);
+  const text = JSON.stringify(result);
+  assert.ok(!text.includes(secret) && !text.includes('AKIAIOSFODNN7EXAMPLE'), 'no key anywhere in the parsed config or the warning');
+  // An invalid value is reported with its keys masked.
+  const errors = errorsOf({ ...minimal, RELEASE_STORE: `s3://AKIAIOSFODNN7EXAMPLE@${secret}:Bad_Bucket` });
+  assert.deepEqual(errors, [
+    '.deliver/config: RELEASE_STORE: "s3://***@***:Bad_Bucket" is not an S3 store: write s3://bucket/prefix with a bucket name of a-z, 0-9, . and -',
+  ]);
+});
+
+test('a store descriptor in workflow input: the three kinds, a bare path for a local store, and no room for keys', () => {
+  assert.deepEqual(storeDescriptorSchema.parse('/var/ferry/store'), { kind: 'local', dir: '/var/ferry/store' });
+  assert.deepEqual(storeDescriptorSchema.parse({ kind: 's3', bucket: 'rel', prefix: 'a/b', endpoint: 'http://127.0.0.1:8533' }), {
+    kind: 's3', bucket: 'rel', prefix: 'a/b', endpoint: 'http://127.0.0.1:8533',
+  });
+  const host = { name: 'h:2222', address: 'h', port: 2222, user: 'deploy' };
+  assert.deepEqual(storeDescriptorSchema.parse({ kind: 'remote', host, path: '/srv/r' }), { kind: 'remote', host, path: '/srv/r' });
+  assert.equal(storeDescriptorSchema.safeParse({ kind: 's3', bucket: 'rel', prefix: '', secretAccessKey: 'x' }).success, false);
+  assert.equal(storeDescriptorSchema.safeParse({ kind: 'local', dir: 'relative' }).success, false);
+  assert.equal(storeDescriptorSchema.safeParse({ kind: 's3', bucket: 'rel', prefix: '', endpoint: 'http://k:s@host' }).success, false);
+  assert.equal(storeDescriptorSchema.safeParse({ kind: 'remote', host: { ...host, user: 'x;y' }, path: '/srv' }).success, false);
 });
 
 test('every problem is reported together, not just the first', () => {

@@ -191,7 +191,7 @@ const host = {
   deployTo: '/opt/ferry',
   nodeName: 'hello_2231@127.0.0.1',
 };
-const deploy = { app: 'hello', environment: 'production', version: '0.1.0', hosts: [host], store: '/var/ferry/store' };
+const deploy = { app: 'hello', environment: 'production', version: '0.1.0', hosts: [host], store: { kind: 'local' as const, dir: '/var/ferry/store' } };
 
 test('parseRequest accepts a valid deploy request and fills startDeploy=false and maxParallel=10', () => {
   assert.deepEqual(parseRequest(deployRequestSchema, deploy, 'deploy'), { ...deploy, startDeploy: false, maxParallel: 10 });
