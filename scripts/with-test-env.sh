@@ -25,6 +25,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 scripts/local-hosts.sh clean >/dev/null 2>&1 || true
+# Every run starts from an empty release store, as CI's fresh clone does.
+rm -rf "$FERRY_STATE/store"
 scripts/dev-server.sh start
 scripts/local-hosts.sh start
 scripts/s3-server.sh start
