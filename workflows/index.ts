@@ -7,3 +7,4 @@ export { deployRelease } from './deploy-release';
 export { hostDeploy } from './host-deploy';
 export { nodeCommand } from './node-command';
 export { updateRelease } from './update-release';
+export { rollout } from './rollout';

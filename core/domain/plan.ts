@@ -107,6 +107,14 @@ export interface Approval {
   via: 'update' | 'signal' | 'timeout';
 }
 
+/** An operator's resume, pause or continue, as recorded. */
+export interface Decision {
+  action: ResumeRequest['action'] | 'pause';
+  host?: string;
+  by?: string;
+  at: string;
+}
+
 /** A signal that did not count (an update that does not pass its validator leaves no trace at all). */
 export interface Refusal {
   decision: string;
@@ -134,7 +142,7 @@ export interface RolloutProgress {
   waiting?: Waiting;
   approvals: Approval[];
   refused: Refusal[];
-  decisions: Array<{ action: string; host?: string; by?: string; at: string }>;
+  decisions: Decision[];
   /** Gates already passed (`<environment>: before` or `<environment>: after canary`); a new run does not ask again. */
   passed: string[];
   /** How many times the workflow continued as new. */
