@@ -141,6 +141,29 @@ test('with PRODUCTION_REQUIRE_APPROVAL=true, ferry deploy goes through a rollout
   assert.deepEqual(versions(gated), ['0.1.0', '0.1.0', '0.1.0']);
 });
 
+test('a host that fails makes the rollout wait for an operator; ferry resume --rollback restores the previous version', async () => {
+  // "other" presents its own key, but this known_hosts holds prod1's key under its name: it fails at once, every time.
+  const knownHosts = join(env.state, 'known_hosts.rollback');
+  const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
+  const keyOf = (port: number) => lines.find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
+  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[127.0.0.1]:${env.port('other')} `)).join('\n')}\n[127.0.0.1]:${env.port('other')} ${keyOf(env.port('prod1'))}\n`);
+  const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+
+  const r = ferry(failing, 'rollout', 'production', '--version=0.2.0', '--canary=1');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, new RegExp(`waiting for an operator since .*: 127\\.0\\.0\\.1:${env.port('other')} failed: .*host key does not match`));
+  assert.equal(versions(project)[0], '0.2.0');
+
+  const resume = ferry(failing, 'resume', 'production', '--rollback', '--by=ops');
+  assert.equal(resume.code, 0, resume.err);
+  const watch = ferry(failing, 'status', 'production', '--watch');
+  assert.equal(watch.code, 1, watch.out);
+  assert.match(watch.out, /rollout: rolled-back/);
+  const done = progress();
+  assert.equal(done.stages[0]!.hosts[`127.0.0.1:${env.port('prod1')}`]?.previousVersion, '0.1.0');
+  assert.deepEqual(versions(project), ['0.1.0', '0.1.0', '0.1.0']);
+});
+
 test('a worker killed with SIGKILL between batches is replaced; the rollout finishes and starts each node exactly once', async () => {
   const before = HOSTS.map(starts);
   const cli = spawn(join(root, 'bin', 'ferry'), ['rollout', 'production', '--version=0.2.0', '--batch=1', '--pause=3'], { cwd: project, stdio: 'ignore' });
