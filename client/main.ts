@@ -6,7 +6,7 @@ import { build } from './verbs/build';
 import type { VerbContext } from './verbs/common';
 import { deploy, update } from './verbs/deploy';
 import { nodeVerb } from './verbs/node';
-import { approvalVerb, pauseVerb, resumeVerb, rolloutVerb, statusVerb } from './verbs/rollout';
+import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
 import { show } from './verbs/show';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
@@ -123,6 +123,11 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--host <host>', 'only this host')
     .option('--by <name>', 'who decides (default: the OS user)')
     .action(async (env: string, o: object) => run(async () => resumeVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('rollback')
+    .argument('<environment>')
+    .description('return the hosts of the last rollout to the version they ran before it (no approval gates)')
+    .action(async (env: string) => run(async () => rollbackVerb(ctx, env, globals()))());
 
   p.command('pause')
     .argument('<environment>')

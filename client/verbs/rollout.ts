@@ -59,10 +59,15 @@ export async function rolloutVerb(ctx: VerbContext, envs: string[], opts: Rollou
     ctx.out.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   }
+  return startRollout(ctx, plan, opts, `rollout ${plan.version}`);
+}
+
+/** Starts (or attaches to) a rollout of `plan` under its environment lock and follows it, as `ferry rollout` does. */
+async function startRollout(ctx: VerbContext, plan: RolloutPlan, opts: RolloutOptions, what: string): Promise<number> {
   const env = plan.stages[plan.stages.length - 1]!.environment;
   const id = workflowIds.environment(plan.app, env);
   return withClient(ctx, async (client) => {
-    const request = `rollout ${plan.version} to ${plan.stages.map((s) => `${s.environment} (${s.hosts.map((h) => h.name).join(' ')})`).join(', ')}`;
+    const request = `${what} to ${plan.stages.map((s) => `${s.environment} (${s.hosts.map((h) => h.name).join(' ')})`).join(', ')}`;
     const { handle, attached } = await startOrAttach(client, { workflowType: 'rollout', workflowId: id, args: [plan], request });
     if (!opts.json) ctx.out.write(`${attached ? 'attached to' : 'started'} ${id} (${request})\n`);
     const done = outcome<RolloutProgress>(handle);
@@ -78,6 +83,37 @@ export async function rolloutVerb(ctx: VerbContext, envs: string[], opts: Rollou
     else ctx.out.write(`${progress ? rolloutReport(progress, env) : ''}${r.ok ? '' : `\nfailed: ${r.message}`}\n`);
     return r.ok ? 0 : 1;
   });
+}
+
+/**
+ * `ferry rollback <env>`: the hosts the last rollout of `env` brought to its version go back to the version each ran
+ * before (recorded by that rollout), all at once and without approval gates. Refused while a rollout runs (use
+ * `ferry resume <env> --rollback`) and when the hosts ran different versions before.
+ */
+export async function rollbackVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { wait?: boolean }): Promise<number> {
+  const config = await loadConfig(opts, ctx);
+  environmentOf(config, env);
+  const id = workflowIds.environment(config.app, env);
+  const last = await withClient(ctx, async (client) => {
+    const handle = client.workflow.getHandle(id);
+    const d = await handle.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing to roll back: no rollout has run as ${id}`);
+      throw err;
+    });
+    if (d.status.name === 'RUNNING') throw new InputError(`${id} is still running (${d.type}): decide with \`ferry resume ${env} --rollback\``);
+    if (d.type !== 'rollout') throw new InputError(`the last run of ${id} was ${d.type}, not a rollout: deploy the version you want with \`ferry deploy release to ${env} --version=V\``);
+    const r = await outcome<RolloutProgress>(handle);
+    return r.ok ? r.result : r.report;
+  });
+  const hosts = Object.values(last?.stages[last.stages.length - 1]?.hosts ?? {}).filter((h) => h.outcome === 'ok' && h.previousVersion);
+  const previous = [...new Set(hosts.map((h) => h.previousVersion!))];
+  if (!last || previous.length === 0) throw new InputError(`nothing to roll back: the last rollout as ${id} brought no host from an earlier version`);
+  if (previous.length > 1) {
+    throw new InputError(`the hosts ran different versions before (${hosts.map((h) => `${h.host}: ${h.previousVersion}`).join(', ')}): roll back with \`ferry rollout ${env} --version=V --host=H\``);
+  }
+  const plan = rolloutPlan(config, [env], { version: previous[0]!, host: hosts.map((h) => h.host), startDeploy: true, canary: 0 }, whoami());
+  const stage = { ...plan.stages[0]!, approveBefore: false, approveAfterCanary: false };
+  return startRollout(ctx, { ...plan, stages: [stage] }, opts, `rollback from ${last.version} to ${previous[0]}`);
 }
 
 /**

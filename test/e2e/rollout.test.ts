@@ -178,3 +178,14 @@ test('a worker killed with SIGKILL between batches is replaced; the rollout fini
   const done = progress();
   assert.deepEqual(Object.values(done.stages[0]!.hosts).map((h) => h.attempts), [1, 1, 1]);
 });
+
+test('ferry rollback production returns the hosts of the last rollout to the version they ran before it', () => {
+  const r = ferry(project, 'rollback', 'production');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /started ferry\/hello\/production \(rollback from 0\.2\.0 to 0\.1\.0 to production/);
+  assert.match(r.out, /rollout: done/);
+  assert.deepEqual(versions(project), ['0.1.0', '0.1.0', '0.1.0']);
+  const again = ferry(project, 'rollback', 'production');
+  assert.equal(again.code, 0, again.out + again.err);
+  assert.deepEqual(versions(project), ['0.2.0', '0.2.0', '0.2.0'], 'a rollback is itself a rollout, so it can be undone');
+});
