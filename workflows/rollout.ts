@@ -53,6 +53,8 @@ export interface RolloutCarry {
   progress: RolloutProgress;
   release: StoredRelease;
   at: { stage: number; batch: number };
+  /** A pause asked for while the run ended; the next run honours it before its first batch. */
+  paused?: boolean;
 }
 
 const ACTIONS: ReadonlyArray<ResumeRequest['action']> = ['retry', 'skip', 'rollback', 'abort', 'continue'];
@@ -74,7 +76,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   const progress: RolloutProgress = carry?.progress ?? initialProgress(plan);
   let answer: Approval | undefined;
   let decision: ResumeRequest | undefined;
-  let paused = progress.phase === 'paused';
+  let paused = carry?.paused ?? false;
 
   // Handlers are registered before the first await, so no update or signal sent at start is lost.
   setHandler(progressQuery, () => progress);
@@ -322,11 +324,12 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         progress.phase = 'running';
       }
       const info = workflowInfo();
+      // A pause asked for after the check above is carried over, and the next run waits before this batch.
       if (!resumed && (b > 0 || si > 0) && (info.historyLength >= plan.continueAsNewAfterEvents || info.continueAsNewSuggested)) {
         // Updates in flight must finish first, or their callers would see the run end under them.
         await condition(allHandlersFinished);
         progress.runs++;
-        await continueAsNew<typeof rollout>(input, { progress, release, at: { stage: si, batch: b } });
+        await continueAsNew<typeof rollout>(input, { progress, release, at: { stage: si, batch: b }, paused });
       }
       progress.batch = b;
       await Promise.all(batches[b]!.map((name) => runHost(si, byName(si, name))));
