@@ -7,6 +7,7 @@ import type { VerbContext } from './verbs/common';
 import { deploy, update } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb, pruneHosts } from './verbs/node';
+import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
 import { download, pruneStore, show, upload } from './verbs/store';
 import { trust } from './verbs/trust';
 
@@ -96,6 +97,64 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--yes', 'add without asking (for scripts; check the fingerprints first)')
     .option('--build', 'the build host too')
     .action(async (env: string, o: object) => run(async () => trust(ctx, env, { ...globals(), ...o }))());
+
+  p.command('rollout')
+    .argument('[words...]', '[to] <environment>... (stages, in order; the last one holds the environment lock)')
+    .description('deploy a stored release in stages and batches, with approvals and a failure policy')
+    .option('--version <version>', 'the release version to roll out')
+    .option('--host <host>', 'only these hosts of the last environment (repeatable, or comma-separated)', collect)
+    .addOption(new Option('--canary <n>', 'hosts in the first batch (default <ENV>_CANARY, else 0)').argParser(Number))
+    .option('--ramp <sizes>', 'batch sizes after the canary, e.g. 1,2,25% (default <ENV>_RAMP)', collect)
+    .option('--batch <size>', 'size of every later batch: a count or a percentage (default <ENV>_BATCH, else all)')
+    .addOption(new Option('--pause <seconds>', 'wait between batches (default <ENV>_PAUSE)').argParser(Number))
+    .addOption(new Option('--max-failures <n>', 'failed hosts tolerated before an operator decides (default 0)').argParser(Number))
+    .option('--require-approval', 'ask for approval after the canary (or before the stage without one), as <ENV>_REQUIRE_APPROVAL=true')
+    .option('--approve-before', 'ask for approval before each stage')
+    .addOption(new Option('--approval-timeout <seconds>', 'reject when no approval comes in time').argParser(Number))
+    .option('--no-start-deploy', 'do not start or restart the nodes (and skip the health check)')
+    .option('--plan-file <file>', 'start this JSON plan instead of building one from the config')
+    .option('--print-plan', 'print the JSON plan and start nothing')
+    .option('--wait', 'keep following while the rollout waits for an approval or an operator')
+    .action(async (words: string[], o: { requireApproval?: boolean }) =>
+      run(async () => rolloutVerb(ctx, noise(words), { ...globals(), ...o, approve: o.requireApproval }))(),
+    );
+
+  for (const decision of ['approve', 'reject'] as const) {
+    p.command(decision)
+      .argument('<environment>')
+      .description(`${decision} the gate the rollout of an environment waits at`)
+      .option('--comment <text>', 'why; kept with the decision')
+      .option('--by <name>', 'who decides (default: the OS user)')
+      .action(async (env: string, o: object) => run(async () => approvalVerb(ctx, decision, env, { ...globals(), ...o }))());
+  }
+
+  p.command('resume')
+    .argument('<environment>')
+    .description('decide about failed hosts (--retry, --skip, --rollback, --abort), or go on after `ferry pause`')
+    .option('--retry', 'deploy the failed hosts (or --host) again')
+    .option('--skip', 'leave the failed hosts (or --host) behind and go on')
+    .option('--rollback', 'return every touched host (or --host) to its previous version')
+    .option('--abort', 'end the rollout here')
+    .option('--host <host>', 'only this host')
+    .option('--by <name>', 'who decides (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => resumeVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('rollback')
+    .argument('<environment>')
+    .description('return the hosts of the last rollout to the version they ran before it (no approval gates)')
+    .action(async (env: string) => run(async () => rollbackVerb(ctx, env, globals()))());
+
+  p.command('pause')
+    .argument('<environment>')
+    .description('stop the rollout of an environment before its next batch')
+    .option('--by <name>', 'who pauses (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => pauseVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('status')
+    .argument('<environment>')
+    .description('show the rollout or deploy of an environment')
+    .option('--watch', 'follow it until it ends')
+    .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
     .argument('<what>', 'releases')

@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import type { RolloutHostStep, RolloutProgress } from '../core/domain/plan';
 import type { DeployStatus, HostProgress, NodeCommandResult } from '../core/domain/requests';
 
 /** Human output: per-host lines on stdout. Logs never go here. */
@@ -119,3 +120,38 @@ const STEP_LABEL: Record<string, string> = {
   compileRelease: 'building the release on the build host',
   fetchRelease: 'copying the release into the store',
 };
+
+const ROLLOUT_ICON: Record<RolloutHostStep, string> = { ...STEP_ICON, health: '♥', rollback: '↺', 'rolled-back': '↺', skipped: '–' };
+
+/** What a person can do next about a rollout that waits, as commands. */
+export function nextStep(p: RolloutProgress, env: string): string | undefined {
+  switch (p.waiting?.kind) {
+    case 'approval':
+      return `waiting for approval (${p.waiting.gate}) since ${p.waiting.since}: \`ferry approve ${env} [--comment=...]\` or \`ferry reject ${env}\``;
+    case 'operator':
+      return `waiting for an operator since ${p.waiting.since}: ${p.waiting.host} failed: ${p.waiting.error}\n  decide with \`ferry resume ${env} --retry|--skip|--rollback|--abort [--host=H]\``;
+    case 'pause':
+      return `paused since ${p.waiting.since}${p.waiting.by ? ` by ${p.waiting.by}` : ''}: \`ferry resume ${env}\` goes on`;
+    default:
+      return undefined;
+  }
+}
+
+/** The whole rollout: phase, position, one line per host per stage, approvals, refusals, and what to do next. */
+export function rolloutReport(p: RolloutProgress, env: string): string {
+  const stage = p.stage === undefined ? undefined : p.stages[p.stage];
+  const where = stage && p.batch !== undefined ? `, stage ${p.stage! + 1}/${p.stages.length} (${stage.environment}), batch ${p.batch + 1}/${stage.batches.length}` : '';
+  const lines = [`${p.app} ${p.version} rollout: ${p.phase}${where}`];
+  for (const s of p.stages) {
+    lines.push(`  ${s.environment}`);
+    for (const h of Object.values(s.hosts)) {
+      const detail = h.error ?? [h.version, h.durationMs !== undefined ? `${(h.durationMs / 1000).toFixed(1)}s` : '', h.attempts > 1 ? `${h.attempts} attempts` : ''].filter(Boolean).join('  ');
+      lines.push(`    ${ROLLOUT_ICON[h.step]} ${h.host.padEnd(22)} batch ${h.batch + 1}  ${h.step.padEnd(11)} ${detail}`.trimEnd());
+    }
+  }
+  for (const a of p.approvals) lines.push(`  ${a.decision} (${a.gate}) by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`);
+  for (const r of p.refused) lines.push(`  refused ${r.decision} by ${r.by || '(nobody)'} at ${r.at}: ${r.reason}`);
+  const next = nextStep(p, env);
+  if (next) lines.push(`  ${next}`);
+  return lines.join('\n');
+}

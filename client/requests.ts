@@ -1,6 +1,7 @@
 import { selectHosts, environmentOf } from '../core/config/parse';
 import type { DeliveryConfig } from '../core/config/schema';
 import type { SshSettings } from '../core/domain/host';
+import type { BatchSize, RolloutPlan, StagePlan } from '../core/domain/plan';
 import { gitRef, version } from '../core/domain/release';
 import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest, PruneRequest } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
@@ -66,4 +67,70 @@ export function pruneRequest(c: DeliveryConfig, env: string, keep: number, hosts
 
 export function nodeCommandRequest(c: DeliveryConfig, env: string, command: NodeCommand, hosts?: string[]): NodeCommandRequest {
   return { app: c.app, environment: env, command, hosts: selectHosts(environmentOf(c, env), hosts), ssh: sshOf(c) };
+}
+
+export interface RolloutFlags {
+  version?: string;
+  host?: string[];
+  canary?: number;
+  ramp?: string[];
+  batch?: string;
+  pause?: number;
+  maxFailures?: number;
+  approve?: boolean;
+  approveBefore?: boolean;
+  approvalTimeout?: number;
+  startDeploy?: boolean;
+}
+
+const SIZE = /^(?:[1-9][0-9]*|(?:100|[1-9][0-9]?)%)$/;
+const size = (text: string, flag: string): BatchSize => {
+  if (!SIZE.test(text)) throw new InputError(`${flag}: "${text}" must be a host count or a percentage like 25%`);
+  return text.endsWith('%') ? (text as `${number}%`) : Number(text);
+};
+const count = (n: number | undefined, flag: string, min = 0): number | undefined => {
+  if (n !== undefined && !(Number.isInteger(n) && n >= min)) throw new InputError(`${flag} must be a whole number of at least ${min}`);
+  return n;
+};
+
+/**
+ * The rollout plan for `ferry rollout <env>...`: one stage per environment, in the order given; flags override the
+ * environment's <ENV>_CANARY/_RAMP/_BATCH/... settings. An approval is asked after the canary when there is one, else
+ * before the stage. Pure; every value is validated here, before anything starts.
+ */
+export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFlags & { version: string }, startedBy: string): RolloutPlan {
+  if (envs.length === 0) throw new InputError('usage: ferry rollout <environment>... --version=V');
+  const stages = envs.map((name, i): StagePlan => {
+    const env = environmentOf(c, name);
+    const s = env.rollout;
+    const canary = count(flags.canary, '--canary') ?? s?.canary ?? 0;
+    const approve = (flags.approve || s?.requireApproval) ?? false;
+    const last = i === envs.length - 1;
+    const batch = flags.batch !== undefined ? size(flags.batch, '--batch') : s?.batch;
+    return {
+      environment: env.name,
+      // --host narrows the last stage only: the environment the rollout exists to reach.
+      hosts: selectHosts(env, last ? flags.host : undefined),
+      canary,
+      ramp: flags.ramp?.map((r) => size(r, '--ramp')) ?? s?.ramp ?? [],
+      ...(batch !== undefined ? { batch } : {}),
+      pauseSeconds: count(flags.pause, '--pause') ?? s?.pauseSeconds ?? 0,
+      maxFailures: count(flags.maxFailures, '--max-failures') ?? s?.maxFailures ?? 0,
+      startDeploy: flags.startDeploy ?? true,
+      approveBefore: flags.approveBefore === true || (approve && canary === 0),
+      approveAfterCanary: approve && canary > 0,
+    };
+  });
+  const timeout = count(flags.approvalTimeout, '--approval-timeout', 1) ?? envs.map((e) => environmentOf(c, e).rollout?.approvalTimeoutSeconds).find((t) => t !== undefined);
+  return {
+    app: c.app,
+    version: version(flags.version),
+    store: c.releaseStore,
+    ssh: sshOf(c),
+    stages,
+    startedBy,
+    ...(c.approvers ? { approvers: c.approvers } : {}),
+    ...(c.forbidSelfApproval ? { forbidSelfApproval: true } : {}),
+    ...(timeout !== undefined ? { approvalTimeoutSeconds: timeout } : {}),
+  };
 }

@@ -8,3 +8,4 @@ export { hostDeploy } from './host-deploy';
 export { nodeCommand } from './node-command';
 export { updateRelease } from './update-release';
 export { pruneReleases } from './prune-releases';
+export { rollout } from './rollout';

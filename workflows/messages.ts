@@ -1,4 +1,5 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Approval, ApprovalRequest, Decision, ResumeRequest, RolloutProgress } from '../core/domain/plan';
 import type { DeployStatus, HostProgress } from '../core/domain/requests';
 
 /** `temporal workflow query --type status`: the whole deploy, per host. */
@@ -6,3 +7,22 @@ export const statusQuery = defineQuery<DeployStatus>('status');
 
 /** Sent by each hostDeploy child to its parent when it moves to another step. */
 export const hostProgressSignal = defineSignal<[HostProgress]>('hostProgress');
+
+/** `temporal workflow query --type progress`: the whole rollout (stage, batch, hosts, what it waits for, approvals). */
+export const progressQuery = defineQuery<RolloutProgress>('progress');
+
+/** Approves the gate the rollout waits at. The update is refused by its validator; the signal is recorded as refused. */
+export const approveUpdate = defineUpdate<Approval, [ApprovalRequest]>('approve');
+export const approveSignal = defineSignal<[ApprovalRequest]>('approve');
+
+/** Rejects the gate the rollout waits at: the rollout ends as rejected, touching no further host. */
+export const rejectUpdate = defineUpdate<Approval, [ApprovalRequest]>('reject');
+export const rejectSignal = defineSignal<[ApprovalRequest]>('reject');
+
+/** The operator's decision about failed hosts (retry, skip, rollback, abort), or `continue` after a pause. */
+export const resumeUpdate = defineUpdate<Decision, [ResumeRequest]>('resume');
+export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
+
+/** Stops the rollout before its next batch until `resume` with `continue`. */
+export const pauseUpdate = defineUpdate<Decision, [{ by?: string }]>('pause');
+export const pauseSignal = defineSignal<[{ by?: string }]>('pause');

@@ -4,11 +4,17 @@ import { deployReport, followBuild, followDeploy } from '../progress';
 import { buildRequest, deployRequest, type DeployFlags, type RefFlags } from '../requests';
 import { loadConfig, runWorkflow, type GlobalOptions, type VerbContext } from './common';
 import { InputError } from '../../core/domain/errors';
+import { environmentOf } from '../../core/config/parse';
+import { rolloutVerb } from './rollout';
 
 /** `ferry deploy release to <env> --version=V [--start-deploy] [--host=H]`: exit 0 when every host succeeded. */
 export async function deploy(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags): Promise<number> {
   if (opts.version === undefined) throw new InputError('deploy release needs --version=V (see `ferry show releases`)');
   const config = await loadConfig(opts, ctx);
+  // <ENV>_REQUIRE_APPROVAL=true: the deploy goes through a rollout, which waits for `ferry approve`.
+  if (environmentOf(config, env).rollout?.requireApproval) {
+    return rolloutVerb(ctx, [env], { ...opts, startDeploy: opts.startDeploy ?? false, maxFailures: undefined });
+  }
   const request = deployRequest(config, env, { ...opts, version: opts.version });
   const r = await runWorkflow<DeployStatus>(
     ctx,

@@ -2,8 +2,9 @@ import { InputError } from '../domain/errors';
 import type { HostTarget, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { appName } from '../domain/release';
+import type { BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
-import type { BuildTool, DeliveryConfig, EnvironmentConfig } from './schema';
+import type { BuildTool, DeliveryConfig, EnvironmentConfig, RolloutSettings } from './schema';
 
 /** A typed config, or every problem found, each naming the file, the variable and the fix. */
 export type ParseResult = { ok: true; config: DeliveryConfig; warnings: string[] } | { ok: false; errors: string[] };
@@ -47,7 +48,12 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const identityFile = r.path('SSH_IDENTITY_FILE');
   const naming = readNodeNaming(r, app);
   const environments: Record<string, EnvironmentConfig> = {};
-  for (const env of environmentVariables(r)) environments[env.toLowerCase()] = readEnvironment(r, env, naming);
+  for (const env of environmentVariables(r)) {
+    const rollout = readRollout(r, env);
+    environments[env.toLowerCase()] = { ...readEnvironment(r, env, naming), ...(rollout ? { rollout } : {}) };
+  }
+  const approvers = words(r.get('APPROVERS'));
+  const forbidSelfApproval = readFlag(r, 'FORBID_SELF_APPROVAL');
 
   if (r.errors.length > 0 || !app || !buildTool || !buildHost || !buildAt || releaseStore === undefined) {
     return { ok: false, errors: r.errors };
@@ -66,6 +72,8 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
       ...(releaseDir ? { releaseDir } : {}),
       environments,
       ssh: { ...(knownHosts ? { knownHosts } : {}), ...(identityFile ? { identityFile } : {}) },
+      ...(approvers.length > 0 ? { approvers } : {}),
+      ...(forbidSelfApproval !== undefined ? { forbidSelfApproval } : {}),
     },
   };
 }
@@ -301,6 +309,53 @@ function sshTarget(text: string, defaultUser: string | undefined, what: string):
   const port = /^(?:[^@]*@)?(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(text)?.[1];
   if (port !== undefined && !/^\d+$/.test(port)) throw new InputError(`${what}: invalid port "${port}" in "${text}"`);
   return parseSshTarget(text, defaultUser, what);
+}
+
+const BATCH_SIZE = /^(?:[1-9][0-9]*|(?:100|[1-9][0-9]?)%)$/;
+
+/** true/false (also yes/no, 1/0); anything else is reported. */
+function readFlag(r: Reader, name: string): boolean | undefined {
+  const text = r.get(name)?.toLowerCase();
+  if (text === undefined) return undefined;
+  if (['true', 'yes', '1'].includes(text)) return true;
+  if (['false', 'no', '0'].includes(text)) return false;
+  r.errors.push(`${r.at(name)}: "${text}" is not a yes/no value: set ${name}=true or ${name}=false`);
+  return undefined;
+}
+
+/** A whole number of at least `min`; anything else is reported. */
+function readCount(r: Reader, name: string, min: number): number | undefined {
+  const text = r.get(name);
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text) && Number(text) >= min) return Number(text);
+  r.errors.push(`${r.at(name)}: "${text}" must be a whole number of at least ${min}`);
+  return undefined;
+}
+
+function readSizes(r: Reader, name: string): BatchSize[] | undefined {
+  const sizes = words(r.get(name));
+  const bad = sizes.filter((s) => !BATCH_SIZE.test(s));
+  if (bad.length > 0) r.errors.push(`${r.at(name)}: ${bad.map((b) => `"${b}"`).join(', ')} must be a host count or a percentage like 25%`);
+  if (sizes.length === 0 || bad.length > 0) return undefined;
+  return sizes.map((s) => (s.endsWith('%') ? (s as `${number}%`) : Number(s)));
+}
+
+/** <ENV>_REQUIRE_APPROVAL, _CANARY, _RAMP, _BATCH, _PAUSE, _MAX_FAILURES, _APPROVAL_TIMEOUT; undefined when none is set. */
+function readRollout(r: Reader, env: string): RolloutSettings | undefined {
+  const batch = readSizes(r, `${env}_BATCH`);
+  if (batch && batch.length > 1) r.errors.push(`${r.at(`${env}_BATCH`)}: give one size; use ${env}_RAMP for several`);
+  const settings = {
+    canary: readCount(r, `${env}_CANARY`, 0),
+    ramp: readSizes(r, `${env}_RAMP`),
+    batch: batch?.[0],
+    pauseSeconds: readCount(r, `${env}_PAUSE`, 0),
+    maxFailures: readCount(r, `${env}_MAX_FAILURES`, 0),
+    approvalTimeoutSeconds: readCount(r, `${env}_APPROVAL_TIMEOUT`, 1),
+  };
+  const requireApproval = readFlag(r, `${env}_REQUIRE_APPROVAL`);
+  const set = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  if (requireApproval === undefined && Object.keys(set).length === 0) return undefined;
+  return { requireApproval: requireApproval ?? false, ...set };
 }
 
 const words = (text: string | undefined): string[] => (text ?? '').split(/\s+/).filter((w) => w !== '');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HostTarget, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
+import type { BatchSize } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
 
@@ -11,6 +12,19 @@ export type BuildTool = 'rebar3' | 'mix';
 export interface EnvironmentConfig {
   name: string;
   hosts: HostTarget[];
+  /** Staged-rollout settings from <ENV>_REQUIRE_APPROVAL, <ENV>_CANARY, ...; present only when one of them is set. */
+  rollout?: RolloutSettings;
+}
+
+/** How `ferry rollout <env>` (and `ferry deploy` when approval is required) cuts and gates an environment. */
+export interface RolloutSettings {
+  requireApproval: boolean;
+  canary?: number;
+  ramp?: BatchSize[];
+  batch?: BatchSize;
+  pauseSeconds?: number;
+  maxFailures?: number;
+  approvalTimeoutSeconds?: number;
 }
 
 /** What `.deliver/config` means to Ferry, validated. Plain JSON: it crosses the workflow boundary. */
@@ -27,6 +41,10 @@ export interface DeliveryConfig {
   releaseDir?: string;
   environments: Record<string, EnvironmentConfig>;
   ssh: { knownHosts?: string; identityFile?: string };
+  /** APPROVERS: who may approve or reject a rollout; unset means anyone. */
+  approvers?: string[];
+  /** FORBID_SELF_APPROVAL=true: the one who started a rollout may not approve it. */
+  forbidSelfApproval?: boolean;
 }
 
 /** Turns a domain validator (which throws InputError) into a zod predicate, so both judge values alike. */
@@ -66,12 +84,25 @@ const hostTarget = sshTarget.extend({
     .describe('NODE_NAME with {app}, {host}, {port}, {index} filled in; default `{app}@{host}`; unique per environment'),
 });
 
+const batchSize = z.union([z.number().int().min(1), z.string().regex(/^(?:100|[1-9][0-9]?)%$/) as z.ZodType<`${number}%`>]);
+
 const environment = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/).describe('Lower-case <ENV> of <ENV>_HOSTS / <ENV>_NODES, e.g. QA_HOSTS -> qa'),
   hosts: z
     .array(hostTarget)
     .min(1)
     .describe('<ENV>_HOSTS (`host`, `host:port`, `user@host:port`) then <ENV>_NODES (`user@host[:port]:/deploy/path`)'),
+  rollout: z
+    .strictObject({
+      requireApproval: z.boolean().describe('<ENV>_REQUIRE_APPROVAL=true: deploys go through a rollout that waits for `ferry approve`'),
+      canary: z.number().int().min(0).optional().describe('<ENV>_CANARY: hosts in the first batch'),
+      ramp: z.array(batchSize).optional().describe('<ENV>_RAMP: batch sizes after the canary, e.g. "1 2 25%"'),
+      batch: batchSize.optional().describe('<ENV>_BATCH: size of every later batch, a count or a percentage'),
+      pauseSeconds: z.number().min(0).optional().describe('<ENV>_PAUSE: seconds between batches'),
+      maxFailures: z.number().int().min(0).optional().describe('<ENV>_MAX_FAILURES: failed hosts tolerated before an operator decides'),
+      approvalTimeoutSeconds: z.number().positive().optional().describe('<ENV>_APPROVAL_TIMEOUT: seconds; then the rollout is rejected'),
+    })
+    .optional(),
 });
 
 /** The validated config as data. The `.describe()` texts are the reference for each `.deliver/config` variable. */
@@ -97,4 +128,6 @@ export const deliveryConfigSchema = z.strictObject({
     knownHosts: absolute().optional().describe('SSH_KNOWN_HOSTS: known_hosts file on the worker machine'),
     identityFile: absolute().optional().describe('SSH_IDENTITY_FILE: private key file on the worker machine'),
   }),
+  approvers: z.array(z.string().min(1)).optional().describe('APPROVERS: space-separated names that may approve or reject a rollout'),
+  forbidSelfApproval: z.boolean().optional().describe('FORBID_SELF_APPROVAL=true: who started a rollout may not approve it'),
 }) satisfies z.ZodType<DeliveryConfig>;

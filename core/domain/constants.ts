@@ -7,5 +7,7 @@ export const workflowIds = {
   /** One deploy or update per app and environment at a time: the environment lock. */
   environment: (app: string, env: string) => `ferry/${app}/${env}`,
   hostDeploy: (parentId: string, host: string) => `${parentId}/${host}`,
+  /** A rollout's host child: one per host, action and attempt, so a retry or rollback never collides with a finished one. */
+  rolloutHost: (parentId: string, host: string, what: string) => `${parentId}/${host}/${what}`,
   node: (app: string, env: string, command: string) => `ferry/${app}/${env}/${command}`,
 };

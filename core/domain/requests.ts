@@ -19,9 +19,9 @@ const check =
     }
   };
 
-const app = z.string().regex(APP_NAME, 'must be an OTP application name like my_app');
-const version = z.string().refine(isVersion, 'must be a version like 0.1.0');
-const path = z.string().superRefine(check((s) => absolutePath(s, 'path')));
+export const appSchema = z.string().regex(APP_NAME, 'must be an OTP application name like my_app');
+export const versionSchema = z.string().refine(isVersion, 'must be a version like 0.1.0');
+export const pathSchema = z.string().superRefine(check((s) => absolutePath(s, 'path')));
 const port = z.number().int().min(1).max(65535);
 const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');
 
@@ -31,51 +31,55 @@ const reachable = (h: { address: string; port: number; user: string }, ctx: z.Re
 
 const sshTarget = z.strictObject(target).superRefine(reachable);
 
-const hostTarget = z
-  .strictObject({ ...target, deployTo: path, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))) })
+/** A deploy target as workflows accept it; shared with the rollout plan. */
+export const hostTargetSchema = z
+  .strictObject({ ...target, deployTo: pathSchema, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))) })
   .superRefine(reachable);
 
-const sshSettings = z.strictObject({ knownHostsFile: path.optional(), identityFile: path.optional() }).optional();
+export const sshSettingsSchema = z.strictObject({ knownHostsFile: pathSchema.optional(), identityFile: pathSchema.optional() }).optional();
+
+/** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa). */
+export const environmentSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production');
 
 export const buildRequestSchema = z.strictObject({
-  app,
-  projectDir: path,
+  app: appSchema,
+  projectDir: pathSchema,
   ref: z.string().superRefine(check((s) => gitRef(s, 'ref'))),
   buildHost: sshTarget,
-  buildAt: path,
+  buildAt: pathSchema,
   tool: z.enum(['rebar3', 'mix']),
-  releaseDir: path.optional(),
+  releaseDir: pathSchema.optional(),
   store: storeDescriptorSchema,
   /** When the store already has a release built from the same git revision, return it instead of building. */
   skipExisting: z.boolean().optional(),
-  ssh: sshSettings,
+  ssh: sshSettingsSchema,
 });
 
 export const deployRequestSchema = z.strictObject({
-  app,
-  environment: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production'),
-  version,
-  hosts: z.array(hostTarget).min(1, 'names no host'),
+  app: appSchema,
+  environment: environmentSchema,
+  version: versionSchema,
+  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
   store: storeDescriptorSchema,
   startDeploy: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(500).default(10),
-  ssh: sshSettings,
+  ssh: sshSettingsSchema,
 });
 
 export const nodeCommandRequestSchema = z.strictObject({
-  app,
+  app: appSchema,
   environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
   command: z.enum(['start', 'stop', 'restart', 'ping', 'version']),
-  hosts: z.array(hostTarget).min(1, 'names no host'),
-  ssh: sshSettings,
+  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  ssh: sshSettingsSchema,
 });
 
 export const pruneRequestSchema = z.strictObject({
-  app,
+  app: appSchema,
   environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
   keep: z.number().int().min(1).max(1000),
-  hosts: z.array(hostTarget).min(1, 'names no host'),
-  ssh: sshSettings,
+  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  ssh: sshSettingsSchema,
 });
 
 export const updateRequestSchema = buildRequestSchema.extend({

@@ -101,7 +101,7 @@ test('deploy release to production without --version stops in the parser with a 
 
 test('an unknown verb stops in the parser with a non-zero exit code', async () => {
   const { p } = grammar();
-  const e = await commanderStops(p, ['rollback', 'production']);
+  const e = await commanderStops(p, ['launch', 'production']);
   assert.equal(e.code, 'commander.unknownCommand');
   assert.notEqual(e.exitCode, 0);
 });

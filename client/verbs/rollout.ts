@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { environmentOf } from '../../core/config/parse';
+import { workflowIds } from '../../core/domain/constants';
+import { InputError } from '../../core/domain/errors';
+import { rolloutPlanSchema, type Approval, type Decision, type RolloutPlan, type RolloutProgress } from '../../core/domain/plan';
+import { parseRequest, type DeployStatus } from '../../core/domain/requests';
+import { deployReport, hostLine, nextStep, rolloutReport, type Out } from '../progress';
+import { rolloutPlan, type RolloutFlags } from '../requests';
+import { connect, outcome, startOrAttach } from '../temporal';
+import { loadConfig, type GlobalOptions, type VerbContext } from './common';
+
+export interface RolloutOptions extends GlobalOptions, RolloutFlags {
+  planFile?: string;
+  printPlan?: boolean;
+  /** Keep following while the rollout waits for a person, instead of returning. */
+  wait?: boolean;
+}
+
+/** The OS user: who starts, approves or decides, unless `--by` says otherwise. */
+const whoami = (): string => userInfo().username;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withClient<T>(ctx: VerbContext, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(ctx.env);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The plan from `--plan-file` (validated like the workflow does), or from the config and flags. */
+async function planOf(ctx: VerbContext, envs: string[], opts: RolloutOptions): Promise<RolloutPlan> {
+  if (opts.planFile !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(opts.planFile, 'utf8'));
+    } catch (err) {
+      throw new InputError(`--plan-file=${opts.planFile}: ${(err as Error).message}`);
+    }
+    parseRequest(rolloutPlanSchema, raw, 'rollout');
+    return raw as RolloutPlan;
+  }
+  if (opts.version === undefined) throw new InputError('rollout needs --version=V (see `ferry show releases`)');
+  const config = await loadConfig(opts, ctx);
+  return rolloutPlan(config, envs, { ...opts, version: opts.version }, whoami());
+}
+
+/**
+ * `ferry rollout <env>... --version=V`: starts (or attaches to) the rollout and follows it. It returns while the rollout
+ * waits for a person (exit 0, saying what to run next) unless `--wait`; exit 1 when it ends rejected, aborted or rolled back.
+ */
+export async function rolloutVerb(ctx: VerbContext, envs: string[], opts: RolloutOptions): Promise<number> {
+  const plan = await planOf(ctx, envs, opts);
+  if (opts.printPlan) {
+    ctx.out.write(`${JSON.stringify(plan, null, 2)}\n`);
+    return 0;
+  }
+  return startRollout(ctx, plan, opts, `rollout ${plan.version}`);
+}
+
+/** Starts (or attaches to) a rollout of `plan` under its environment lock and follows it, as `ferry rollout` does. */
+async function startRollout(ctx: VerbContext, plan: RolloutPlan, opts: RolloutOptions, what: string): Promise<number> {
+  const env = plan.stages[plan.stages.length - 1]!.environment;
+  const id = workflowIds.environment(plan.app, env);
+  return withClient(ctx, async (client) => {
+    const request = `${what} to ${plan.stages.map((s) => `${s.environment} (${s.hosts.map((h) => h.name).join(' ')})`).join(', ')}`;
+    const { handle, attached } = await startOrAttach(client, { workflowType: 'rollout', workflowId: id, args: [plan], request });
+    if (!opts.json) ctx.out.write(`${attached ? 'attached to' : 'started'} ${id} (${request})\n`);
+    const done = outcome<RolloutProgress>(handle);
+    const waiting = await follow(handle, ctx.out, env, done, { untilWaiting: !opts.wait, json: opts.json });
+    if (waiting) {
+      if (opts.json) ctx.out.write(`${JSON.stringify(waiting)}\n`);
+      else ctx.out.write(`${nextStep(waiting, env)}\n  (the rollout goes on without this command; \`ferry status ${env} --watch\` follows it)\n`);
+      return 0;
+    }
+    const r = await done;
+    const progress = r.ok ? r.result : r.report;
+    if (opts.json) ctx.out.write(`${JSON.stringify(progress ?? { error: r.ok ? undefined : r.message })}\n`);
+    else ctx.out.write(`${progress ? rolloutReport(progress, env) : ''}${r.ok ? '' : `\nfailed: ${r.message}`}\n`);
+    return r.ok ? 0 : 1;
+  });
+}
+
+/**
+ * `ferry rollback <env>`: the hosts the last rollout of `env` brought to its version go back to the version each ran
+ * before (recorded by that rollout), all at once and without approval gates. Refused while a rollout runs (use
+ * `ferry resume <env> --rollback`) and when the hosts ran different versions before.
+ */
+export async function rollbackVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { wait?: boolean }): Promise<number> {
+  const config = await loadConfig(opts, ctx);
+  environmentOf(config, env);
+  const id = workflowIds.environment(config.app, env);
+  const last = await withClient(ctx, async (client) => {
+    const handle = client.workflow.getHandle(id);
+    const d = await handle.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing to roll back: no rollout has run as ${id}`);
+      throw err;
+    });
+    if (d.status.name === 'RUNNING') throw new InputError(`${id} is still running (${d.type}): decide with \`ferry resume ${env} --rollback\``);
+    if (d.type !== 'rollout') throw new InputError(`the last run of ${id} was ${d.type}, not a rollout: deploy the version you want with \`ferry deploy release to ${env} --version=V\``);
+    const r = await outcome<RolloutProgress>(handle);
+    return r.ok ? r.result : r.report;
+  });
+  const hosts = Object.values(last?.stages[last.stages.length - 1]?.hosts ?? {}).filter((h) => h.outcome === 'ok' && h.previousVersion);
+  const previous = [...new Set(hosts.map((h) => h.previousVersion!))];
+  if (!last || previous.length === 0) throw new InputError(`nothing to roll back: the last rollout as ${id} brought no host from an earlier version`);
+  if (previous.length > 1) {
+    throw new InputError(`the hosts ran different versions before (${hosts.map((h) => `${h.host}: ${h.previousVersion}`).join(', ')}): roll back with \`ferry rollout ${env} --version=V --host=H\``);
+  }
+  const plan = rolloutPlan(config, [env], { version: previous[0]!, host: hosts.map((h) => h.host), startDeploy: true, canary: 0 }, whoami());
+  const stage = { ...plan.stages[0]!, approveBefore: false, approveAfterCanary: false };
+  return startRollout(ctx, { ...plan, stages: [stage] }, opts, `rollback from ${last.version} to ${previous[0]}`);
+}
+
+/**
+ * Prints a line whenever a host moves to another step or the rollout starts waiting; settles when the rollout ends,
+ * or, with `untilWaiting`, returns the progress as soon as it waits for a person.
+ */
+async function follow(
+  handle: WorkflowHandle,
+  out: Out,
+  env: string,
+  done: Promise<unknown>,
+  opts: { untilWaiting: boolean; json?: boolean },
+): Promise<RolloutProgress | undefined> {
+  const seen = new Map<string, string>();
+  let finished = false;
+  let lastWait = '';
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    const p = await handle.query<RolloutProgress>('progress').catch(() => undefined);
+    if (p) {
+      for (const s of p.stages) {
+        for (const h of Object.values(s.hosts)) {
+          const key = `${s.environment}/${h.host}`;
+          if (seen.get(key) !== h.step && h.step !== 'waiting') {
+            seen.set(key, h.step);
+            if (!opts.json) out.write(`${hostLine({ host: `${s.environment} ${h.host}`, step: h.step === 'health' || h.step === 'rollback' ? 'verify' : h.step === 'rolled-back' || h.step === 'skipped' ? 'done' : h.step, version: h.version, error: h.error })}${h.step === 'rolled-back' || h.step === 'skipped' ? ` (${h.step})` : ''}\n`);
+          }
+        }
+      }
+      if (p.waiting && (p.waiting.kind === 'approval' || p.waiting.kind === 'operator') && opts.untilWaiting) return p;
+      const wait = p.waiting ? `${p.waiting.kind}${p.waiting.since}` : '';
+      if (wait !== lastWait) {
+        lastWait = wait;
+        if (p.waiting && !opts.json) out.write(`  ${nextStep(p, env)}\n`);
+      }
+    }
+    await Promise.race([sleep(500), done.catch(() => undefined)]);
+  }
+  return undefined;
+}
+
+/** The rollout (or deploy) holding the environment lock of `env`. */
+async function lockHolder(ctx: VerbContext, opts: GlobalOptions, env: string) {
+  const config = await loadConfig(opts, ctx);
+  environmentOf(config, env);
+  return workflowIds.environment(config.app, env);
+}
+
+/** Sends an update; a refusal by the workflow's validator, or no rollout at all, is an InputError: nothing changed. */
+async function update<T>(ctx: VerbContext, opts: GlobalOptions, env: string, name: string, arg: object): Promise<T> {
+  const id = await lockHolder(ctx, opts, env);
+  return withClient(ctx, async (client) => {
+    try {
+      return await client.workflow.getHandle(id).executeUpdate<T, [object]>(name, { args: [arg] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new InputError(`${name} refused: ${err.cause?.message ?? err.message}`);
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`no rollout is running as ${id}`);
+      throw new InputError(`${name} ${id}: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** `ferry approve|reject <env> [--comment=...] [--by=NAME]`: answers the approval gate the rollout waits at. */
+export async function approvalVerb(ctx: VerbContext, name: 'approve' | 'reject', env: string, opts: GlobalOptions & { comment?: string; by?: string }): Promise<number> {
+  const a = await update<Approval>(ctx, opts, env, name, { by: opts.by ?? whoami(), ...(opts.comment ? { comment: opts.comment } : {}) });
+  ctx.out.write(opts.json ? `${JSON.stringify(a)}\n` : `${a.decision} (${a.gate}) by ${a.by} at ${a.at}\n`);
+  return 0;
+}
+
+export interface ResumeOptions extends GlobalOptions {
+  retry?: boolean;
+  skip?: boolean;
+  rollback?: boolean;
+  abort?: boolean;
+  host?: string;
+  by?: string;
+}
+
+/** `ferry resume <env> --retry|--skip|--rollback|--abort [--host=H]`, or without a decision: go on after `ferry pause`. */
+export async function resumeVerb(ctx: VerbContext, env: string, opts: ResumeOptions): Promise<number> {
+  const given = (['retry', 'skip', 'rollback', 'abort'] as const).filter((k) => opts[k]);
+  if (given.length > 1) throw new InputError(`give only one of --retry, --skip, --rollback and --abort (got ${given.map((g) => `--${g}`).join(', ')})`);
+  const action = given[0] ?? 'continue';
+  if (action === 'continue' && opts.host !== undefined) throw new InputError('--host goes with --retry, --skip or --rollback');
+  const d = await update<Decision>(ctx, opts, env, 'resume', { action, by: opts.by ?? whoami(), ...(opts.host ? { host: opts.host } : {}) });
+  ctx.out.write(opts.json ? `${JSON.stringify(d)}\n` : `${d.action}${d.host ? ` ${d.host}` : ''} recorded by ${d.by} at ${d.at}\n`);
+  return 0;
+}
+
+/** `ferry pause <env>`: the rollout stops before its next batch. */
+export async function pauseVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { by?: string }): Promise<number> {
+  const d = await update<Decision>(ctx, opts, env, 'pause', { by: opts.by ?? whoami() });
+  ctx.out.write(opts.json ? `${JSON.stringify(d)}\n` : `paused by ${d.by} at ${d.at}: the rollout stops before its next batch; \`ferry resume ${env}\` goes on\n`);
+  return 0;
+}
+
+/**
+ * `ferry status <env> [--watch] [--json]`: the rollout or deploy holding the environment. `--watch` redraws until it
+ * ends (in a terminal) or prints a line per change; with `--json`, one JSON document per change.
+ */
+export async function statusVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { watch?: boolean }): Promise<number> {
+  const id = await lockHolder(ctx, opts, env);
+  return withClient(ctx, async (client) => {
+    const handle = client.workflow.getHandle(id);
+    const first = await handle.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing has run as ${id} yet`);
+      throw err;
+    });
+    const isRollout = first.type === 'rollout';
+    const render = (p: RolloutProgress | DeployStatus) =>
+      opts.json ? JSON.stringify(p) : isRollout ? rolloutReport(p as RolloutProgress, env) : deployReport(p as DeployStatus);
+    let last = '';
+    for (;;) {
+      const d = await handle.describe();
+      const running = d.status.name === 'RUNNING';
+      const p = running
+        ? await handle.query<RolloutProgress | DeployStatus>(isRollout ? 'progress' : 'status')
+        : await outcome<RolloutProgress | DeployStatus>(handle).then((r) => (r.ok ? r.result : r.report));
+      const text = p ? render(p) : opts.json ? JSON.stringify({ status: d.status.name }) : `${id}: ${d.status.name.toLowerCase()}`;
+      if (text !== last) {
+        if (opts.watch && ctx.out.isTTY && !opts.json) ctx.out.write('\x1b[H\x1b[2J');
+        ctx.out.write(`${opts.json ? '' : `${id} (${d.type}, ${d.status.name.toLowerCase()})\n`}${text}\n`);
+        last = text;
+      }
+      if (!opts.watch || !running) return d.status.name === 'FAILED' ? 1 : 0;
+      await sleep(1000);
+    }
+  });
+}

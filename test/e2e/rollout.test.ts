@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { RolloutProgress } from '../../core/domain/plan';
+import type { NodeCommandResult } from '../../core/domain/requests';
+import { exampleProject, testConfig, testEnv } from '../support/env';
+
+const env = testEnv();
+const root = join(__dirname, '..', '..');
+const temporal = join(root, '.venv', 'bin', 'temporal');
+const ID = 'ferry/hello/production';
+const HOSTS = ['prod1', 'prod2', 'prod3'];
+let project: string;
+let gated: string;
+let worker: ChildProcess;
+
+function ferry(cwd: string, ...args: string[]) {
+  const r = spawnSync(join(root, 'bin', 'ferry'), args, { cwd, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function temporalCli(...args: string[]) {
+  const r = spawnSync(temporal, [...args, '--address', env.temporalAddress], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const startWorker = (): ChildProcess => {
+  const w = spawn(join(root, 'bin', 'ferry'), ['worker'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' } });
+  w.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
+  return w;
+};
+const stopWorker = async (w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') => {
+  if (w.exitCode !== null || w.signalCode !== null) return;
+  const exited = new Promise((r) => w.once('exit', r));
+  w.kill(signal);
+  await exited;
+};
+
+const progress = (): RolloutProgress => {
+  const q = temporalCli('workflow', 'query', '--workflow-id', ID, '--type', 'progress', '--output', 'json');
+  assert.equal(q.code, 0, q.err);
+  const parsed = JSON.parse(q.out) as { queryResult: RolloutProgress[] };
+  return parsed.queryResult[0]!;
+};
+
+async function until(ok: (p: RolloutProgress) => boolean, what: string): Promise<RolloutProgress> {
+  for (let i = 0; i < 300; i++) {
+    const q = temporalCli('workflow', 'query', '--workflow-id', ID, '--type', 'progress', '--output', 'json');
+    if (q.code === 0) {
+      const p = (JSON.parse(q.out) as { queryResult: RolloutProgress[] }).queryResult[0]!;
+      if (ok(p)) return p;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(progress())}`);
+}
+
+const versions = (cwd: string) => {
+  const r = ferry(cwd, '--json', 'version', 'production');
+  return (JSON.parse(r.out) as NodeCommandResult).hosts.map((h) => h.version);
+};
+
+/** Node starts a host has seen: run_erl writes a LOGGING STARTED line each time the node starts. */
+const starts = (host: string): number => {
+  const dir = join(env.hostRoot(host), 'ferry', 'hello', 'log');
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('erlang.log.'))
+    .reduce((n, f) => n + (readFileSync(join(dir, f), 'utf8').match(/LOGGING STARTED/g) ?? []).length, 0);
+};
+
+before(() => {
+  project = exampleProject(env, testConfig(env, 'APPROVERS="alice bob"\n'));
+  gated = exampleProject(env, testConfig(env, 'PRODUCTION_REQUIRE_APPROVAL=true\nPRODUCTION_CANARY=1\nPRODUCTION_BATCH=2\nAPPROVERS="alice bob"\n'));
+  worker = startWorker();
+  const stored = (JSON.parse(ferry(project, 'show', 'releases', '--json').out || '[]') as Array<{ version: string }>).map((r) => r.version);
+  for (const tag of ['0.1.0', '0.2.0'].filter((v) => !stored.includes(v))) assert.equal(ferry(project, 'build', 'release', `--tag=${tag}`).code, 0);
+  const first = ferry(project, 'deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
+  assert.equal(first.code, 0, first.out + first.err);
+});
+
+after(async () => {
+  ferry(project, 'stop', 'production');
+  await stopWorker(worker);
+});
+
+test('the stock temporal CLI starts a rollout from a plan file; the canary waits for approve; then every host runs 0.2.0', async () => {
+  const plan = ferry(project, 'rollout', 'production', '--version=0.2.0', '--canary=1', '--batch=2', '--require-approval', '--print-plan');
+  assert.equal(plan.code, 0, plan.err);
+  const file = join(env.state, 'plan.json');
+  writeFileSync(file, plan.out);
+  const start = temporalCli('workflow', 'start', '--type', 'rollout', '--task-queue', 'ferry', '--workflow-id', ID, '--id-conflict-policy', 'Fail', '--input-file', file);
+  assert.equal(start.code, 0, start.err);
+
+  const waiting = await until((p) => p.waiting?.kind === 'approval', 'the approval after the canary');
+  assert.equal(waiting.waiting?.kind === 'approval' && waiting.waiting.gate, 'production: after canary');
+  assert.deepEqual(versions(project), ['0.2.0', '0.1.0', '0.1.0']);
+
+  const refused = temporalCli('workflow', 'update', 'execute', '--workflow-id', ID, '--name', 'approve', '--input', '{"by":"mallory"}');
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.out + refused.err, /mallory may not approve this rollout \(approvers: alice, bob\)/);
+  const approved = temporalCli('workflow', 'update', 'execute', '--workflow-id', ID, '--name', 'approve', '--input', '{"by":"alice","comment":"ok"}');
+  assert.equal(approved.code, 0, approved.err);
+
+  const result = temporalCli('workflow', 'result', '--workflow-id', ID, '--output', 'json');
+  assert.equal(result.code, 0, result.err);
+  const done = (JSON.parse(result.out) as { result: RolloutProgress }).result;
+  assert.equal(done.phase, 'done');
+  assert.deepEqual(done.approvals.map((a) => [a.by, a.comment, a.decision]), [['alice', 'ok', 'approved']]);
+  assert.deepEqual(done.stages[0]!.batches.map((b) => b.length), [1, 2]);
+  assert.deepEqual(versions(project), ['0.2.0', '0.2.0', '0.2.0']);
+  const status = ferry(project, '--json', 'status', 'production');
+  assert.equal(status.code, 0, status.err);
+  assert.equal((JSON.parse(status.out) as RolloutProgress).phase, 'done');
+});
+
+test('with PRODUCTION_REQUIRE_APPROVAL=true, ferry deploy goes through a rollout; ferry approve lets it finish', async () => {
+  const deploy = ferry(gated, 'deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
+  assert.equal(deploy.code, 0, deploy.out + deploy.err);
+  assert.match(deploy.out, /waiting for approval \(production: after canary\) since .*`ferry approve production/);
+
+  const busy = ferry(gated, 'deploy', 'release', 'to', 'production', '--version=0.2.0');
+  assert.equal(busy.code, 2);
+  assert.match(busy.err, /ferry\/hello\/production is busy: "rollout 0\.1\.0 to production .*" started by /);
+
+  const mallory = ferry(gated, 'approve', 'production', '--by=mallory');
+  assert.equal(mallory.code, 2);
+  assert.match(mallory.err, /approve refused: mallory may not approve this rollout/);
+  const status = ferry(gated, 'status', 'production');
+  assert.match(status.out, /waiting-for-approval/);
+
+  const bob = ferry(gated, 'approve', 'production', '--by=bob', '--comment=canary fine');
+  assert.equal(bob.code, 0, bob.err);
+  assert.match(bob.out, /approved \(production: after canary\) by bob/);
+  const watch = ferry(gated, '--json', 'status', 'production', '--watch');
+  assert.equal(watch.code, 0, watch.err);
+  const last = JSON.parse(watch.out.trim().split('\n').pop()!) as RolloutProgress;
+  assert.equal(last.phase, 'done');
+  assert.deepEqual(last.refused, []);
+  assert.deepEqual(versions(gated), ['0.1.0', '0.1.0', '0.1.0']);
+});
+
+test('a host that fails makes the rollout wait for an operator; ferry resume --rollback restores the previous version', async () => {
+  // "other" presents its own key, but this known_hosts holds prod1's key under its name: it fails at once, every time.
+  const knownHosts = join(env.state, 'known_hosts.rollback');
+  const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
+  const keyOf = (port: number) => lines.find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
+  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[127.0.0.1]:${env.port('other')} `)).join('\n')}\n[127.0.0.1]:${env.port('other')} ${keyOf(env.port('prod1'))}\n`);
+  const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+
+  const r = ferry(failing, 'rollout', 'production', '--version=0.2.0', '--canary=1');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, new RegExp(`waiting for an operator since .*: 127\\.0\\.0\\.1:${env.port('other')} failed: .*host key does not match`));
+  assert.equal(versions(project)[0], '0.2.0');
+
+  const resume = ferry(failing, 'resume', 'production', '--rollback', '--by=ops');
+  assert.equal(resume.code, 0, resume.err);
+  const watch = ferry(failing, 'status', 'production', '--watch');
+  assert.equal(watch.code, 1, watch.out);
+  assert.match(watch.out, /rollout: rolled-back/);
+  const done = progress();
+  assert.equal(done.stages[0]!.hosts[`127.0.0.1:${env.port('prod1')}`]?.previousVersion, '0.1.0');
+  assert.deepEqual(versions(project), ['0.1.0', '0.1.0', '0.1.0']);
+});
+
+test('a worker killed with SIGKILL between batches is replaced; the rollout finishes and starts each node exactly once', async () => {
+  const before = HOSTS.map(starts);
+  const cli = spawn(join(root, 'bin', 'ferry'), ['rollout', 'production', '--version=0.2.0', '--batch=1', '--pause=3'], { cwd: project, stdio: 'ignore' });
+  const cliDone = new Promise<number | null>((r) => cli.once('exit', r));
+  // Batch 2 of 3 has finished and the rollout sleeps before batch 3: no activity is in flight, so nothing waits for a timeout.
+  await until((p) => p.batch === 1 && p.stages[0]!.hosts[`127.0.0.1:${env.port('prod2')}`]?.outcome === 'ok', 'the end of batch 2');
+  await stopWorker(worker, 'SIGKILL');
+  worker = startWorker();
+  assert.equal(await cliDone, 0);
+  assert.deepEqual(versions(project), ['0.2.0', '0.2.0', '0.2.0']);
+  assert.deepEqual(HOSTS.map((h, i) => starts(h) - before[i]!), [1, 1, 1]);
+  const done = progress();
+  assert.deepEqual(Object.values(done.stages[0]!.hosts).map((h) => h.attempts), [1, 1, 1]);
+});
+
+test('ferry rollback production returns the hosts of the last rollout to the version they ran before it', () => {
+  const r = ferry(project, 'rollback', 'production');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /started ferry\/hello\/production \(rollback from 0\.2\.0 to 0\.1\.0 to production/);
+  assert.match(r.out, /rollout: done/);
+  assert.deepEqual(versions(project), ['0.1.0', '0.1.0', '0.1.0']);
+  const again = ferry(project, 'rollback', 'production');
+  assert.equal(again.code, 0, again.out + again.err);
+  assert.deepEqual(versions(project), ['0.2.0', '0.2.0', '0.2.0'], 'a rollback is itself a rollout, so it can be undone');
+});

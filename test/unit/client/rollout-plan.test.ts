@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { rolloutPlan } from '../../../client/requests';
+import { parseDeliveryConfig } from '../../../core/config/parse';
+import { deliveryConfigSchema, type DeliveryConfig } from '../../../core/config/schema';
+import { InputError } from '../../../core/domain/errors';
+import { rolloutPlanSchema } from '../../../core/domain/plan';
+import { parseRequest } from '../../../core/domain/requests';
+
+const vars: Record<string, string> = {
+  APP: 'hello',
+  BUILD_HOST: 'build.example.com',
+  BUILD_USER: 'builder',
+  BUILD_AT: '/tmp/edeliver/hello/builds',
+  STAGING_HOSTS: 'stage1',
+  PRODUCTION_HOSTS: 'web1 web2 web3 web4 web5',
+  PRODUCTION_USER: 'deploy',
+  STAGING_USER: 'deploy',
+  DELIVER_TO: '/opt/apps',
+};
+const ctx = { source: '.deliver/config', projectDir: '/home/ana/hello', detectedTool: 'rebar3' as const };
+
+function config(extra: Record<string, string> = {}): DeliveryConfig {
+  const r = parseDeliveryConfig({ ...vars, ...extra }, ctx);
+  if (!r.ok) assert.fail(r.errors.join('\n'));
+  return r.config;
+}
+
+test('<ENV>_REQUIRE_APPROVAL, _CANARY, _RAMP, _BATCH, _PAUSE, _MAX_FAILURES, _APPROVAL_TIMEOUT and APPROVERS are read', () => {
+  const c = config({
+    PRODUCTION_REQUIRE_APPROVAL: 'true', PRODUCTION_CANARY: '1', PRODUCTION_RAMP: '1 25%', PRODUCTION_BATCH: '2',
+    PRODUCTION_PAUSE: '30', PRODUCTION_MAX_FAILURES: '1', PRODUCTION_APPROVAL_TIMEOUT: '3600', APPROVERS: 'alice bob', FORBID_SELF_APPROVAL: 'yes',
+  });
+  assert.deepEqual(c.environments.production?.rollout, {
+    requireApproval: true, canary: 1, ramp: [1, '25%'], batch: 2, pauseSeconds: 30, maxFailures: 1, approvalTimeoutSeconds: 3600,
+  });
+  assert.equal(c.environments.staging?.rollout, undefined);
+  assert.deepEqual([c.approvers, c.forbidSelfApproval], [['alice', 'bob'], true]);
+  assert.deepEqual(deliveryConfigSchema.parse(c), c);
+});
+
+test('bad rollout variables are all reported, each with its name', () => {
+  const r = parseDeliveryConfig({ ...vars, PRODUCTION_REQUIRE_APPROVAL: 'maybe', PRODUCTION_CANARY: '-1', PRODUCTION_BATCH: '0%', PRODUCTION_RAMP: '1 x' }, ctx);
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.deepEqual(r.errors, [
+    '.deliver/config: PRODUCTION_BATCH: "0%" must be a host count or a percentage like 25%',
+    '.deliver/config: PRODUCTION_CANARY: "-1" must be a whole number of at least 0',
+    '.deliver/config: PRODUCTION_RAMP: "x" must be a host count or a percentage like 25%',
+    '.deliver/config: PRODUCTION_REQUIRE_APPROVAL: "maybe" is not a yes/no value: set PRODUCTION_REQUIRE_APPROVAL=true or PRODUCTION_REQUIRE_APPROVAL=false',
+  ]);
+});
+
+test('the plan takes the config settings; an approval goes after the canary, and the plan validates', () => {
+  const plan = rolloutPlan(config({ PRODUCTION_REQUIRE_APPROVAL: 'true', PRODUCTION_CANARY: '1', PRODUCTION_BATCH: '2', APPROVERS: 'alice' }), ['production'], { version: '0.2.0' }, 'ana');
+  const stage = plan.stages[0]!;
+  assert.deepEqual([stage.canary, stage.batch, stage.approveAfterCanary, stage.approveBefore, stage.hosts.length], [1, 2, true, false, 5]);
+  assert.deepEqual([plan.startedBy, plan.approvers], ['ana', ['alice']]);
+  assert.doesNotThrow(() => parseRequest(rolloutPlanSchema, JSON.parse(JSON.stringify(plan)), 'rollout'));
+});
+
+test('flags override the config; without a canary the approval comes before the stage; stages keep their order', () => {
+  const plan = rolloutPlan(config({ PRODUCTION_CANARY: '2' }), ['staging', 'production'], { version: '0.2.0', canary: 0, approve: true, ramp: ['1', '50%'], host: ['web1', 'web2'] }, 'ana');
+  assert.deepEqual(plan.stages.map((s) => s.environment), ['staging', 'production']);
+  assert.deepEqual(plan.stages[1], {
+    environment: 'production', hosts: plan.stages[1]!.hosts, canary: 0, ramp: [1, '50%'], pauseSeconds: 0, maxFailures: 0,
+    startDeploy: true, approveBefore: true, approveAfterCanary: false,
+  });
+  assert.deepEqual(plan.stages[1]!.hosts.map((h) => h.name), ['web1', 'web2']);
+});
+
+test('bad flags are refused before anything starts', () => {
+  const c = config();
+  assert.throws(() => rolloutPlan(c, ['production'], { version: '0.2.0', batch: '150%' }, 'ana'), InputError);
+  assert.throws(() => rolloutPlan(c, ['production'], { version: '0.2.0', canary: -1 }, 'ana'), /--canary must be a whole number/);
+  assert.throws(() => rolloutPlan(c, ['moon'], { version: '0.2.0' }, 'ana'), /unknown environment "moon"/);
+  assert.throws(() => rolloutPlan(c, [], { version: '0.2.0' }, 'ana'), /usage: ferry rollout/);
+});

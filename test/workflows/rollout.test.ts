@@ -1,0 +1,331 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { HostKeyError } from '../../core/domain/errors';
+import type { HostTarget } from '../../core/domain/host';
+import type { Approval, RolloutPlan, RolloutProgress, StagePlan } from '../../core/domain/plan';
+import type { rollout } from '../../workflows/rollout';
+
+const address = process.env.TEMPORAL_ADDRESS;
+if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
+const workflowsPath = require.resolve('../../workflows');
+const fixture = join(__dirname, 'fixtures', 'rollout.history.json');
+
+let native: NativeConnection;
+let client: Client;
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  native = await NativeConnection.connect({ address });
+  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
+});
+after(async () => {
+  await native.close();
+  await client.connection.close();
+});
+
+const host = (n: number): HostTarget => ({ name: `web${n}`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}` });
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => host(i + 1));
+const plan = (stage: Partial<StagePlan>, extra: Partial<RolloutPlan> = {}): RolloutPlan => ({
+  app: 'hello',
+  version: '0.2.0',
+  store: '/var/ferry/store',
+  stages: [{ environment: 'production', hosts: hosts(3), ...stage }],
+  ...extra,
+});
+
+/** A fake fleet: what each node runs, every call in order, and hosts whose upload fails like a bad host key. */
+function fleet(initial: Record<string, string> = {}) {
+  const running = new Map(Object.entries(initial));
+  const calls: string[] = [];
+  const failOn = new Set<string>();
+  const release = (version: string) => ({ app: 'hello', version, type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: `/s/hello_${version}.release.tar.gz`, builtAt: '2026-01-01T00:00:00Z' });
+  const activities: Activities = {
+    lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version)),
+    uploadRelease: async (t) => {
+      calls.push(`upload ${t.host.name} ${t.release.version}`);
+      if (failOn.has(t.host.name)) throw new HostKeyError(t.host.name, 'mismatch', '/home/deploy/.ssh/known_hosts');
+      return { sent: true };
+    },
+    unpackRelease: async () => undefined,
+    configureNode: async () => undefined,
+    startNode: async (t) => (running.set(t.host.name, t.version ?? ''), { action: 'restarted' as const }),
+    stopNode: async (t) => (calls.push(`stop ${t.host.name}`), running.delete(t.host.name), { host: t.host.name, running: false }),
+    nodeState: async (t) => ({ host: t.host.name, running: running.has(t.host.name), version: running.get(t.host.name) }),
+    verifyRunning: async (t) => ({ host: t.host.name, running: true, version: running.get(t.host.name) }),
+    verifyNode: async (t) => ({ host: t.host.name, running: true, version: t.version }),
+    resolveRevision: async () => ({ revision: 'f'.repeat(40), branch: 'main' }),
+    pushSource: async () => undefined,
+    compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
+    fetchRelease: async () => release('0.2.0'),
+    findBuiltRelease: async () => undefined,
+    pruneHostReleases: async (t) => ({ host: t.host.name, running: running.get(t.host.name), kept: [], removed: [] }),
+  };
+  return { running, calls, failOn, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };
+}
+
+async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
+  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
+  return worker.runUntil(fn);
+}
+
+const start = (name: string, input: RolloutPlan) => client.workflow.start<typeof rollout>('rollout', { taskQueue: name, workflowId: name, args: [input] });
+
+/** Polls the progress query until `ok` holds (10 s at most). */
+async function until(handle: WorkflowHandle, ok: (p: RolloutProgress) => boolean): Promise<RolloutProgress> {
+  for (let i = 0; i < 200; i++) {
+    const p = await handle.query<RolloutProgress>('progress');
+    if (ok(p)) return p;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out; progress: ${JSON.stringify(await handle.query('progress'))}`);
+}
+const waitingFor = (kind: string) => (p: RolloutProgress) => p.waiting?.kind === kind;
+
+/** The failure of a rollout that ended as rejected, aborted or rolled back: its type, message and progress. */
+async function failure(handle: WorkflowHandle) {
+  const err = await handle.result().catch((e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure);
+  return { type: err.cause.type, message: err.cause.message, progress: err.cause.details?.[0] as RolloutProgress };
+}
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  const err = await p.catch((e: unknown) => e);
+  assert.ok(err instanceof WorkflowUpdateFailedError, `expected a refused update, got ${String(err)}`);
+  return String(err.cause?.message);
+}
+
+test('deploys the canary first, then batches of 2, each host health-checked', async () => {
+  const f = fleet();
+  const result = await withWorker('ro-order', f.activities, async () => (await start('ro-order', plan({ hosts: hosts(5), canary: 1, batch: 2 }))).result());
+  assert.deepEqual(result.stages[0]!.batches, [['web1'], ['web2', 'web3'], ['web4', 'web5']]);
+  const order = f.uploads();
+  assert.equal(order[0], 'web1');
+  assert.deepEqual(new Set(order.slice(1, 3)), new Set(['web2', 'web3']));
+  assert.deepEqual(new Set(order.slice(3)), new Set(['web4', 'web5']));
+  assert.equal(result.phase, 'done');
+  for (const h of Object.values(result.stages[0]!.hosts)) {
+    assert.deepEqual([h.outcome, h.step, h.version, h.previousVersion, h.attempts], ['ok', 'done', '0.2.0', null, 1]);
+    assert.equal(typeof h.durationMs, 'number');
+  }
+});
+
+test('stages run in order: staging, an approval before production, then production', async () => {
+  const f = fleet();
+  const input: RolloutPlan = {
+    ...plan({}),
+    stages: [
+      { environment: 'staging', hosts: [host(9)] },
+      { environment: 'production', hosts: hosts(2), approveBefore: true },
+    ],
+  };
+  await withWorker('ro-stages', f.activities, async () => {
+    const handle = await start('ro-stages', input);
+    const p = await until(handle, waitingFor('approval'));
+    assert.equal(p.waiting?.kind === 'approval' && p.waiting.gate, 'production: before');
+    assert.deepEqual(f.uploads(), ['web9']);
+    await handle.executeUpdate('approve', { args: [{ by: 'alice' }] });
+    assert.equal((await handle.result()).phase, 'done');
+  });
+  assert.deepEqual(f.uploads().slice(0, 1), ['web9']);
+  assert.equal(f.uploads().length, 3);
+});
+
+test('after the canary the rollout waits for approve; who, when and the comment are kept in result and memo', async () => {
+  const f = fleet();
+  await withWorker('ro-approve', f.activities, async () => {
+    const handle = await start('ro-approve', plan({ canary: 1, approveAfterCanary: true }));
+    const p = await until(handle, waitingFor('approval'));
+    assert.equal(p.phase, 'waiting-for-approval');
+    assert.equal(p.waiting?.kind === 'approval' && p.waiting.gate, 'production: after canary');
+    assert.deepEqual(f.uploads(), ['web1']);
+    const approval = (await handle.executeUpdate('approve', { args: [{ by: 'alice', comment: 'canary looks fine' }] })) as Approval;
+    assert.equal(approval.by, 'alice');
+    const result = await handle.result();
+    assert.equal(result.phase, 'done');
+    assert.deepEqual(result.approvals.map((a) => [a.gate, a.decision, a.by, a.comment, a.via]), [['production: after canary', 'approved', 'alice', 'canary looks fine', 'update']]);
+    assert.match(result.approvals[0]!.at, /^\d{4}-\d\d-\d\dT/);
+    const memo = (await handle.describe()).memo as { approvals: unknown[]; outcome: string };
+    assert.deepEqual(memo.approvals, result.approvals);
+    assert.equal(memo.outcome, 'done');
+    if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await handle.fetchHistory()));
+  });
+  assert.equal(f.uploads().length, 3);
+});
+
+test('a reject ends the rollout as rejected and touches no further host', async () => {
+  const f = fleet();
+  await withWorker('ro-reject', f.activities, async () => {
+    const handle = await start('ro-reject', plan({ canary: 1, approveAfterCanary: true }));
+    await until(handle, waitingFor('approval'));
+    await handle.executeUpdate('reject', { args: [{ by: 'bob', comment: 'error rate up' }] });
+    const { type, message, progress } = await failure(handle);
+    assert.equal(type, 'RolloutRejected');
+    assert.equal(message, 'production: after canary: rejected by bob: error rate up');
+    assert.equal(progress.phase, 'rejected');
+  });
+  assert.deepEqual(f.uploads(), ['web1']);
+});
+
+test('an approval that does not come in time rejects the rollout before any host is touched', async () => {
+  const f = fleet();
+  await withWorker('ro-timeout', f.activities, async () => {
+    const handle = await start('ro-timeout', plan({ approveBefore: true }, { approvalTimeoutSeconds: 1 }));
+    const { type, message, progress } = await failure(handle);
+    assert.equal(type, 'RolloutRejected');
+    assert.equal(message, 'production: before: no approval within 1s');
+    assert.deepEqual(progress.approvals.map((a) => [a.decision, a.by, a.via]), [['rejected', 'timeout', 'timeout']]);
+  });
+  assert.deepEqual(f.uploads(), []);
+});
+
+test('an approver outside the allowlist is refused, by update and by signal, and recorded nowhere as an approval', async () => {
+  const f = fleet();
+  await withWorker('ro-allow', f.activities, async () => {
+    const handle = await start('ro-allow', plan({ approveBefore: true }, { approvers: ['alice', 'bob'] }));
+    await until(handle, waitingFor('approval'));
+    assert.equal(await refusal(handle.executeUpdate('approve', { args: [{ by: 'mallory' }] })), 'mallory may not approve this rollout (approvers: alice, bob)');
+    await handle.signal('approve', { by: 'mallory', comment: 'trust me' });
+    const p = await until(handle, (x) => x.refused.length > 0);
+    assert.deepEqual(p.refused.map((r) => [r.decision, r.by, r.reason]), [['approve', 'mallory', 'mallory may not approve this rollout (approvers: alice, bob)']]);
+    assert.equal(p.phase, 'waiting-for-approval');
+    assert.deepEqual(f.uploads(), []);
+    await handle.signal('approve', { by: 'alice' });
+    const result = await handle.result();
+    assert.deepEqual(result.approvals.map((a) => [a.by, a.via]), [['alice', 'signal']]);
+    assert.ok(!JSON.stringify((await handle.describe()).memo).includes('"by":"mallory"'));
+  });
+});
+
+test('with forbidSelfApproval the one who started the rollout may not approve it; nothing waiting refuses too', async () => {
+  const f = fleet();
+  await withWorker('ro-self', f.activities, async () => {
+    const handle = await start('ro-self', plan({ canary: 1, approveAfterCanary: true }, { startedBy: 'bob', forbidSelfApproval: true }));
+    assert.match(await refusal(handle.executeUpdate('approve', { args: [{ by: 'carol' }] })), /^nothing is waiting for an approval/);
+    await until(handle, waitingFor('approval'));
+    assert.equal(await refusal(handle.executeUpdate('approve', { args: [{ by: 'bob' }] })), 'bob started this rollout and may not approve it');
+    await handle.executeUpdate('approve', { args: [{ by: 'carol' }] });
+    const result = await handle.result();
+    assert.deepEqual(result.approvals.map((a) => a.by), ['carol']);
+  });
+});
+
+test('a host that fails waits for an operator with the host and error; retry deploys it again', async () => {
+  const f = fleet();
+  f.failOn.add('web2');
+  await withWorker('ro-retry', f.activities, async () => {
+    const handle = await start('ro-retry', plan({ hosts: hosts(4), canary: 1, batch: 2 }));
+    const p = await until(handle, waitingFor('operator'));
+    assert.equal(p.phase, 'waiting-for-operator');
+    assert.ok(p.waiting?.kind === 'operator');
+    assert.equal(p.waiting.host, 'web2');
+    assert.match(p.waiting.error, /^upload: web2: host key does not match/);
+    assert.ok(!f.uploads().includes('web4'), 'the next batch waits');
+    f.failOn.delete('web2');
+    assert.match(await refusal(handle.executeUpdate('resume', { args: [{ action: 'retry', host: 'web1' }] })), /web1 is not a failed host \(failed: web2\)/);
+    await handle.executeUpdate('resume', { args: [{ action: 'retry', by: 'ops' }] });
+    const result = await handle.result();
+    assert.equal(result.phase, 'done');
+    assert.equal(result.stages[0]!.hosts.web2!.attempts, 2);
+    assert.deepEqual(result.decisions.map((d) => [d.action, d.by]), [['retry', 'ops']]);
+  });
+  assert.equal(f.uploads().filter((h) => h === 'web2').length, 2);
+  assert.equal(f.uploads().length, 5);
+});
+
+test('skip leaves the failed host behind and goes on; maxFailures tolerates failures without asking', async () => {
+  const f = fleet();
+  f.failOn.add('web1');
+  await withWorker('ro-skip', f.activities, async () => {
+    const handle = await start('ro-skip', plan({ hosts: hosts(3), canary: 1 }));
+    await until(handle, waitingFor('operator'));
+    await handle.signal('resume', { action: 'skip' });
+    const result = await handle.result();
+    assert.deepEqual(Object.values(result.stages[0]!.hosts).map((h) => h.outcome), ['skipped', 'ok', 'ok']);
+  });
+  const g = fleet();
+  g.failOn.add('web2');
+  const tolerant = await withWorker('ro-tolerate', g.activities, async () => (await start('ro-tolerate', plan({ maxFailures: 1 }))).result());
+  assert.equal(tolerant.phase, 'done');
+  assert.deepEqual(tolerant.decisions, []);
+  assert.equal(tolerant.stages[0]!.hosts.web2!.outcome, 'failed');
+});
+
+test('abort ends the rollout and touches no further batch', async () => {
+  const f = fleet();
+  f.failOn.add('web1');
+  await withWorker('ro-abort', f.activities, async () => {
+    const handle = await start('ro-abort', plan({ canary: 1 }));
+    await until(handle, waitingFor('operator'));
+    await handle.executeUpdate('resume', { args: [{ action: 'abort', by: 'ops' }] });
+    const { type, message, progress } = await failure(handle);
+    assert.equal(type, 'RolloutAborted');
+    assert.match(message, /^aborted by ops after web1 failed: upload: web1: host key/);
+    assert.equal(progress.phase, 'aborted');
+  });
+  assert.deepEqual(f.uploads(), ['web1']);
+});
+
+test('rollback redeploys the version each touched host ran before, and stops nodes that ran none', async () => {
+  const f = fleet({ web1: '0.1.0', web2: '0.1.0' });
+  f.failOn.add('web2');
+  await withWorker('ro-rollback', f.activities, async () => {
+    const handle = await start('ro-rollback', plan({ hosts: hosts(4), canary: 1, batch: 2 }));
+    await until(handle, waitingFor('operator'));
+    f.failOn.delete('web2');
+    await handle.executeUpdate('resume', { args: [{ action: 'rollback' }] });
+    const { type, progress } = await failure(handle);
+    assert.equal(type, 'RolloutRolledBack');
+    const h = progress.stages[0]!.hosts;
+    assert.deepEqual([h.web1, h.web2, h.web3].map((x) => [x!.outcome, x!.previousVersion, x!.version ?? null]), [
+      ['rolled-back', '0.1.0', '0.1.0'],
+      ['rolled-back', '0.1.0', '0.1.0'],
+      ['rolled-back', null, null],
+    ]);
+    assert.equal(h.web4!.attempts, 0);
+  });
+  assert.deepEqual([f.running.get('web1'), f.running.get('web2'), f.running.has('web3')], ['0.1.0', '0.1.0', false]);
+  assert.ok(f.calls.includes('lookup 0.1.0'));
+  assert.ok(f.calls.includes('stop web3'));
+  assert.ok(!f.uploads().includes('web4'));
+});
+
+test('pause holds the next batch until resume continue', async () => {
+  const f = fleet();
+  await withWorker('ro-pause', f.activities, async () => {
+    const handle = await start('ro-pause', plan({ canary: 1, approveAfterCanary: true }));
+    await until(handle, waitingFor('approval'));
+    await handle.executeUpdate('pause', { args: [{ by: 'ops' }] });
+    await handle.executeUpdate('approve', { args: [{ by: 'alice' }] });
+    const p = await until(handle, waitingFor('pause'));
+    assert.equal(p.phase, 'paused');
+    assert.deepEqual(f.uploads(), ['web1']);
+    await handle.executeUpdate('resume', { args: [{ action: 'continue' }] });
+    assert.equal((await handle.result()).phase, 'done');
+  });
+  assert.equal(f.uploads().length, 3);
+});
+
+test('a long rollout continues as new between batches and finishes every host once', async () => {
+  const f = fleet();
+  const handle = await withWorker('ro-can', f.activities, async () => {
+    const h = await start('ro-can', plan({ hosts: hosts(8), batch: 1 }, { continueAsNewAfterEvents: 60 }));
+    await h.result();
+    return h;
+  });
+  const result = await handle.result();
+  assert.ok(result.runs >= 2, `continued as new ${result.runs} times`);
+  assert.deepEqual(Object.values(result.stages[0]!.hosts).map((h) => [h.outcome, h.attempts]), Array(8).fill(['ok', 1]));
+  assert.deepEqual([...f.uploads()].sort(), hosts(8).map((h) => h.name).sort());
+});
+
+test('a recorded rollout history replays on the current workflow code (determinism)', async () => {
+  const history = JSON.parse(readFileSync(fixture, 'utf8'));
+  await Worker.runReplayHistory({ workflowsPath }, history, 'ro-approve');
+});

@@ -1,0 +1,365 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  executeChild,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, OnHost } from '../activities';
+import { workflowIds } from '../core/domain/constants';
+import type { HostTarget } from '../core/domain/host';
+import {
+  planBatches,
+  rolloutPlanSchema,
+  type Approval,
+  type ApprovalRequest,
+  type Decision,
+  type ParsedPlan,
+  type ResumeRequest,
+  type RolloutHost,
+  type RolloutPlan,
+  type RolloutProgress,
+  type Stage,
+} from '../core/domain/plan';
+import type { StoredRelease } from '../core/domain/release';
+import { parseRequest } from '../core/domain/requests';
+import { failureMessage, validated } from './failures';
+import { hostDeploy } from './host-deploy';
+import {
+  approveSignal,
+  approveUpdate,
+  hostProgressSignal,
+  pauseSignal,
+  pauseUpdate,
+  progressQuery,
+  rejectSignal,
+  rejectUpdate,
+  resumeSignal,
+  resumeUpdate,
+} from './messages';
+import { LOCAL, SSH_STEP } from './policies';
+
+const local = proxyActivities<Activities>(LOCAL);
+const ssh = proxyActivities<Activities>(SSH_STEP);
+
+/** What a rollout hands to its next run when it continues as new: its progress and where to go on. */
+export interface RolloutCarry {
+  progress: RolloutProgress;
+  release: StoredRelease;
+  at: { stage: number; batch: number };
+  /** A pause asked for while the run ended; the next run honours it before its first batch. */
+  paused?: boolean;
+}
+
+const ACTIONS: ReadonlyArray<ResumeRequest['action']> = ['retry', 'skip', 'rollback', 'abort', 'continue'];
+const FAILURE_TYPE = { rejected: 'RolloutRejected', aborted: 'RolloutAborted', 'rolled-back': 'RolloutRolledBack' } as const;
+
+// `Date` in workflow code is the workflow clock (the time of the current task), so it replays identically.
+const now = (): string => new Date().toISOString();
+const clock = (): number => new Date().getTime();
+
+/**
+ * A staged rollout: for each stage in order (e.g. staging, then production), an optional approval, then the hosts in
+ * batches (canary, ramp, batches), each host a hostDeploy child followed by a health check. A host that still fails
+ * after its retries puts the rollout into "waiting for operator" once the stage's failure limit is exceeded; `resume`
+ * decides (retry, skip, rollback, abort). Continues as new between batches before the history grows large.
+ */
+export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise<RolloutProgress> {
+  const plan: ParsedPlan = validated(() => parseRequest(rolloutPlanSchema, input, 'rollout'));
+  const id = workflowInfo().workflowId;
+  const progress: RolloutProgress = carry?.progress ?? initialProgress(plan);
+  let answer: Approval | undefined;
+  let decision: ResumeRequest | undefined;
+  let paused = carry?.paused ?? false;
+
+  // Handlers are registered before the first await, so no update or signal sent at start is lost.
+  setHandler(progressQuery, () => progress);
+  setHandler(hostProgressSignal, (p) => {
+    const h = progress.stage === undefined ? undefined : progress.stages[progress.stage]?.hosts[p.host];
+    // A late signal must not undo the host's outcome or the health check that follows the child.
+    if (h && h.outcome === undefined && h.step !== 'health' && h.step !== 'rollback') h.step = p.step;
+  });
+
+  const approvalRefusal = (what: string, a: ApprovalRequest | undefined): string | undefined => {
+    if (progress.waiting?.kind !== 'approval' || answer !== undefined) return `nothing is waiting for an approval (the rollout is ${progress.phase})`;
+    if (typeof a?.by !== 'string' || a.by.trim() === '') return `say who you are: {"by": "<name>"}`;
+    if (plan.approvers && !plan.approvers.includes(a.by)) return `${a.by} may not ${what} this rollout (approvers: ${plan.approvers.join(', ')})`;
+    if (what === 'approve' && plan.forbidSelfApproval && a.by === plan.startedBy) return `${a.by} started this rollout and may not approve it`;
+    return undefined;
+  };
+  const decide = (decisionKind: Approval['decision'], a: ApprovalRequest, via: Approval['via']): Approval => {
+    const gate = progress.waiting?.kind === 'approval' ? progress.waiting.gate : '';
+    answer = { gate, decision: decisionKind, by: a.by, at: now(), ...(a.comment ? { comment: String(a.comment) } : {}), via };
+    progress.approvals.push(answer);
+    upsertMemo({ approvals: progress.approvals });
+    log.info('rollout gate answered', { gate, decision: decisionKind, by: a.by });
+    return answer;
+  };
+  const refuse = (what: string, by: unknown, reason: string) => {
+    progress.refused.push({ decision: what, by: typeof by === 'string' ? by : '', at: now(), reason });
+    log.warn('rollout signal refused', { decision: what, reason });
+  };
+  for (const [update, signal, kind, what] of [
+    [approveUpdate, approveSignal, 'approved', 'approve'],
+    [rejectUpdate, rejectSignal, 'rejected', 'reject'],
+  ] as const) {
+    setHandler(update, (a) => decide(kind, a, 'update'), {
+      validator: (a) => {
+        const reason = approvalRefusal(what, a);
+        if (reason) throw new Error(reason);
+      },
+    });
+    setHandler(signal, (a) => {
+      const reason = approvalRefusal(what, a);
+      if (reason) refuse(what, a?.by, reason);
+      else decide(kind, a, 'signal');
+    });
+  }
+
+  const touched = (name: string) => progress.stages.some((s) => (s.hosts[name]?.attempts ?? 0) > 0);
+  const resumeRefusal = (r: ResumeRequest | undefined): string | undefined => {
+    if (!r || !ACTIONS.includes(r.action)) return `action must be one of ${ACTIONS.join(', ')}`;
+    if (r.action === 'continue') return paused ? undefined : 'the rollout is not paused';
+    const w = progress.waiting;
+    if (w?.kind !== 'operator' || decision !== undefined) return `nothing is waiting for an operator decision (the rollout is ${progress.phase})`;
+    if (r.host !== undefined && r.action === 'rollback' && !touched(r.host)) return `${r.host} is not a host this rollout touched`;
+    if (r.host !== undefined && (r.action === 'retry' || r.action === 'skip') && !w.hosts.includes(r.host)) {
+      return `${r.host} is not a failed host (failed: ${w.hosts.join(', ')})`;
+    }
+    return undefined;
+  };
+  const record = (d: Omit<Decision, 'at'>): Decision => {
+    const entry: Decision = { ...d, at: now() };
+    progress.decisions.push(entry);
+    log.info('rollout decision recorded', { ...entry });
+    return entry;
+  };
+  const onResume = (r: ResumeRequest): Decision => {
+    if (r.action === 'continue') paused = false;
+    else decision = r;
+    return record({ action: r.action, ...(r.host ? { host: r.host } : {}), ...(r.by ? { by: r.by } : {}) });
+  };
+  setHandler(resumeUpdate, onResume, {
+    validator: (r) => {
+      const reason = resumeRefusal(r);
+      if (reason) throw new Error(reason);
+    },
+  });
+  setHandler(resumeSignal, (r) => {
+    const reason = resumeRefusal(r);
+    if (reason) refuse(`resume ${String(r?.action)}`, r?.by, reason);
+    else onResume(r);
+  });
+  const pauseRefusal = () => (paused ? 'the rollout is already paused' : undefined);
+  const onPause = (p: { by?: string } | undefined): Decision => {
+    paused = true;
+    return record({ action: 'pause', ...(p?.by ? { by: p.by } : {}) });
+  };
+  setHandler(pauseUpdate, onPause, {
+    validator: (_p) => {
+      const reason = pauseRefusal();
+      if (reason) throw new Error(reason);
+    },
+  });
+  setHandler(pauseSignal, (p) => {
+    const reason = pauseRefusal();
+    if (reason) refuse('pause', p?.by, reason);
+    else onPause(p);
+  });
+
+  /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report). */
+  const end = (phase: keyof typeof FAILURE_TYPE, message: string): never => {
+    progress.phase = phase;
+    progress.waiting = undefined;
+    upsertMemo({ outcome: phase, approvals: progress.approvals });
+    throw ApplicationFailure.create({ type: FAILURE_TYPE[phase], nonRetryable: true, message, details: [progress] });
+  };
+
+  const gate = async (name: string): Promise<void> => {
+    if (progress.passed.includes(name)) return;
+    progress.waiting = { kind: 'approval', gate: name, since: now(), ...(plan.approvers ? { approvers: plan.approvers } : {}) };
+    progress.phase = 'waiting-for-approval';
+    const timeout = plan.approvalTimeoutSeconds;
+    const answered = timeout === undefined ? (await condition(() => answer !== undefined), true) : await condition(() => answer !== undefined, timeout * 1000);
+    progress.waiting = undefined;
+    progress.phase = 'running';
+    if (!answered) {
+      progress.approvals.push({ gate: name, decision: 'rejected', by: 'timeout', at: now(), comment: `no approval within ${timeout}s`, via: 'timeout' });
+      end('rejected', `${name}: no approval within ${timeout}s`);
+    }
+    const a = answer!;
+    answer = undefined;
+    if (a.decision === 'rejected') end('rejected', `${name}: rejected by ${a.by}${a.comment ? `: ${a.comment}` : ''}`);
+    progress.passed.push(name);
+  };
+
+  const release = carry?.release ?? (await local.lookupRelease({ store: plan.store, app: plan.app, version: plan.version }));
+  const onHost = (host: HostTarget): OnHost => ({ host, app: plan.app, ssh: plan.ssh });
+
+  /** The action on one host. Hot upgrades go here: `case 'upgrade'` will run the hostUpgrade child. */
+  const hostAction = async (stage: Stage, host: HostTarget, attempt: number): Promise<void> => {
+    switch (stage.action) {
+      case 'deploy':
+        await executeChild(hostDeploy, {
+          workflowId: workflowIds.rolloutHost(id, host.name, `deploy-${plan.version}-${attempt}`),
+          args: [{ host, app: plan.app, release, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh }],
+        });
+    }
+  };
+
+  /** Deploys one host and checks its health; records the outcome instead of throwing. */
+  const runHost = async (si: number, host: HostTarget): Promise<void> => {
+    const stage = plan.stages[si]!;
+    const h = progress.stages[si]!.hosts[host.name]!;
+    const started = clock();
+    Object.assign(h, { attempts: h.attempts + 1, startedAt: now(), step: 'upload', outcome: undefined, error: undefined });
+    try {
+      if (h.previousVersion === undefined) {
+        const before = await ssh.nodeState(onHost(host));
+        h.previousVersion = before.running ? (before.version ?? null) : null;
+      }
+      await hostAction(stage, host, h.attempts);
+      if (stage.healthCheck && stage.startDeploy) {
+        h.step = 'health';
+        const s = await ssh.nodeState(onHost(host));
+        if (!s.running) throw ApplicationFailure.nonRetryable(`${host.name}: node ${host.nodeName} does not answer ping`, 'HealthCheckFailed');
+        if (s.version !== plan.version) {
+          throw ApplicationFailure.nonRetryable(`${host.name}: node runs ${s.version ?? 'an unknown version'}, expected ${plan.version}`, 'HealthCheckFailed');
+        }
+      }
+      Object.assign(h, { step: 'done', outcome: 'ok', version: plan.version });
+    } catch (err) {
+      const step = h.step;
+      Object.assign(h, { step: 'failed', outcome: 'failed', error: `${step}: ${failureMessage(err)}` });
+      log.error('rollout host failed', { host: host.name, error: h.error });
+    } finally {
+      h.durationMs = clock() - started;
+    }
+  };
+
+  /** Goes back to the version the node ran before this rollout; stops the node when none ran. */
+  const rollbackHost = async (si: number, host: HostTarget): Promise<void> => {
+    const h = progress.stages[si]!.hosts[host.name]!;
+    const previous = h.previousVersion;
+    h.step = 'rollback';
+    try {
+      if (previous) {
+        const old = await local.lookupRelease({ store: plan.store, app: plan.app, version: previous });
+        await executeChild(hostDeploy, {
+          workflowId: workflowIds.rolloutHost(id, host.name, `rollback-${previous}-${progress.decisions.length}`),
+          args: [{ host, app: plan.app, release: old, store: plan.store, startDeploy: true, ssh: plan.ssh }],
+        });
+      } else if (previous === null) {
+        await ssh.stopNode(onHost(host));
+      }
+      Object.assign(h, { step: 'rolled-back', outcome: 'rolled-back', version: previous ?? undefined, error: undefined });
+    } catch (err) {
+      Object.assign(h, { step: 'failed', outcome: 'failed', error: `rollback: ${failureMessage(err)}` });
+    }
+  };
+  const hostsOf = (si: number) => plan.stages[si]!.hosts;
+  const byName = (si: number, name: string) => hostsOf(si).find((t) => t.name === name)!;
+
+  /** Waits for operator decisions while the stage has more failed hosts than it tolerates. */
+  const settleFailures = async (si: number): Promise<void> => {
+    const stage = plan.stages[si]!;
+    for (;;) {
+      const failed = Object.values(progress.stages[si]!.hosts).filter((h) => h.outcome === 'failed');
+      if (failed.length <= stage.maxFailures) return;
+      progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
+      progress.phase = 'waiting-for-operator';
+      log.warn('rollout waits for an operator', { stage: stage.environment, hosts: progress.waiting.hosts });
+      await condition(() => decision !== undefined);
+      const d = decision!;
+      decision = undefined;
+      progress.waiting = undefined;
+      progress.phase = 'running';
+      const targets = failed.filter((h) => d.host === undefined || h.host === d.host);
+      switch (d.action) {
+        case 'retry':
+          await Promise.all(targets.map((h) => runHost(si, byName(si, h.host))));
+          break;
+        case 'skip':
+          for (const h of targets) Object.assign(h, { step: 'skipped', outcome: 'skipped' });
+          break;
+        case 'rollback':
+          if (d.host !== undefined) {
+            const at = progress.stages.findIndex((s) => (s.hosts[d.host!]?.attempts ?? 0) > 0);
+            await rollbackHost(at, byName(at, d.host));
+            break;
+          }
+          await Promise.all(
+            progress.stages.flatMap((s, i) => Object.values(s.hosts).filter((h) => h.attempts > 0).map((h) => rollbackHost(i, byName(i, h.host)))),
+          );
+          end('rolled-back', `rolled back by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed`);
+          break;
+        case 'abort':
+          end('aborted', `aborted by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed: ${failed[0]!.error ?? ''}`);
+      }
+    }
+  };
+
+  progress.phase = paused ? 'paused' : 'running';
+  const from = carry?.at ?? { stage: 0, batch: 0 };
+  for (let si = from.stage; si < plan.stages.length; si++) {
+    const stage = plan.stages[si]!;
+    const batches = progress.stages[si]!.batches;
+    progress.stage = si;
+    if (stage.approveBefore) await gate(`${stage.environment}: before`);
+    for (let b = si === from.stage ? from.batch : 0; b < batches.length; b++) {
+      const resumed = carry !== undefined && si === from.stage && b === from.batch;
+      if (b > 0 && !resumed && stage.pauseSeconds > 0) await sleep(stage.pauseSeconds * 1000);
+      if (paused) {
+        const by = progress.decisions.findLast((d) => d.action === 'pause')?.by;
+        progress.waiting = { kind: 'pause', since: now(), ...(by ? { by } : {}) };
+        progress.phase = 'paused';
+        await condition(() => !paused);
+        progress.waiting = undefined;
+        progress.phase = 'running';
+      }
+      const info = workflowInfo();
+      // A pause asked for after the check above is carried over, and the next run waits before this batch.
+      if (!resumed && (b > 0 || si > 0) && (info.historyLength >= plan.continueAsNewAfterEvents || info.continueAsNewSuggested)) {
+        // Updates in flight must finish first, or their callers would see the run end under them.
+        await condition(allHandlersFinished);
+        progress.runs++;
+        await continueAsNew<typeof rollout>(input, { progress, release, at: { stage: si, batch: b }, paused });
+      }
+      progress.batch = b;
+      await Promise.all(batches[b]!.map((name) => runHost(si, byName(si, name))));
+      await settleFailures(si);
+      if (b === 0 && stage.canary > 0 && stage.approveAfterCanary && batches.length > 1) await gate(`${stage.environment}: after canary`);
+    }
+  }
+  progress.phase = 'done';
+  progress.batch = undefined;
+  upsertMemo({ outcome: 'done', approvals: progress.approvals });
+  await condition(allHandlersFinished);
+  return progress;
+}
+
+function initialProgress(plan: ParsedPlan): RolloutProgress {
+  return {
+    app: plan.app,
+    version: plan.version,
+    phase: 'running',
+    ...(plan.startedBy ? { startedBy: plan.startedBy } : {}),
+    stages: plan.stages.map((s) => {
+      const batches = planBatches(s.hosts.map((h) => h.name), s);
+      const hosts: Record<string, RolloutHost> = {};
+      batches.forEach((names, batch) => names.forEach((host) => (hosts[host] = { host, batch, step: 'waiting', attempts: 0 })));
+      return { environment: s.environment, batches, hosts };
+    }),
+    approvals: [],
+    refused: [],
+    decisions: [],
+    passed: [],
+    runs: 0,
+  };
+}
