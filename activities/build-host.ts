@@ -1,10 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { simpleGit } from 'simple-git';
 import * as build from '../core/commands/build';
 import { inDir, toShell } from '../core/commands/shell';
-import { ChecksumMismatchError, InputError } from '../core/domain/errors';
+import { ChecksumMismatchError, InputError, RemoteCommandError, VersionNotInStoreError } from '../core/domain/errors';
 import type { SshSettings, SshTarget } from '../core/domain/host';
-import { version as toVersion, type StoredRelease } from '../core/domain/release';
+import { isVersion, releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
 import { authOf } from './ssh/auth';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import { LocalStore } from './store/local-store';
@@ -79,7 +81,7 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
     },
 
     /** Checks out the revision on the build host and builds the release tarball; heartbeats the output's tail. */
-    async compileRelease(t: BuildTarget & { revision: string }): Promise<BuiltRelease & { output: BuildOutput }> {
+    async compileRelease(t: BuildTarget & { revision: string; cleanReleaseDir?: boolean }): Promise<BuiltRelease & { output: BuildOutput }> {
       let output = '';
       let seq = 0;
       const ctx = Context.current();
@@ -88,7 +90,13 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
         const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
           t.buildHost,
-          inDir(t.buildAt, ...build.checkout(t.revision), ...build.buildRelease(t.tool), build.builtVersion(relDir)),
+          inDir(
+            t.buildAt,
+            ...build.checkout(t.revision),
+            ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
+            ...build.buildRelease(t.tool),
+            build.builtVersion(relDir),
+          ),
           { signal: ctx.cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },
           authOf(t.ssh),
         );
@@ -101,12 +109,68 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
       }
     },
 
+    /**
+     * Reads the release version a revision declares (relx release in rebar.config, or `version:` in mix.exs) from
+     * the local repository, without building. Undefined when it cannot tell. Read-only.
+     */
+    async readVersionAt({ projectDir, revision, app, tool }: { projectDir: string; revision: string; app: string; tool: 'rebar3' | 'mix' }): Promise<{ version?: string }> {
+      const file = tool === 'mix' ? 'mix.exs' : 'rebar.config';
+      const text = await simpleGit(projectDir).show([`${revision}:${file}`]).catch(() => '');
+      const m = tool === 'mix' ? /\bversion:\s*"([^"]+)"/.exec(text) : new RegExp(`\\{release,\\s*\\{'?${app}'?,\\s*"([^"]+)"`).exec(text);
+      return { version: m && isVersion(m[1]!) ? m[1] : undefined };
+    },
+
+    /**
+     * Turns the release just built (v2, in a clean release directory) into an upgrade from `from` (v1, a stored
+     * release): uploads v1's tarball, unpacks its `releases/<v1>` and `lib`, uses the application's own
+     * `ebin/<app>.appup` or generates one, runs relup and tar, and checks that the relup names v1. Repeatable.
+     */
+    async makeRelup(t: BuildTarget & { store: string; from: StoredRelease; version: string }): Promise<BuiltRelease & { appup: AppupUsed; output: BuildOutput }> {
+      const ctx = Context.current();
+      const auth = authOf(t.ssh);
+      const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
+      const v1 = t.from.version;
+      let output = '';
+      let seq = 0;
+      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      const run = (command: string, opts: { stdin?: string } = {}) =>
+        ssh.run(t.buildHost, command, { ...opts, signal: ctx.cancellationSignal, onOutput: (c) => ((output += c), (seq += c.length), (output = output.slice(-16000))) }, auth);
+      try {
+        const oldTarball = build.oldTarballPath(t.buildAt, t.app, v1);
+        await run(toShell(build.prepareFerryDir(t.buildAt)));
+        const local = new LocalStore(t.store).path(t.from);
+        const sent = await ssh.putFile(t.buildHost, local, oldTarball, (n) => ctx.heartbeat({ seq, bytes: n }), auth);
+        if (sent !== t.from.sha256) throw new ChecksumMismatchError(`${local}: sha256 is ${sent}, the manifest says ${t.from.sha256}`);
+        await run(toShell(build.unpackOldRelease(oldTarball, relDir, v1)));
+        const own = (await run(toShell(build.readAppupIfPresent(t.buildAt, t.app)))).stdout;
+        let appup: AppupUsed;
+        if (own.trim()) {
+          appup = { app: t.app, source: 'application', text: own };
+        } else {
+          const script = await readFile(join(__dirname, 'erlang', 'appup.escript'), 'utf8');
+          await run(toShell(build.writeStdin(build.appupScriptPath(t.buildAt))), { stdin: script });
+          const generated = await run(toShell(build.generateAppup(t.buildAt, relDir, t.app, v1, t.version)));
+          appup = { app: t.app, source: 'generated', text: generated.stdout };
+        }
+        await run(inDir(t.buildAt, ...build.rebar3Relup(t.app, t.version, v1)));
+        const checked = await ssh.run(t.buildHost, toShell(build.relupNames(relDir, t.version, v1)), { allowFailure: true }, auth);
+        if (checked.exitCode !== 0) {
+          throw new RemoteCommandError(t.buildHost.name, toShell(build.relupNames(relDir, t.version, v1)), checked.exitCode, `releases/${t.version}/relup has no upgrade from ${v1}`);
+        }
+        log.info('relup built', { host: t.buildHost.name, from: v1, to: t.version, appup: appup.source });
+        return { version: t.version, remoteTarball: build.tarballPath(relDir, t.app, t.version), appup, output: { tail: output.slice(-4000), length: seq } };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
     /** Brings the built tarball into the store: temp file, sha256 compared with the build host's, rename, manifest. Repeatable. */
-    async fetchRelease(t: BuildTarget & BuiltRelease & Resolved & { store: string }): Promise<StoredRelease> {
+    async fetchRelease(t: BuildTarget & BuiltRelease & Resolved & { store: string; upgrade?: { fromVersion: string; appup: AppupUsed } }): Promise<StoredRelease> {
       const store = new LocalStore(t.store);
+      const ref = { app: t.app, version: t.version, type: t.upgrade ? ('upgrade' as const) : ('release' as const) };
       const remote = await ssh.run(t.buildHost, ['sha256sum', t.remoteTarball], {}, authOf(t.ssh));
       const sha256 = remote.stdout.split(/\s/)[0] ?? '';
-      const existing = await store.head({ app: t.app, version: t.version });
+      const existing = await store.head(ref);
       if (existing?.sha256 === sha256) return existing;
       const temp = await store.tempPath();
       try {
@@ -114,16 +178,17 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
         const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => ((size = n), Context.current().heartbeat({ bytes: n })), authOf(t.ssh));
         if (got !== sha256) throw new ChecksumMismatchError(`${t.buildHost.name}: ${t.remoteTarball} arrived with sha256 ${got}, expected ${sha256}`);
         if (existing) log.warn('release replaced in store', { version: t.version, old: existing.sha256, new: sha256 });
+        // A generated appup is kept beside the upgrade, so a user can read, edit and reuse it.
+        if (t.upgrade?.appup.source === 'generated') await store.writeText(`${releaseFileName(ref)}.appup`, t.upgrade.appup.text);
         return await store.commit(temp, {
-          app: t.app,
-          version: t.version,
-          type: 'release',
+          ...ref,
           sha256,
           size,
-          storeKey: store.path({ app: t.app, version: t.version }),
+          storeKey: store.path(ref),
           gitRevision: t.revision,
           gitBranch: t.branch,
           builtAt: new Date().toISOString(),
+          ...(t.upgrade ? { fromVersion: t.upgrade.fromVersion, appup: t.upgrade.appup } : {}),
         });
       } finally {
         await store.discard(temp);
@@ -132,11 +197,24 @@ export function buildHostActivities({ ssh, auth }: { ssh: SshPool; auth: SshAuth
   };
 }
 
-/** Reads the manifest of a stored release; VersionNotInStoreError when it is not there. Read-only. */
+/** Reads manifests of the release store. Read-only. */
 export function storeActivities() {
   return {
-    async lookupRelease({ store, app, version }: { store: string; app: string; version: string }): Promise<StoredRelease> {
-      return new LocalStore(store).get({ app, version });
+    /** The manifest of a stored release or upgrade; VersionNotInStoreError when it is not there. */
+    async lookupRelease({ store, app, version, type }: { store: string; app: string; version: string; type?: 'release' | 'upgrade' }): Promise<StoredRelease> {
+      return new LocalStore(store).get({ app, version, type });
+    },
+
+    /** The manifest of a stored release or upgrade, or null when the store does not have it. */
+    async findRelease({ store, app, version, type }: { store: string; app: string; version: string; type?: 'release' | 'upgrade' }): Promise<StoredRelease | null> {
+      return (await new LocalStore(store).head({ app, version, type })) ?? null;
+    },
+
+    /** The newest upgrade of `app` in the store; VersionNotInStoreError when there is none. */
+    async newestUpgrade({ store, app }: { store: string; app: string }): Promise<StoredRelease> {
+      const found = await new LocalStore(store).newestUpgrade(app);
+      if (!found) throw new VersionNotInStoreError(`the release store ${store} has no upgrade of ${app}; build one with \`ferry build upgrade --from=<version>\``);
+      return found;
     },
   };
 }

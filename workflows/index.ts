@@ -7,3 +7,6 @@ export { deployRelease } from './deploy-release';
 export { hostDeploy } from './host-deploy';
 export { nodeCommand } from './node-command';
 export { updateRelease } from './update-release';
+export { buildUpgrade } from './build-upgrade';
+export { deployUpgrade } from './deploy-upgrade';
+export { hostUpgrade } from './host-upgrade';

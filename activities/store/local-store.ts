@@ -26,16 +26,30 @@ export class LocalStore {
     }
   }
 
-  /** The manifest of one release; VersionNotInStoreError names the versions the store has. */
+  /** The manifest of one release or upgrade; VersionNotInStoreError names the versions of that type the store has. */
   async get(ref: ReleaseRef): Promise<StoredRelease> {
     const found = await this.head(ref);
     if (found) return found;
-    const have = (await this.list()).filter((r) => r.app === ref.app).map((r) => r.version);
+    const type = ref.type ?? 'release';
+    const have = (await this.list()).filter((r) => r.app === ref.app && r.type === type).map((r) => r.version);
     throw new VersionNotInStoreError(
-      `${ref.app} ${ref.version} is not in the release store ${this.dir}` +
-        (have.length ? ` (it has ${have.join(', ')})` : ' (it is empty)') +
-        `; build it with \`ferry build release --tag=${ref.version}\``,
+      `${ref.app} ${ref.version}${type === 'upgrade' ? ' (upgrade)' : ''} is not in the release store ${this.dir}` +
+        (have.length ? ` (it has ${have.join(', ')})` : ` (it has no ${type}s)`) +
+        (type === 'upgrade' ? `; build it with \`ferry build upgrade --from=<version> --to=${ref.version}\`` : `; build it with \`ferry build release --tag=${ref.version}\``),
     );
+  }
+
+  /** The newest upgrade of `app` in the store, or undefined. */
+  async newestUpgrade(app: string): Promise<StoredRelease | undefined> {
+    return (await this.list()).filter((r) => r.app === app && r.type === 'upgrade').at(-1);
+  }
+
+  /** Writes a text file next to the store's tarballs (a generated appup), through a temp name. */
+  async writeText(name: string, text: string): Promise<string> {
+    const temp = await this.tempPath();
+    await writeFile(temp, text);
+    await rename(temp, join(this.dir, name));
+    return join(this.dir, name);
   }
 
   /** Every manifest, sorted by app then version semantics. */
@@ -50,7 +64,7 @@ export class LocalStore {
     const manifests = await Promise.all(
       names.filter((n) => n.endsWith('.tar.gz.json')).map(async (n) => JSON.parse(await readFile(join(this.dir, n), 'utf8')) as StoredRelease),
     );
-    return manifests.sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version));
+    return manifests.sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version) || a.type.localeCompare(b.type));
   }
 
   /** A fresh temp path inside the store (same filesystem, so `commit` can rename). */
