@@ -1,7 +1,7 @@
 import { workflowIds } from '../../core/domain/constants';
 import type { DeployStatus, UpdateRequest } from '../../core/domain/requests';
 import { deployReport, followBuild, followDeploy } from '../progress';
-import { buildRequest, deployRequest, type DeployFlags, type RefFlags } from '../requests';
+import { buildRequest, deployRequest, deployUpgradeRequest, type DeployFlags, type RefFlags } from '../requests';
 import { loadConfig, runWorkflow, type GlobalOptions, type VerbContext } from './common';
 import { InputError } from '../../core/domain/errors';
 
@@ -18,6 +18,25 @@ export async function deploy(ctx: VerbContext, env: string, opts: GlobalOptions 
       workflowId: workflowIds.environment(config.app, env),
       args: [request],
       request: `deploy release ${request.version}${request.startDeploy ? ' --start-deploy' : ''} to ${request.hosts.map((h) => h.name).join(' ')}`,
+    },
+    (handle, done) => followDeploy(handle, ctx.out, done),
+  );
+  return report(ctx, opts, r);
+}
+
+/** `ferry deploy upgrade to <env> [--version=V] [--host=H]`: hot-upgrades every node; exit 0 when every host is on the target. */
+export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags): Promise<number> {
+  if (opts.startDeploy) throw new InputError('--start-deploy is for `deploy release`; an upgrade needs running nodes');
+  const config = await loadConfig(opts, ctx);
+  const request = deployUpgradeRequest(config, env, opts);
+  const r = await runWorkflow<DeployStatus>(
+    ctx,
+    opts,
+    {
+      workflowType: 'deployUpgrade',
+      workflowId: workflowIds.environment(config.app, env),
+      args: [request],
+      request: `deploy upgrade ${request.version ?? '(newest)'} to ${request.hosts.map((h) => h.name).join(' ')}`,
     },
     (handle, done) => followDeploy(handle, ctx.out, done),
   );
