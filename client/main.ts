@@ -4,7 +4,7 @@ import { FerryError, InputError } from '../core/domain/errors';
 import type { NodeCommand } from '../core/domain/requests';
 import { build, buildUpgrade } from './verbs/build';
 import type { VerbContext } from './verbs/common';
-import { deploy, deployUpgrade, update } from './verbs/deploy';
+import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deploy';
 import { nodeVerb } from './verbs/node';
 import { show } from './verbs/show';
 
@@ -80,6 +80,22 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
         const [env, ...rest] = noise(words);
         if (!env || rest.length > 0) throw new InputError('usage: ferry update <environment> [--branch=B] [--start-deploy]');
         return update(ctx, env, { ...globals(), ...o });
+      })(),
+    );
+
+  p.command('upgrade')
+    .argument('<words...>', '[on] <environment>')
+    .description('hot-upgrade an environment from the version its running nodes agree on; stopped nodes get the full release')
+    .option('--branch <branch>', 'git branch to upgrade to')
+    .option('--revision <rev>', 'git revision to upgrade to')
+    .option('--tag <tag>', 'git tag to upgrade to')
+    .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(Number))
+    .action(async (words: string[], o: object) =>
+      run(async () => {
+        const [env, ...rest] = noise(words);
+        if (!env || rest.length > 0) throw new InputError('usage: ferry upgrade <environment> [--branch=B | --tag=T | --revision=R]');
+        return upgradeEnvironment(ctx, env, { ...globals(), ...o });
       })(),
     );
 

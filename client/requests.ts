@@ -2,7 +2,7 @@ import { selectHosts, environmentOf } from '../core/config/parse';
 import type { DeliveryConfig } from '../core/config/schema';
 import type { SshSettings } from '../core/domain/host';
 import { gitRef, version } from '../core/domain/release';
-import type { BuildRequest, BuildUpgradeRequest, DeployRequest, DeployUpgradeRequest, NodeCommand, NodeCommandRequest } from '../core/domain/requests';
+import type { BuildRequest, BuildUpgradeRequest, DeployRequest, DeployUpgradeRequest, NodeCommand, NodeCommandRequest, UpgradeEnvironmentRequest } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
@@ -95,5 +95,16 @@ export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit
     store: c.releaseStore,
     maxParallel: flags.maxParallel ?? 10,
     ssh: sshOf(c),
+  };
+}
+
+/** `upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: edeliver's automatic upgrade of an environment. */
+export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
+  if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
+  return {
+    ...buildRequest(c, flags),
+    environment: env,
+    hosts: selectHosts(environmentOf(c, env), flags.host),
+    maxParallel: flags.maxParallel ?? 10,
   };
 }

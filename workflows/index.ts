@@ -10,3 +10,4 @@ export { updateRelease } from './update-release';
 export { buildUpgrade } from './build-upgrade';
 export { deployUpgrade } from './deploy-upgrade';
 export { hostUpgrade } from './host-upgrade';
+export { upgradeEnvironment } from './upgrade-environment';

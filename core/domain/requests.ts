@@ -94,7 +94,15 @@ export const deployUpgradeRequestSchema = z.strictObject({
   ssh: sshSettings,
 });
 
+/** `ferry upgrade <env>`: build the upgrade from what the running nodes agree on to `ref`, then upgrade them. */
+export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
+  environment: deployRequestSchema.shape.environment,
+  hosts: deployRequestSchema.shape.hosts,
+  maxParallel: deployRequestSchema.shape.maxParallel,
+});
+
 export type BuildRequest = z.input<typeof buildRequestSchema>;
+export type UpgradeEnvironmentRequest = z.input<typeof upgradeEnvironmentRequestSchema>;
 export type BuildUpgradeRequest = z.input<typeof buildUpgradeRequestSchema>;
 export type DeployUpgradeRequest = z.input<typeof deployUpgradeRequestSchema>;
 export type DeployRequest = z.input<typeof deployRequestSchema>;

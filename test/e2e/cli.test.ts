@@ -165,6 +165,19 @@ test('a second deploy to a busy environment names the one in flight', async () =
   assert.equal(await firstDone, 0);
 });
 
+test('ferry upgrade production with one node stopped: the running ones are hot-upgraded, the stopped one gets the full release', () => {
+  const stopped = `127.0.0.1:${env.port('prod3')}`;
+  assert.equal(ferry('stop', 'production', `--host=${stopped}`).code, 0);
+  const r = ferry('upgrade', 'production', '--tag=0.2.0');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /making the relup on the build host/);
+  assert.match(r.out, /hello 0\.1\.0 → 0\.2\.0 → production: 3 hosts ok/);
+  for (const host of ['prod1', 'prod2']) assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port(host)}\\s+done\\s+0\\.2\\.0 \\(pid \\d+\\)`));
+  assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port('prod3')}\\s+done\\s+0\\.2\\.0`));
+  const version = ferry('--json', 'version', 'production');
+  assert.deepEqual((JSON.parse(version.out) as NodeCommandResult).hosts.map((h) => h.version), ['0.2.0', '0.2.0', '0.2.0']);
+});
+
 test('ferry stop production stops every node; ping then fails with exit 1', () => {
   const stop = ferry('stop', 'production');
   assert.equal(stop.code, 0, stop.err);

@@ -7,7 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LocalStore } from '../../activities/store/local-store';
 import { loadDeliveryConfig } from '../../client/config-file';
-import { buildRequest, deployRequest, deployUpgradeRequest, nodeCommandRequest } from '../../client/requests';
+import { buildRequest, deployRequest, deployUpgradeRequest, nodeCommandRequest, upgradeEnvironmentRequest } from '../../client/requests';
 import * as node from '../../core/commands/node';
 import type { DeliveryConfig } from '../../core/config/schema';
 import { releaseLayout } from '../../core/domain/host';
@@ -176,4 +176,27 @@ test('an upgrade from a revision to the same revision is refused before any work
     assert.equal(e.cause.message, '--from=0.3.0 and 0.3.0 are the same revision: an upgrade needs two different versions');
     return true;
   });
+});
+
+test('ferry upgrade (automatic): running nodes that disagree are named and nothing is built', async () => {
+  const hosts = [`127.0.0.1:${env.port('prod1')}`, `127.0.0.1:${env.port('other')}`];
+  const err = await run('upgradeEnvironment', 'it-up-auto-disagree', [upgradeEnvironmentRequest(config, 'production', { tag: '0.3.0', host: hosts })]).catch(
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, 'NodesDisagree');
+  assert.equal(err.cause.message, `the running nodes of production do not agree on a version: 0.3.0 on ${hosts[0]}; 0.2.0 on ${hosts[1]}; nothing was changed`);
+});
+
+test('ferry upgrade (automatic) with one node stopped: the running one is hot-upgraded, the stopped one gets the full release and starts', async () => {
+  const stopped = `127.0.0.1:${env.port('prod3')}`;
+  await run('nodeCommand', 'it-up-auto-stop', [nodeCommandRequest(config, 'production', 'stop', [stopped])]);
+  const hosts = [`127.0.0.1:${env.port('other')}`, stopped];
+  const status = await run<DeployStatus>('upgradeEnvironment', 'it-up-auto', [upgradeEnvironmentRequest(config, 'production', { tag: '0.3.0', host: hosts })]);
+  assert.deepEqual([status.phase, status.fromVersion, status.version], ['done', '0.2.0', '0.3.0']);
+  assert.deepEqual(hosts.map((h) => [status.hosts[h]?.step, status.hosts[h]?.version]), [['done', '0.3.0'], ['done', '0.3.0']]);
+  assert.equal(await pidOf('other'), pids.other, 'other was upgraded in place');
+  assert.equal(await evalOn('other', 'hello_server:count().'), '3');
+  assert.equal(node.runningVersion(await evalOn('prod3', '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].')), '0.3.0');
 });

@@ -93,7 +93,7 @@ test('ferry --help prints usage with every verb and exits 0 through CommanderErr
   assert.equal(e.exitCode, 0);
   const help = out.join('');
   assert.match(help, /^Usage: ferry \[options\] \[command\]/);
-  for (const verb of ['build', 'deploy', 'update', 'start', 'stop', 'restart', 'ping', 'version', 'show']) assert.match(help, new RegExp(`\\n  ${verb} `));
+  for (const verb of ['build', 'deploy', 'upgrade', 'update', 'start', 'stop', 'restart', 'ping', 'version', 'show']) assert.match(help, new RegExp(`\\n  ${verb} `));
   assert.match(help, /Also: `ferry worker` runs a Ferry worker/);
   assert.deepEqual(codes, []);
 });
@@ -180,6 +180,16 @@ test('deploy upgrade with words after the environment exits 2 with its usage', a
 
 test('deploy upgrade to an unknown host exits 2 listing the hosts', async () => {
   const r = await ferry(['deploy', 'upgrade', 'to', 'production', '--host=nope'], validProject());
+  assert.deepEqual(r, { code: 2, stderr: 'ferry: unknown host "nope" in production: use one of 127.0.0.1:2231 (hello@127.0.0.1)\n' });
+});
+
+test('upgrade with two environments exits 2 with its usage', async () => {
+  const r = await ferry(['upgrade', 'on', 'staging', 'production'], project());
+  assert.deepEqual(r, { code: 2, stderr: 'ferry: usage: ferry upgrade <environment> [--branch=B | --tag=T | --revision=R]\n' });
+});
+
+test('upgrade with an unknown --host exits 2 before reading any node', async () => {
+  const r = await ferry(['upgrade', 'production', '--host=nope'], validProject());
   assert.deepEqual(r, { code: 2, stderr: 'ferry: unknown host "nope" in production: use one of 127.0.0.1:2231 (hello@127.0.0.1)\n' });
 });
 
