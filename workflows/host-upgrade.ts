@@ -1,6 +1,7 @@
 import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, NodeState, ReleaseOnHost } from '../activities';
 import type { HostProgress } from '../core/domain/requests';
+import { failureMessage } from './failures';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
@@ -48,7 +49,8 @@ export async function hostUpgrade(req: HostUpgradeRequest): Promise<HostProgress
   await report('upload');
   progress.sent = (await transfer.uploadRelease(req)).sent;
   await report('upgrade');
-  const upgraded = await script.upgradeNode({ ...onHost, version: to });
+  // The script's outcome is only a clue: the node is checked either way, even when the SSH session itself broke.
+  const upgraded = await script.upgradeNode({ ...onHost, version: to }).catch((err: unknown) => ({ exitCode: -1, output: failureMessage(err) }));
   await report('verify');
   const after = await verify.awaitNodeIdentity(onHost);
   const problem = judge(before, after, to);
@@ -67,7 +69,7 @@ export async function hostUpgrade(req: HostUpgradeRequest): Promise<HostProgress
   const where = back.version === from ? `the node runs ${from} again` : `the node runs ${back.version ?? 'an unknown version'}, not ${from}: look at it`;
   throw fail(
     'UpgradeFailed',
-    `upgrade ${from} -> ${to} failed: ${problem} (upgrade script exited with ${upgraded.exitCode}${upgraded.output.trim() ? `: ${lastLine(upgraded.output)}` : ''}); ${where}`,
+    `upgrade ${from} -> ${to} failed: ${problem} (upgrade script ${upgraded.exitCode < 0 ? 'did not finish' : `exited with ${upgraded.exitCode}`}${upgraded.output.trim() ? `: ${lastLine(upgraded.output)}` : ''}); ${where}`,
   );
 }
 

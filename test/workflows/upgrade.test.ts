@@ -49,7 +49,7 @@ interface FakeNode {
   version: string;
   pid: number;
   /** What `bin/hello upgrade` does to this node. */
-  onUpgrade?: 'ok' | 'restart' | 'stay';
+  onUpgrade?: 'ok' | 'restart' | 'stay' | 'lost-session';
 }
 
 function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activities {
@@ -69,6 +69,10 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activ
     upgradeNode: async (t) => {
       calls.push(`upgrade ${t.host.name} ${t.version}`);
       const n = nodes[t.host.name]!;
+      if (n.onUpgrade === 'lost-session') {
+        n.version = t.version;
+        throw new Error('connection lost');
+      }
       if (n.onUpgrade === 'restart') Object.assign(n, { version: t.version, pid: n.pid + 1 });
       else if (n.onUpgrade !== 'stay') n.version = t.version;
       // A relx `upgrade` to a version it cannot find has printed the version list and exited 0.
@@ -146,6 +150,16 @@ test('an upgrade script that exits 0 but leaves the node on the old version fail
   const { status } = await failedDeploy('wfu-stay', fakeActivities(calls, nodes), deployInput([host(1)]));
   assert.match(status.hosts['web1:22']?.error ?? '', /^downgrade: upgrade 0\.2\.0 -> 0\.3\.0 failed: the node runs 0\.2\.0, not 0\.3\.0 \(upgrade script exited with 0: \[\{"0\.2\.0",permanent\}\]\); the node runs 0\.2\.0 again$/);
   assert.ok(!calls.some((c) => c.startsWith('downgrade')));
+});
+
+test('an upgrade whose SSH session broke is judged by the node itself: upgraded in place means done', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, FakeNode> = { 'web1:22': { version: '0.2.0', pid: 100, onUpgrade: 'lost-session' } };
+  const status = (await withWorker('wfu-lost', fakeActivities(calls, nodes), () =>
+    client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-lost', workflowId: 'wfu-lost', args: [deployInput([host(1)])] }),
+  )) as DeployStatus;
+  assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', pid: 100, sent: true, version: '0.3.0' });
+  assert.equal(calls.filter((c) => c.startsWith('upgrade')).length, 1, 'the upgrade script is never run twice');
 });
 
 test('buildUpgrade refuses an upgrade to the same version before any remote work', async () => {
