@@ -8,3 +8,7 @@ export { hostDeploy } from './host-deploy';
 export { nodeCommand } from './node-command';
 export { updateRelease } from './update-release';
 export { pruneReleases } from './prune-releases';
+export { buildUpgrade } from './build-upgrade';
+export { deployUpgrade } from './deploy-upgrade';
+export { hostUpgrade } from './host-upgrade';
+export { upgradeEnvironment } from './upgrade-environment';
