@@ -147,8 +147,6 @@ test('a second deploy to a busy environment names the one in flight', async () =
     const info = d.code === 0 ? (JSON.parse(d.out) as { workflowExecutionInfo: { status: string; execution: { runId: string } } }).workflowExecutionInfo : undefined;
     return { runId: info?.execution.runId, running: info?.status === 'WORKFLOW_EXECUTION_STATUS_RUNNING' };
   };
-  // The first deploy needs 0.1.0 in the store; this file may run before any other test built it.
-  if (!ferry('show', 'releases', '--json').out.includes('"version":"0.1.0"')) assert.equal(ferry('build', 'release', '--tag=0.1.0').code, 0);
   const earlier = describe().runId;
   // The first deploy includes a host whose port is closed: its retries keep the deploy in flight for several seconds.
   const slow = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1"`));
@@ -188,6 +186,11 @@ test('ferry doctor names a stopped host and a wrong host key, each with its fix,
 });
 
 test('ferry upgrade production with one node stopped: the running ones are hot-upgraded, the stopped one gets the full release', () => {
+  // The running nodes must agree on 0.1.0, the version to upgrade from; earlier tests leave other versions behind, and
+  // this file may run before any other test built 0.1.0.
+  if (!ferry('show', 'releases', '--json').out.includes('"version":"0.1.0"')) assert.equal(ferry('build', 'release', '--tag=0.1.0').code, 0);
+  const setup = ferry('deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
+  assert.equal(setup.code, 0, setup.out + setup.err);
   const stopped = `127.0.0.1:${env.port('prod3')}`;
   assert.equal(ferry('stop', 'production', `--host=${stopped}`).code, 0);
   const r = ferry('upgrade', 'production', '--tag=0.2.0');
