@@ -44,6 +44,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (artifact: string, o: { from?: string; to?: string; with?: string; skipExisting?: boolean }) =>
       run(async () => {
         expect(artifact, ['release', 'upgrade'], 'build');
+        if (artifact === 'upgrade' && o.skipExisting) throw new InputError('--skip-existing is for `ferry build release`');
         if (artifact === 'upgrade') return buildUpgrade(ctx, { ...globals(), ...o });
         if (o.from !== undefined || o.to !== undefined || o.with !== undefined) throw new InputError('--from, --to and --with are for `ferry build upgrade`');
         return build(ctx, { ...globals(), ...o });

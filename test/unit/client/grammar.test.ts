@@ -157,6 +157,11 @@ test('build release with --from exits 2: it belongs to build upgrade', async () 
   assert.deepEqual(r, { code: 2, stderr: 'ferry: --from, --to and --with are for `ferry build upgrade`\n' });
 });
 
+test('build upgrade with --skip-existing exits 2: it belongs to build release', async () => {
+  const r = await ferry(['build', 'upgrade', '--with=0.1.0', '--skip-existing'], validProject());
+  assert.deepEqual(r, { code: 2, stderr: 'ferry: --skip-existing is for `ferry build release`\n' });
+});
+
 test('deploy upgrade with words after the environment exits 2 with its usage', async () => {
   const r = await ferry(['deploy', 'upgrade', 'to', 'production', 'now'], project());
   assert.deepEqual(r, { code: 2, stderr: 'ferry: usage: ferry deploy upgrade to <environment> [--version=V]\n' });
