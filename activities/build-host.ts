@@ -1,17 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { simpleGit } from 'simple-git';
 import * as build from '../core/commands/build';
 import { inDir, toShell } from '../core/commands/shell';
-import { ChecksumMismatchError, InputError } from '../core/domain/errors';
+import { ChecksumMismatchError, InputError, RemoteCommandError, VersionNotInStoreError } from '../core/domain/errors';
 import type { SshSettings, SshTarget } from '../core/domain/host';
-import { version as toVersion, type StoredRelease } from '../core/domain/release';
+import { isVersion, releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
 import type { StoreDescriptor } from '../core/domain/store';
 import { authOf } from './ssh/auth';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
-import { getRelease, type StoreFactory } from './store';
+import { getRelease, newestUpgrade, type StoreFactory } from './store';
 
 /** The build host of one app, as the config names it. */
 export interface BuildTarget {
@@ -83,7 +83,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
     },
 
     /** Checks out the revision on the build host and builds the release tarball; heartbeats the output's tail. */
-    async compileRelease(t: BuildTarget & { revision: string }): Promise<BuiltRelease & { output: BuildOutput }> {
+    async compileRelease(t: BuildTarget & { revision: string; cleanReleaseDir?: boolean }): Promise<BuiltRelease & { output: BuildOutput }> {
       let output = '';
       let seq = 0;
       const ctx = Context.current();
@@ -92,7 +92,13 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
         const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
           t.buildHost,
-          inDir(t.buildAt, ...build.checkout(t.revision), ...build.buildRelease(t.tool), build.builtVersion(relDir)),
+          inDir(
+            t.buildAt,
+            ...build.checkout(t.revision),
+            ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
+            ...build.buildRelease(t.tool),
+            build.builtVersion(relDir),
+          ),
           { signal: ctx.cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },
           authOf(t.ssh),
         );
@@ -106,26 +112,96 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
     },
 
     /**
-     * Brings the built tarball into the store: to a temp file on the worker (sha256 compared with the build host's), then
-     * `store.put`, which checks it again while it streams and commits atomically. Repeatable: the same sha256 is kept.
+     * Reads the release version a revision declares (relx release in rebar.config, or `version:` in mix.exs) from
+     * the local repository, without building. Undefined when it cannot tell. Read-only.
      */
-    async fetchRelease(t: BuildTarget & BuiltRelease & Resolved & { store: StoreDescriptor }): Promise<StoredRelease> {
+    async readVersionAt({ projectDir, revision, app, tool }: { projectDir: string; revision: string; app: string; tool: 'rebar3' | 'mix' }): Promise<{ version?: string }> {
+      const file = tool === 'mix' ? 'mix.exs' : 'rebar.config';
+      const text = await simpleGit(projectDir).show([`${revision}:${file}`]).catch(() => '');
+      const m = tool === 'mix' ? /\bversion:\s*"([^"]+)"/.exec(text) : new RegExp(`\\{release,\\s*\\{'?${app}'?,\\s*"([^"]+)"`).exec(text);
+      return { version: m && isVersion(m[1]!) ? m[1] : undefined };
+    },
+
+    /**
+     * Turns the release just built (v2, in a clean release directory) into an upgrade from `from` (v1, a stored
+     * release): streams v1's tarball from the store, unpacks its `releases/<v1>` and `lib`, uses the application's own
+     * `ebin/<app>.appup` or generates one, runs relup and tar, and checks that the relup names v1. Repeatable.
+     */
+    async makeRelup(t: BuildTarget & { store: StoreDescriptor; from: StoredRelease; version: string }): Promise<BuiltRelease & { appup: AppupUsed; output: BuildOutput }> {
+      const ctx = Context.current();
+      const auth = authOf(t.ssh);
+      const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
+      const v1 = t.from.version;
+      let output = '';
+      let seq = 0;
+      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      const run = (command: string, opts: { stdin?: string } = {}) =>
+        ssh.run(t.buildHost, command, { ...opts, signal: ctx.cancellationSignal, onOutput: (c) => ((output += c), (seq += c.length), (output = output.slice(-16000))) }, auth);
+      try {
+        const oldTarball = build.oldTarballPath(t.buildAt, t.app, v1);
+        await run(toShell(build.prepareFerryDir(t.buildAt)));
+        const store = stores(t.store, t.ssh);
+        const sent = await ssh.putStream(t.buildHost, await store.openRead(t.from), oldTarball, (n) => ctx.heartbeat({ seq, bytes: n }), auth);
+        if (sent !== t.from.sha256) {
+          throw new ChecksumMismatchError(`${store.name}: ${releaseFileName(t.from)} has sha256 ${sent}, the manifest says ${t.from.sha256}`);
+        }
+        await run(toShell(build.unpackOldRelease(oldTarball, relDir, v1)));
+        const own = (await run(toShell(build.readAppupIfPresent(t.buildAt, t.app)))).stdout;
+        let appup: AppupUsed;
+        if (own.trim()) {
+          appup = { app: t.app, source: 'application', text: own };
+        } else {
+          const script = await readFile(join(__dirname, 'erlang', 'appup.escript'), 'utf8');
+          await run(toShell(build.writeStdin(build.appupScriptPath(t.buildAt))), { stdin: script });
+          const generated = await run(toShell(build.generateAppup(t.buildAt, relDir, t.app, v1, t.version)));
+          appup = { app: t.app, source: 'generated', text: generated.stdout };
+        }
+        await run(inDir(t.buildAt, ...build.rebar3Relup(t.app, t.version, v1)));
+        const checked = await ssh.run(t.buildHost, toShell(build.relupNames(relDir, t.version, v1)), { allowFailure: true }, auth);
+        if (checked.exitCode !== 0) {
+          throw new RemoteCommandError(t.buildHost.name, toShell(build.relupNames(relDir, t.version, v1)), checked.exitCode, `releases/${t.version}/relup has no upgrade from ${v1}`);
+        }
+        log.info('relup built', { host: t.buildHost.name, from: v1, to: t.version, appup: appup.source });
+        return { version: t.version, remoteTarball: build.tarballPath(relDir, t.app, t.version), appup, output: { tail: output.slice(-4000), length: seq } };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /**
+     * Brings the built tarball (a release, or an upgrade when `upgrade` is set) into the store: to a temp file on the
+     * worker (sha256 compared with the build host's), then `store.put`, which checks it again while it streams and
+     * commits atomically. Repeatable: the same sha256 is kept.
+     */
+    async fetchRelease(
+      t: BuildTarget & BuiltRelease & Resolved & { store: StoreDescriptor; upgrade?: { fromVersion: string; appup: AppupUsed } },
+    ): Promise<StoredRelease> {
       const store = stores(t.store, t.ssh);
+      const ref = { app: t.app, version: t.version, type: t.upgrade ? ('upgrade' as const) : ('release' as const) };
       const remote = await ssh.run(t.buildHost, ['sha256sum', t.remoteTarball], {}, authOf(t.ssh));
       const sha256 = remote.stdout.split(/\s/)[0] ?? '';
-      const existing = await store.head({ app: t.app, version: t.version });
+      const existing = await store.head(ref);
       if (existing?.sha256 === sha256) return existing;
       const temp = join(await mkdtemp(join(tmpdir(), 'ferry-fetch-')), 'release.tar.gz');
       try {
         const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => Context.current().heartbeat({ bytes: n }), authOf(t.ssh));
         if (got !== sha256) throw new ChecksumMismatchError(`${t.buildHost.name}: ${t.remoteTarball} arrived with sha256 ${got}, expected ${sha256}`);
         if (existing) log.warn('release replaced in store', { version: t.version, old: existing.sha256, new: sha256 });
+        // A generated appup is kept beside the upgrade, so a user can read, edit and reuse it.
+        if (t.upgrade?.appup.source === 'generated') await store.putText(`${releaseFileName(ref)}.appup`, t.upgrade.appup.text);
         const stored = await store.put(
           temp,
-          { app: t.app, version: t.version, type: 'release', sha256, gitRevision: t.revision, gitBranch: t.branch, builtAt: new Date().toISOString() },
+          {
+            ...ref,
+            sha256,
+            gitRevision: t.revision,
+            gitBranch: t.branch,
+            builtAt: new Date().toISOString(),
+            ...(t.upgrade ? { fromVersion: t.upgrade.fromVersion, appup: t.upgrade.appup } : {}),
+          },
           (n) => Context.current().heartbeat({ bytes: n, phase: 'store' }),
         );
-        log.info('release stored', { version: t.version, store: store.name });
+        log.info(t.upgrade ? 'upgrade stored' : 'release stored', { version: t.version, store: store.name });
         return stored;
       } finally {
         await rm(dirname(temp), { recursive: true, force: true });
@@ -134,17 +210,31 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
   };
 }
 
-/** Reads the manifest of a stored release; VersionNotInStoreError when it is not there. Read-only. */
+/** Reads manifests of the release store. Read-only. */
 export function storeActivities({ stores }: { stores: StoreFactory }) {
   return {
-    async lookupRelease({ store, app, version, ssh }: { store: StoreDescriptor; app: string; version: string; ssh?: SshSettings }): Promise<StoredRelease> {
-      return getRelease(stores(store, ssh), { app, version });
+    /** The manifest of a stored release or upgrade; VersionNotInStoreError when it is not there. */
+    async lookupRelease({ store, app, version, type, ssh }: { store: StoreDescriptor; app: string; version: string; type?: 'release' | 'upgrade'; ssh?: SshSettings }): Promise<StoredRelease> {
+      return getRelease(stores(store, ssh), { app, version, type });
     },
 
-    /** The newest stored release of `app` built from `revision`, if any (`--skip-existing`). Read-only. */
+    /** The newest stored release of `app` built from `revision`, if any (`--skip-existing`). */
     async findBuiltRelease({ store, app, revision, ssh }: { store: StoreDescriptor; app: string; revision: string; ssh?: SshSettings }): Promise<StoredRelease | undefined> {
       const built = (await stores(store, ssh).list()).filter((r) => r.app === app && r.type === 'release' && r.gitRevision === revision);
       return built.at(-1);
+    },
+
+    /** The manifest of a stored release or upgrade, or null when the store does not have it. */
+    async findRelease({ store, app, version, type, ssh }: { store: StoreDescriptor; app: string; version: string; type?: 'release' | 'upgrade'; ssh?: SshSettings }): Promise<StoredRelease | null> {
+      return (await stores(store, ssh).head({ app, version, type })) ?? null;
+    },
+
+    /** The newest upgrade of `app` in the store; VersionNotInStoreError when there is none. */
+    async newestUpgrade({ store, app, ssh }: { store: StoreDescriptor; app: string; ssh?: SshSettings }): Promise<StoredRelease> {
+      const s = stores(store, ssh);
+      const found = await newestUpgrade(s, app);
+      if (!found) throw new VersionNotInStoreError(`the release store ${s.name} has no upgrade of ${app}; build one with \`ferry build upgrade --from=<version>\``);
+      return found;
     },
   };
 }

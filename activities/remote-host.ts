@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, CorruptReleaseError, NodeNotReadyError } from '../core/domain/errors';
+import { ChecksumMismatchError, CorruptReleaseError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
 import { releaseLayout, type HostTarget, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
@@ -35,7 +35,15 @@ export interface NodeState {
   running: boolean;
   /** The release the node runs (status current or permanent), when it runs. */
   version?: string;
+  /** The node's OS pid, when asked for (hot upgrades compare it before and after). */
+  pid?: number;
   output?: string;
+}
+
+/** What the release script printed for an upgrade or downgrade; its exit code alone proves nothing. */
+export interface ScriptOutcome {
+  exitCode: number;
+  output: string;
 }
 
 /** Steps on target hosts: upload, unpack, configure, and the release script's start/stop/ping. */
@@ -146,6 +154,51 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
 
     /** Pings the node and reads the release it runs from the node itself. */
     nodeState: state,
+
+    /** The node's state with its OS pid: what a hot upgrade compares before and after. Read-only. */
+    async nodeIdentity(t: OnHost): Promise<NodeState> {
+      const s = await state(t);
+      if (!s.running) return s;
+      const r = await run(t, node.osPid(releaseLayout(t.host.deployTo, t.app)));
+      return { ...s, pid: node.parsePid(r.stdout) };
+    },
+
+    /**
+     * As nodeIdentity, but NodeNotReadyError (retryable) until the node answers with its version and pid: a failed
+     * upgrade can restart the node in place, and it answers nothing useful while it boots again.
+     */
+    async awaitNodeIdentity(t: OnHost): Promise<NodeState> {
+      try {
+        const s = await state(t);
+        if (!s.running || s.version === undefined) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not report its release yet`);
+        const pid = node.parsePid((await run(t, node.osPid(releaseLayout(t.host.deployTo, t.app)))).stdout);
+        if (pid === undefined) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not report its OS pid yet`);
+        return { ...s, pid };
+      } catch (err) {
+        // The node can stop answering between two commands while it restarts: that is "not ready", not a failure.
+        if (err instanceof RemoteCommandError) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} is restarting: ${err.message}`);
+        throw err;
+      }
+    },
+
+    /**
+     * Runs `bin/<app> upgrade <version>` (the tarball must be in `releases/<version>/`). Returns what it printed and its
+     * exit code without judging them: the caller verifies the node itself.
+     */
+    async upgradeNode(t: OnHost & { version: string }): Promise<ScriptOutcome> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const r = await ssh.run(t.host, node.upgrade(layout, t.version), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+      log.info('upgrade script ran', { host: t.host.name, version: t.version, exitCode: r.exitCode });
+      return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`.slice(-4000) };
+    },
+
+    /** Runs `bin/<app> downgrade <version>`; like upgradeNode, it reports and the caller verifies. */
+    async downgradeNode(t: OnHost & { version: string }): Promise<ScriptOutcome> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const r = await ssh.run(t.host, node.downgrade(layout, t.version), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+      log.warn('downgrade script ran', { host: t.host.name, version: t.version, exitCode: r.exitCode });
+      return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`.slice(-4000) };
+    },
 
     /** Waits for the node to answer ping; NodeNotReadyError (retryable) while it boots. */
     async verifyRunning(t: OnHost): Promise<NodeState> {

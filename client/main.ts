@@ -2,9 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { FerryError, InputError } from '../core/domain/errors';
 import type { NodeCommand } from '../core/domain/requests';
-import { build } from './verbs/build';
+import { build, buildUpgrade } from './verbs/build';
 import type { VerbContext } from './verbs/common';
-import { deploy, update } from './verbs/deploy';
+import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb, pruneHosts } from './verbs/node';
 import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
@@ -32,31 +32,41 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
   const globals = () => p.opts<{ config?: string; json?: boolean }>();
 
   p.command('build')
-    .argument('<artifact>', 'release')
-    .description('build a release on the build host and keep it in the release store')
+    .argument('<artifact>', 'release | upgrade')
+    .description('build a release, or an upgrade (relup) from an old release, and keep it in the release store')
     .option('--branch <branch>', 'git branch to build')
     .option('--revision <rev>', 'git revision to build')
     .option('--tag <tag>', 'git tag to build')
+    .option('--from <rev>', 'upgrade: git branch, tag or revision of the old release')
+    .option('--to <rev>', 'upgrade: git branch, tag or revision of the new release (default HEAD)')
+    .option('--with <version>', 'upgrade: take the old release from the store')
     .option('--verbose', 'stream the build output')
     .option('--skip-existing', 'do nothing when the store has a release built from the same revision')
-    .action(async (artifact: string, o: object) =>
+    .action(async (artifact: string, o: { from?: string; to?: string; with?: string; skipExisting?: boolean }) =>
       run(async () => {
-        expect(artifact, ['release'], 'build');
+        expect(artifact, ['release', 'upgrade'], 'build');
+        if (artifact === 'upgrade' && o.skipExisting) throw new InputError('--skip-existing is for `ferry build release`');
+        if (artifact === 'upgrade') return buildUpgrade(ctx, { ...globals(), ...o });
+        if (o.from !== undefined || o.to !== undefined || o.with !== undefined) throw new InputError('--from, --to and --with are for `ferry build upgrade`');
         return build(ctx, { ...globals(), ...o });
       })(),
     );
 
   p.command('deploy')
-    .argument('<words...>', 'release [to] <environment>')
-    .description('deploy a stored release to the hosts of an environment')
-    .requiredOption('--version <version>', 'the release version to deploy')
+    .argument('<words...>', 'release|upgrade [to] <environment>')
+    .description('deploy a stored release, or hot-upgrade the nodes with a stored upgrade, on the hosts of an environment')
+    .option('--version <version>', 'the version to deploy (required for a release; default for an upgrade: the newest one stored)')
     .option('--start-deploy', 'start or restart the nodes and verify the running version')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .addOption(new Option('--max-parallel <n>', 'hosts deployed at once').argParser(Number))
     .action(async (words: string[], o: object) =>
       run(async () => {
         const [artifact = '', env, ...rest] = noise(words);
-        expect(artifact, ['release'], 'deploy');
+        expect(artifact, ['release', 'upgrade'], 'deploy');
+        if (artifact === 'upgrade') {
+          if (!env || rest.length > 0) throw new InputError('usage: ferry deploy upgrade to <environment> [--version=V]');
+          return deployUpgrade(ctx, env, { ...globals(), ...o });
+        }
         if (!env || rest.length > 0) throw new InputError('usage: ferry deploy release to <environment> --version=V');
         return deploy(ctx, env, { ...globals(), ...o });
       })(),
@@ -75,6 +85,22 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
         const [env, ...rest] = noise(words);
         if (!env || rest.length > 0) throw new InputError('usage: ferry update <environment> [--branch=B] [--start-deploy]');
         return update(ctx, env, { ...globals(), ...o });
+      })(),
+    );
+
+  p.command('upgrade')
+    .argument('<words...>', '[on] <environment>')
+    .description('hot-upgrade an environment from the version its running nodes agree on; stopped nodes get the full release')
+    .option('--branch <branch>', 'git branch to upgrade to')
+    .option('--revision <rev>', 'git revision to upgrade to')
+    .option('--tag <tag>', 'git tag to upgrade to')
+    .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(Number))
+    .action(async (words: string[], o: object) =>
+      run(async () => {
+        const [env, ...rest] = noise(words);
+        if (!env || rest.length > 0) throw new InputError('usage: ferry upgrade <environment> [--branch=B | --tag=T | --revision=R]');
+        return upgradeEnvironment(ctx, env, { ...globals(), ...o });
       })(),
     );
 
@@ -157,9 +183,10 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
-    .argument('<what>', 'releases')
-    .description('list what the release store holds')
-    .action(async (what: string) => run(async () => show(ctx, what, globals()))());
+    .argument('<what>', 'releases | appups')
+    .argument('[version]', 'appups: the upgrade version')
+    .description('list what the release store holds, or the appup an upgrade was built with')
+    .action(async (what: string, version: string | undefined) => run(async () => show(ctx, what, version, globals()))());
 
   p.command('upload')
     .argument('<artifact>', 'release')

@@ -12,7 +12,7 @@ export interface Out {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const STEP_ICON: Record<HostProgress['step'], string> = {
-  waiting: '·', upload: '↑', unpack: '▸', configure: '⚙', start: '▶', verify: '?', done: '✓', failed: '✗',
+  waiting: '·', check: '?', upload: '↑', unpack: '▸', configure: '⚙', start: '▶', upgrade: '⇑', verify: '?', downgrade: '⇓', done: '✓', skipped: '=', failed: '✗',
 };
 
 /** How each transfer mode reads in the per-host line. */
@@ -25,7 +25,15 @@ const VIA: Record<NonNullable<HostProgress['via']>, string> = {
 /** One line per host: icon, name, step, and the version (with how the tarball came) or the error. */
 export function hostLine(h: HostProgress): string {
   const sent = h.sent === false ? ' (already uploaded)' : h.via ? ` (via ${VIA[h.via]})` : '';
-  const detail = h.step === 'failed' ? h.error ?? '' : h.step === 'done' ? `${h.version ?? ''}${sent}`.trim() : '';
+  const pid = h.pid !== undefined ? ` (pid ${h.pid})` : '';
+  const detail =
+    h.step === 'failed'
+      ? h.error ?? ''
+      : h.step === 'done'
+        ? `${h.version ?? ''}${pid}${sent}`.trim()
+        : h.step === 'skipped'
+          ? `already on ${h.version ?? '?'}${pid}`
+          : '';
   return `  ${STEP_ICON[h.step]} ${h.host.padEnd(22)} ${h.step.padEnd(9)} ${detail}`.trimEnd();
 }
 
@@ -38,7 +46,7 @@ export async function followDeploy(handle: WorkflowHandle, out: Out, done: Promi
     const status = await handle.query<DeployStatus>('status').catch(() => undefined);
     for (const h of Object.values(status?.hosts ?? {})) {
       const key = `${h.step}`;
-      if (seen.get(h.host) !== key && h.step !== 'done' && h.step !== 'failed' && h.step !== 'waiting') {
+      if (seen.get(h.host) !== key && h.step !== 'done' && h.step !== 'skipped' && h.step !== 'failed' && h.step !== 'waiting') {
         seen.set(h.host, key);
         out.write(`${hostLine(h)}\n`);
       }
@@ -52,7 +60,7 @@ export function deployReport(s: DeployStatus): string {
   const hosts = Object.values(s.hosts);
   const failed = hosts.filter((h) => h.step === 'failed').length;
   return [
-    `${s.app} ${s.version} → ${s.environment}: ${failed === 0 ? `${hosts.length} hosts ok` : `${failed} of ${hosts.length} hosts failed`}`,
+    `${s.app} ${s.fromVersion ? `${s.fromVersion} → ` : ''}${s.version} → ${s.environment}: ${failed === 0 ? `${hosts.length} hosts ok` : `${failed} of ${hosts.length} hosts failed`}`,
     ...hosts.map(hostLine),
   ].join('\n');
 }
@@ -119,6 +127,10 @@ const STEP_LABEL: Record<string, string> = {
   pushSource: 'pushing sources to the build host',
   compileRelease: 'building the release on the build host',
   fetchRelease: 'copying the release into the store',
+  readVersionAt: 'reading the versions',
+  lookupRelease: 'looking up the old release in the store',
+  findRelease: 'looking up the old release in the store',
+  makeRelup: 'making the relup on the build host',
 };
 
 const ROLLOUT_ICON: Record<RolloutHostStep, string> = { ...STEP_ICON, health: '♥', rollback: '↺', 'rolled-back': '↺', skipped: '–' };

@@ -3,7 +3,16 @@ import type { DeliveryConfig } from '../core/config/schema';
 import type { SshSettings } from '../core/domain/host';
 import type { BatchSize, RolloutPlan, StagePlan } from '../core/domain/plan';
 import { gitRef, version } from '../core/domain/release';
-import type { BuildRequest, DeployRequest, NodeCommand, NodeCommandRequest, PruneRequest } from '../core/domain/requests';
+import type {
+  BuildRequest,
+  BuildUpgradeRequest,
+  DeployRequest,
+  DeployUpgradeRequest,
+  NodeCommand,
+  NodeCommandRequest,
+  PruneRequest,
+  UpgradeEnvironmentRequest,
+} from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
@@ -132,5 +141,52 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
     ...(c.approvers ? { approvers: c.approvers } : {}),
     ...(c.forbidSelfApproval ? { forbidSelfApproval: true } : {}),
     ...(timeout !== undefined ? { approvalTimeoutSeconds: timeout } : {}),
+  };
+}
+
+export interface UpgradeFlags {
+  /** The old release: a git branch, tag or revision. */
+  from?: string;
+  /** The new release: a git branch, tag or revision (default HEAD). */
+  to?: string;
+  /** The old release: a version in the store (instead of --from). */
+  with?: string;
+}
+
+/** `build upgrade --from=<rev> [--to=<rev>] [--with=<version>]`: at least one of --from and --with. */
+export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags): BuildUpgradeRequest {
+  if (flags.from === undefined && flags.with === undefined) {
+    throw new InputError('build upgrade needs --from=<git revision> of the old release, or --with=<version> from the store (see `ferry show releases`)');
+  }
+  if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
+  return {
+    ...buildRequest(c, {}),
+    ref: flags.to === undefined ? 'HEAD' : gitRef(flags.to, 'to'),
+    ...(flags.from !== undefined ? { from: gitRef(flags.from, 'from') } : {}),
+    ...(flags.with !== undefined ? { with: version(flags.with) } : {}),
+  };
+}
+
+/** `deploy upgrade to <env> [--version=V]`: without a version, the workflow takes the newest upgrade in the store. */
+export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit<DeployFlags, 'startDeploy'>): DeployUpgradeRequest {
+  return {
+    app: c.app,
+    environment: env,
+    ...(flags.version !== undefined ? { version: version(flags.version) } : {}),
+    hosts: selectHosts(environmentOf(c, env), flags.host),
+    store: c.releaseStore,
+    maxParallel: flags.maxParallel ?? 10,
+    ssh: sshOf(c),
+  };
+}
+
+/** `upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: edeliver's automatic upgrade of an environment. */
+export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
+  if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
+  return {
+    ...buildRequest(c, flags),
+    environment: env,
+    hosts: selectHosts(environmentOf(c, env), flags.host),
+    maxParallel: flags.maxParallel ?? 10,
   };
 }

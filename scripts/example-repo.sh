@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Usage: scripts/example-repo.sh DEST
 #
-# (Re)creates a throwaway git repository at DEST from examples/hello, with two
-# commits on branch `main`, tagged `0.1.0` and `0.2.0` (annotated tags).
+# (Re)creates a throwaway git repository at DEST from examples/hello, with three
+# commits on branch `main`, tagged `0.1.0`, `0.2.0` and `0.3.0` (annotated tags).
 # 0.2.0 bumps the version in src/hello.app.src and in rebar.config's relx
-# release, and changes hello:greeting/0.
+# release, and changes hello:greeting/0 (no appup: Ferry generates one).
+# 0.3.0 is hot-upgradable from 0.2.0: hello_server's state becomes a record
+# (code_change/3 converts it both ways, keeping the counter), the greeting
+# changes, and it ships a hand-written ebin/hello.appup
+# (from examples/hello/upgrades/0.3.0/).
 #
 # Author, committer and dates are fixed, so it works without a git identity and
 # gives the same commit ids on every run. Running it again on a DEST it made
@@ -41,7 +45,7 @@ g() {
 }
 
 # copy the app without build output
-tar -C "$SRC" --exclude=./_build --exclude=./rebar3.crashdump -cf - . | tar -C "$DEST" -xf -
+tar -C "$SRC" --exclude=./_build --exclude=./rebar3.crashdump --exclude=./upgrades -cf - . | tar -C "$DEST" -xf -
 
 git -c init.defaultBranch=main init -q "$DEST"
 g symbolic-ref HEAD refs/heads/main
@@ -63,5 +67,21 @@ grep -q 'Hello again from Ferry 0.2!' "$DEST/src/hello.erl" || die "could not ch
 export GIT_AUTHOR_DATE="2024-01-02T12:00:00Z" GIT_COMMITTER_DATE="2024-01-02T12:00:00Z"
 g commit -q -a -m "hello 0.2.0"
 g tag -a 0.2.0 -m "hello 0.2.0"
+
+# 0.3.0: hot upgrade from 0.2.0 with a state change and a hand-written appup
+sed -i 's/{vsn, "0.2.0"}/{vsn, "0.3.0"}/' "$DEST/src/hello.app.src"
+sed -i 's/{release, {hello, "0.2.0"}/{release, {hello, "0.3.0"}/' "$DEST/rebar.config"
+sed -i 's/<<"Hello again from Ferry 0.2!">>/<<"Hello, hot-upgraded by Ferry 0.3!">>/' "$DEST/src/hello.erl"
+cp "$SRC/upgrades/0.3.0/hello_server.erl" "$DEST/src/hello_server.erl"
+mkdir -p "$DEST/ebin"
+cp "$SRC/upgrades/0.3.0/hello.appup" "$DEST/ebin/hello.appup"
+grep -q '{vsn, "0.3.0"}' "$DEST/src/hello.app.src" || die "could not bump src/hello.app.src to 0.3.0"
+grep -q '{release, {hello, "0.3.0"}' "$DEST/rebar.config" || die "could not bump rebar.config to 0.3.0"
+grep -q 'hot-upgraded by Ferry 0.3' "$DEST/src/hello.erl" || die "could not change hello:greeting/0 for 0.3.0"
+
+export GIT_AUTHOR_DATE="2024-01-03T12:00:00Z" GIT_COMMITTER_DATE="2024-01-03T12:00:00Z"
+g add -A
+g commit -q -m "hello 0.3.0"
+g tag -a 0.3.0 -m "hello 0.3.0"
 
 echo "example repo at $DEST: branch main, tags $(g tag -l | tr '\n' ' ')(HEAD $(g rev-parse --short HEAD))"

@@ -61,7 +61,7 @@ export async function deployRelease(input: DeployRequest): Promise<DeployStatus>
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; deterministic, so safe in workflow code. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await fn(items[next++]!);

@@ -9,3 +9,7 @@ export { nodeCommand } from './node-command';
 export { updateRelease } from './update-release';
 export { pruneReleases } from './prune-releases';
 export { rollout } from './rollout';
+export { buildUpgrade } from './build-upgrade';
+export { deployUpgrade } from './deploy-upgrade';
+export { hostUpgrade } from './host-upgrade';
+export { upgradeEnvironment } from './upgrade-environment';

@@ -31,5 +31,5 @@ export function storeFactory(deps: { ssh: SshPool; s3: S3Settings }): StoreFacto
 }
 
 export type { ReleaseStore, NewRelease } from './release-store';
-export { getRelease } from './release-store';
+export { getRelease, newestUpgrade } from './release-store';
 export { s3SettingsFromEnv, type S3Settings } from './s3-store';

@@ -69,6 +69,14 @@ export class LocalStore implements ReleaseStore {
     return stream;
   }
 
+  async putText(name: string, text: string): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const temp = await this.tempPath();
+    await writeFile(temp, text);
+    await rename(temp, join(this.dir, name));
+    return join(this.dir, name);
+  }
+
   async delete(ref: ReleaseRef): Promise<void> {
     await rm(`${this.path(ref)}.json`, { force: true });
     await rm(this.path(ref), { force: true });

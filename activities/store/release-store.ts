@@ -28,27 +28,38 @@ export interface ReleaseStore {
   openRead(ref: ReleaseRef): Promise<Readable>;
   /** A time-limited URL a host can download the artifact from by itself, when the store has such URLs (S3). */
   presignedUrl?(ref: ReleaseRef, seconds: number): Promise<string>;
+  /**
+   * Writes a small text file (a generated appup) beside the artifacts under `name`, replacing it atomically; returns
+   * where it is. Not a release: `list` never sees it.
+   */
+  putText(name: string, text: string): Promise<string>;
   /** Removes the manifest, then the artifact. Repeatable. */
   delete(ref: ReleaseRef): Promise<void>;
   /** Releases sockets the store holds (S3); a process that exits after one command calls it. */
   close?(): void;
 }
 
-/** The manifest of one artifact; VersionNotInStoreError names the versions the store has. */
+/** The manifest of one release or upgrade; VersionNotInStoreError names the versions of that type the store has. */
 export async function getRelease(store: ReleaseStore, ref: ReleaseRef): Promise<StoredRelease> {
   const found = await store.head(ref);
   if (found) return found;
-  const have = (await store.list()).filter((r) => r.app === ref.app).map((r) => r.version);
+  const type = ref.type ?? 'release';
+  const have = (await store.list()).filter((r) => r.app === ref.app && r.type === type).map((r) => r.version);
   throw new VersionNotInStoreError(
-    `${ref.app} ${ref.version} is not in the release store ${store.name}` +
-      (have.length ? ` (it has ${have.join(', ')})` : ' (it is empty)') +
-      `; build it with \`ferry build release --tag=${ref.version}\``,
+    `${ref.app} ${ref.version}${type === 'upgrade' ? ' (upgrade)' : ''} is not in the release store ${store.name}` +
+      (have.length ? ` (it has ${have.join(', ')})` : ` (it has no ${type}s)`) +
+      (type === 'upgrade' ? `; build it with \`ferry build upgrade --from=<version> --to=${ref.version}\`` : `; build it with \`ferry build release --tag=${ref.version}\``),
   );
 }
 
-/** Sorts manifests by app, then version semantics (0.10.0 after 0.9.0). */
+/** The newest upgrade of `app` in the store, or undefined. */
+export async function newestUpgrade(store: ReleaseStore, app: string): Promise<StoredRelease | undefined> {
+  return (await store.list()).filter((r) => r.app === app && r.type === 'upgrade').at(-1);
+}
+
+/** Sorts manifests by app, then version semantics (0.10.0 after 0.9.0), then type (a release before its upgrade). */
 export const sortReleases = (releases: StoredRelease[]): StoredRelease[] =>
-  releases.sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version));
+  releases.sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version) || a.type.localeCompare(b.type));
 
 /** A pass-through stream that hashes and counts what flows through it. */
 export function hashing(onBytes?: (n: number) => void): Transform & { sha256(): string; bytes(): number } {

@@ -63,6 +63,14 @@ export class RemoteStore implements ReleaseStore {
     return this.ssh.readStream(this.host, this.path(ref), this.auth);
   }
 
+  async putText(name: string, text: string): Promise<string> {
+    const temp = `${this.dir}/.tmp/${randomUUID()}`;
+    await this.ssh.run(this.host, store.prepare(this.dir), {}, this.auth);
+    await this.ssh.run(this.host, store.writeStdin(temp), { stdin: text }, this.auth);
+    await this.ssh.run(this.host, store.place(temp, `${this.dir}/${name}`), {}, this.auth);
+    return `${this.name}/${name}`;
+  }
+
   async delete(ref: ReleaseRef): Promise<void> {
     await this.ssh.run(this.host, store.remove(`${this.path(ref)}.json`, this.path(ref)), {}, this.auth);
   }

@@ -121,6 +121,11 @@ export class S3Store implements ReleaseStore {
     return r.Body as Readable;
   }
 
+  async putText(name: string, text: string): Promise<string> {
+    const key = `${this.prefix ? `${this.prefix}/` : ''}${name}`;
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text, ContentType: 'text/plain; charset=utf-8' }));
+    return `s3://${this.bucket}/${key}`;
+  }
 
   async delete(ref: ReleaseRef): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${this.key(ref)}.json` }));

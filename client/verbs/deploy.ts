@@ -1,7 +1,7 @@
 import { workflowIds } from '../../core/domain/constants';
 import type { DeployStatus, UpdateRequest } from '../../core/domain/requests';
 import { deployReport, followBuild, followDeploy } from '../progress';
-import { buildRequest, deployRequest, type DeployFlags, type RefFlags } from '../requests';
+import { buildRequest, deployRequest, deployUpgradeRequest, upgradeEnvironmentRequest, type DeployFlags, type RefFlags } from '../requests';
 import { loadConfig, runWorkflow, type GlobalOptions, type VerbContext } from './common';
 import { InputError } from '../../core/domain/errors';
 import { environmentOf } from '../../core/config/parse';
@@ -30,6 +30,25 @@ export async function deploy(ctx: VerbContext, env: string, opts: GlobalOptions 
   return report(ctx, opts, r);
 }
 
+/** `ferry deploy upgrade to <env> [--version=V] [--host=H]`: hot-upgrades every node; exit 0 when every host is on the target. */
+export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags): Promise<number> {
+  if (opts.startDeploy) throw new InputError('--start-deploy is for `deploy release`; an upgrade needs running nodes');
+  const config = await loadConfig(opts, ctx);
+  const request = deployUpgradeRequest(config, env, opts);
+  const r = await runWorkflow<DeployStatus>(
+    ctx,
+    opts,
+    {
+      workflowType: 'deployUpgrade',
+      workflowId: workflowIds.environment(config.app, env),
+      args: [request],
+      request: `deploy upgrade ${request.version ?? '(newest)'} to ${request.hosts.map((h) => h.name).join(' ')}`,
+    },
+    (handle, done) => followDeploy(handle, ctx.out, done),
+  );
+  return report(ctx, opts, r);
+}
+
 /** `ferry update <env> [--branch=B] [--start-deploy]`: build, then deploy what was built and verify every host. */
 export async function update(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & Omit<DeployFlags, 'version'>): Promise<number> {
   const config = await loadConfig(opts, ctx);
@@ -46,6 +65,26 @@ export async function update(ctx: VerbContext, env: string, opts: GlobalOptions 
       const children = handle.client;
       await followBuild(children.getHandle(`${id}/build`), ctx.out, closed(() => children.getHandle(`${id}/build`).result(), done), false);
       await followDeploy(children.getHandle(`${id}/deploy`), ctx.out, done);
+    },
+  );
+  return report(ctx, opts, r);
+}
+
+/**
+ * `ferry upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: the running nodes must agree on a version; the
+ * upgrade from it is built, the running nodes are hot-upgraded and the stopped ones get the full release and start.
+ */
+export async function upgradeEnvironment(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & { host?: string[]; maxParallel?: number }): Promise<number> {
+  const config = await loadConfig(opts, ctx);
+  const request = upgradeEnvironmentRequest(config, env, opts);
+  const id = workflowIds.environment(config.app, env);
+  const r = await runWorkflow<DeployStatus>(
+    ctx,
+    opts,
+    { workflowType: 'upgradeEnvironment', workflowId: id, args: [request], request: `upgrade ${request.ref} on ${request.hosts.map((h) => h.name).join(' ')}` },
+    async (handle, done) => {
+      await followBuild(handle.client.getHandle(`${id}/build`), ctx.out, closed(() => handle.client.getHandle(`${id}/build`).result(), done), false);
+      await followDeploy(handle, ctx.out, done);
     },
   );
   return report(ctx, opts, r);

@@ -40,3 +40,51 @@ export const tarMixRelease = (releaseDir: string, app: string, v: string): Argv 
   tarballPath(releaseDir, app, v),
   releaseDir,
 ];
+
+/** Removes the release directory, so an upgrade build starts from a clean tree (build output of deps is kept). */
+export const cleanReleaseDir = (releaseDir: string): Argv => ['rm', '-rf', '--', releaseDir];
+
+/** Where Ferry keeps its own files on the build host: inside `.git`, which checkouts and `git clean` never touch. */
+export const ferryDir = (buildAt: string): string => `${buildAt}/.git/ferry`;
+
+/** Where the old release's tarball goes on the build host before its `releases/<v1>` and `lib` are unpacked. */
+export const oldTarballPath = (buildAt: string, app: string, v1: string): string => `${ferryDir(buildAt)}/${app}-${v1}.tar.gz`;
+
+/** Where Ferry's appup generator is written on the build host. */
+export const appupScriptPath = (buildAt: string): string => `${ferryDir(buildAt)}/appup.escript`;
+
+/** Makes Ferry's directory on the build host. Repeatable. */
+export const prepareFerryDir = (buildAt: string): Argv => ['mkdir', '-p', ferryDir(buildAt)];
+
+/** Writes stdin to `path` through a temp name (for the appup generator). Repeatable. */
+export const writeStdin = (path: string): Argv => ['sh', '-c', 'cat > "$1.tmp" && mv -f "$1.tmp" "$1"', 'write', path];
+
+/** Unpacks what relup needs of the old release (`releases/<v1>` and `lib`) into the new release's directory. */
+export const unpackOldRelease = (tarball: string, releaseDir: string, v1: string): Argv => [
+  'tar', '-xzf', tarball, '-C', releaseDir, `releases/${v1}`, 'lib',
+];
+
+/** The application's own appup, where rebar3 3.19 copies it from (it ignores src/*.appup). */
+export const appupPath = (buildAt: string, app: string): string => `${buildAt}/ebin/${app}.appup`;
+
+/** Prints the application's own appup, or nothing when it has none. */
+export const readAppupIfPresent = (buildAt: string, app: string): Argv => [
+  'sh', '-c', 'if [ -f "$1" ]; then cat "$1"; fi', 'appup', appupPath(buildAt, app),
+];
+
+/**
+ * Generates an appup with Ferry's escript (beam_lib, run by the build host's own Erlang) from the compiled modules
+ * of both versions, and writes it where rebar3 copies it into the release. Prints it.
+ */
+export const generateAppup = (buildAt: string, releaseDir: string, app: string, v1: string, v2: string): Argv => [
+  'escript', appupScriptPath(buildAt), app, v1, v2, `${releaseDir}/lib/${app}-${v1}/ebin`, `${releaseDir}/lib/${app}-${v2}/ebin`, appupPath(buildAt, app),
+];
+
+/** Generates `releases/<v2>/relup` from `v1`, then the tarball again (now with the relup). */
+export const rebar3Relup = (app: string, v2: string, v1: string): Argv[] => [
+  ['rebar3', 'as', 'prod', 'relup', '-n', app, '-v', v2, '-u', v1],
+  ['rebar3', 'as', 'prod', 'tar'],
+];
+
+/** Fails unless `releases/<v2>/relup` has an instruction set from `v1`: the check before an upgrade is published. */
+export const relupNames = (releaseDir: string, v2: string, v1: string): Argv => ['grep', '-qF', `{"${v1}",`, `${releaseDir}/releases/${v2}/relup`];

@@ -20,6 +20,10 @@ export function runningVersion(output: string): string | undefined {
   return (found.find((r) => r.s === 'current') ?? found.find((r) => r.s === 'permanent'))?.v;
 }
 
+/** Evaluates one Erlang expression (with its trailing dot) on the running node and prints the result. It exits 0 even
+ *  when the expression fails (the output then starts with `{error,`). */
+export const evaluate = (l: ReleaseLayout, expression: string): Argv => script(l, 'eval', expression);
+
 /** Prints the OS pid of the node. */
 export const osPid = (l: ReleaseLayout): Argv => script(l, 'pid');
 
@@ -46,3 +50,15 @@ export const configure = (l: ReleaseLayout, v: string, nodeName: string): Argv =
   nodeName,
   l.vmArgs,
 ];
+
+/** Hot-upgrades the running node to `v` from `releases/<v>/<app>.tar.gz`; 300 s at most. Its exit code alone proves nothing. */
+export const upgrade = (l: ReleaseLayout, v: string): Argv => ['timeout', '300', 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, 'upgrade', v];
+
+/** Hot-downgrades the running node back to `v` (an installed version); 300 s at most. */
+export const downgrade = (l: ReleaseLayout, v: string): Argv => ['timeout', '300', 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, 'downgrade', v];
+
+/** Reads `osPid`'s output: the OS pid of the node, or undefined. */
+export function parsePid(output: string): number | undefined {
+  const m = /^\s*(\d+)\s*$/m.exec(output);
+  return m ? Number(m[1]) : undefined;
+}

@@ -39,10 +39,18 @@ export function compareVersions(a: string, b: string): number {
   return preA.localeCompare(preB, 'en', { numeric: true });
 }
 
-/** Names one artifact in the store. */
+/** Names one artifact in the store: a full release (the default) or an upgrade to `version`. */
 export interface ReleaseRef {
   app: string;
   version: string;
+  type?: 'release' | 'upgrade';
+}
+
+/** The appup an upgrade was built with: the application's own, or one Ferry generated. */
+export interface AppupUsed {
+  app: string;
+  source: 'application' | 'generated';
+  text: string;
 }
 
 /**
@@ -57,12 +65,14 @@ export interface StoredRelease extends ReleaseRef {
   gitRevision?: string;
   gitBranch?: string;
   builtAt: string;
-  /** For an upgrade: the version it upgrades from. */
+  /** Upgrades only: the version the relup upgrades from (what a node must run). */
   fromVersion?: string;
+  /** Upgrades only: the appup used for the application. */
+  appup?: AppupUsed;
 }
 
-/** edeliver's file name for a release tarball in the store. */
-export const releaseFileName = (ref: ReleaseRef): string => `${ref.app}_${ref.version}.release.tar.gz`;
+/** edeliver's file name for a release or upgrade tarball in the store. */
+export const releaseFileName = (ref: ReleaseRef): string => `${ref.app}_${ref.version}.${ref.type ?? 'release'}.tar.gz`;
 
 /** A git branch, tag or revision that is safe to pass anywhere: no shell metacharacters, no option look-alikes. */
 const GIT_REF = /^(?![-/.])(?!.*\.\.)(?!.*\/\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;

@@ -89,7 +89,37 @@ export const updateRequestSchema = buildRequestSchema.extend({
   maxParallel: deployRequestSchema.shape.maxParallel,
 });
 
+export const buildUpgradeRequestSchema = buildRequestSchema
+  .extend({
+    /** The git branch, tag or revision of the old release (v1); rebuilt unless the store has its version. */
+    from: z.string().superRefine(check((s) => gitRef(s, 'from'))).optional(),
+    /** The old release's version, taken from the store instead of being rebuilt. */
+    with: versionSchema.optional(),
+  })
+  .refine((r) => r.from !== undefined || r.with !== undefined, { message: 'needs `from` (a git revision) or `with` (a stored version)', path: ['from'] });
+
+export const deployUpgradeRequestSchema = z.strictObject({
+  app: appSchema,
+  environment: deployRequestSchema.shape.environment,
+  /** The upgrade's target version; default: the newest upgrade in the store. */
+  version: versionSchema.optional(),
+  hosts: deployRequestSchema.shape.hosts,
+  store: storeDescriptorSchema,
+  maxParallel: deployRequestSchema.shape.maxParallel,
+  ssh: sshSettingsSchema,
+});
+
+/** `ferry upgrade <env>`: build the upgrade from what the running nodes agree on to `ref`, then upgrade them. */
+export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
+  environment: deployRequestSchema.shape.environment,
+  hosts: deployRequestSchema.shape.hosts,
+  maxParallel: deployRequestSchema.shape.maxParallel,
+});
+
 export type BuildRequest = z.input<typeof buildRequestSchema>;
+export type UpgradeEnvironmentRequest = z.input<typeof upgradeEnvironmentRequestSchema>;
+export type BuildUpgradeRequest = z.input<typeof buildUpgradeRequestSchema>;
+export type DeployUpgradeRequest = z.input<typeof deployUpgradeRequestSchema>;
 export type DeployRequest = z.input<typeof deployRequestSchema>;
 export type NodeCommandRequest = z.input<typeof nodeCommandRequestSchema>;
 export type UpdateRequest = z.input<typeof updateRequestSchema>;
@@ -124,10 +154,10 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, wha
 /** How a release tarball travels to a host. */
 export type TransferMode = 'presigned-url' | 'store-host' | 'worker';
 
-/** One host's progress in a deploy. */
+/** One host's progress in a deploy or an upgrade (`check`, `upgrade`, `downgrade` and `skipped` are upgrade steps). */
 export interface HostProgress {
   host: string;
-  step: 'waiting' | 'upload' | 'unpack' | 'configure' | 'start' | 'verify' | 'done' | 'failed';
+  step: 'waiting' | 'check' | 'upload' | 'unpack' | 'configure' | 'start' | 'upgrade' | 'verify' | 'downgrade' | 'done' | 'skipped' | 'failed';
   sent?: boolean;
   /**
    * How the tarball reached the host: `presigned-url` (the host fetched it from S3 itself with curl), `store-host`
@@ -135,15 +165,19 @@ export interface HostProgress {
    */
   via?: TransferMode;
   version?: string;
+  /** Upgrades: the node's OS pid before and after (equal when the upgrade was hot). */
+  pid?: number;
   error?: string;
 }
 
-/** The `status` query of deployRelease, and its result. */
+/** The `status` query of deployRelease and deployUpgrade, and their result. */
 export interface DeployStatus {
   phase: 'starting' | 'deploying' | 'done' | 'failed';
   app: string;
   environment: string;
   version: string;
+  /** Upgrades: the version every node must run before it is upgraded. */
+  fromVersion?: string;
   release?: StoredRelease;
   hosts: Record<string, HostProgress>;
   failed: number;

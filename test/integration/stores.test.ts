@@ -8,7 +8,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { SshPool } from '../../activities/ssh/ssh-pool';
-import { s3SettingsFromEnv, storeFactory, type ReleaseStore } from '../../activities/store';
+import { getRelease, newestUpgrade, s3SettingsFromEnv, storeFactory, type ReleaseStore } from '../../activities/store';
 import { ChecksumMismatchError } from '../../core/domain/errors';
 import { releaseFileName } from '../../core/domain/release';
 import type { BuildResult, DeployRequest, DeployStatus, PruneResult } from '../../core/domain/requests';
@@ -100,6 +100,26 @@ for (const [kind, descriptor] of Object.entries(kinds) as Array<[StoreDescriptor
       await store.delete({ app: 'hello', version: '0.9.0' });
       await store.delete({ app: 'hello', version: '0.9.0' });
       assert.deepEqual((await store.list()).map((r) => r.version), ['0.10.0']);
+    });
+
+    test('an upgrade beside the release of its version: typed head and get, newestUpgrade, putText for a generated appup', async () => {
+      const store = stores(descriptor);
+      const builtAt = new Date().toISOString();
+      const appup = { app: 'hello', source: 'generated' as const, text: '{"0.10.0",[{"0.9.0",[]}],[{"0.9.0",[]}]}.\n' };
+      const up = await store.put(join(dir, 'small.tar.gz'), {
+        app: 'hello', version: '0.10.0', type: 'upgrade', fromVersion: '0.9.0', appup, sha256: sha256(Buffer.from('small')), builtAt,
+      });
+      assert.match(up.storeKey, /hello_0\.10\.0\.upgrade\.tar\.gz$/);
+      assert.equal((await store.head({ app: 'hello', version: '0.10.0' }))?.type, 'release');
+      assert.deepEqual(await store.head({ app: 'hello', version: '0.10.0', type: 'upgrade' }), up);
+      assert.deepEqual((await store.list()).map((r) => `${r.version} ${r.type}`), ['0.10.0 release', '0.10.0 upgrade']);
+      assert.deepEqual(await newestUpgrade(store, 'hello'), up);
+      await assert.rejects(getRelease(store, { app: 'hello', version: '0.11.0', type: 'upgrade' }), /hello 0\.11\.0 \(upgrade\) is not in the release store .*\(it has 0\.10\.0\)/);
+      const where = await store.putText(`${releaseFileName(up)}.appup`, appup.text);
+      assert.match(where, /hello_0\.10\.0\.upgrade\.tar\.gz\.appup$/);
+      assert.deepEqual((await store.list()).map((r) => `${r.version} ${r.type}`), ['0.10.0 release', '0.10.0 upgrade'], 'the appup is not an artifact');
+      await store.delete(up);
+      assert.equal(await newestUpgrade(store, 'hello'), undefined);
     });
   });
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -119,4 +119,11 @@ export function mismatchedKnownHosts(env: TestEnv, host: string, keyOf: string):
   const key = lines.find((l) => l.startsWith(entry(keyOf)))!.slice(entry(keyOf).length);
   writeFileSync(file, `${lines.filter((l) => !l.startsWith(entry(host))).join('\n')}\n${entry(host)}${key}\n`);
   return file;
+}
+
+/** Removes every upgrade from the test store (tests that mean "the newest upgrade" must not see an older run's). */
+export function removeUpgrades(env: TestEnv): void {
+  const store = join(env.state, 'store');
+  if (!existsSync(store)) return;
+  for (const name of readdirSync(store)) if (/\.upgrade\.tar\.gz/.test(name)) rmSync(join(store, name), { force: true });
 }

@@ -64,8 +64,17 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     pushSource: async () => void calls.push('push'),
     compileRelease: async () => (calls.push('compile'), { version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
     fetchRelease: async () => (calls.push('fetch'), release),
+    ...upgradeActivitiesNotUsed,
   };
 }
+
+const notUsed = async (): Promise<never> => {
+  throw new Error('not used by deployRelease');
+};
+const upgradeActivitiesNotUsed = {
+  findRelease: notUsed, newestUpgrade: notUsed, readVersionAt: notUsed, makeRelup: notUsed,
+  nodeIdentity: notUsed, awaitNodeIdentity: notUsed, upgradeNode: notUsed, downgradeNode: notUsed,
+};
 
 async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
   const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });

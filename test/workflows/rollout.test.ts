@@ -39,6 +39,11 @@ const plan = (stage: Partial<StagePlan>, extra: Partial<RolloutPlan> = {}): Roll
   ...extra,
 });
 
+/** Upgrade steps: a rollout of releases never calls them. */
+const notUsed = async (): Promise<never> => {
+  throw new Error('not used by rollouts');
+};
+
 /** A fake fleet: what each node runs, every call in order, and hosts whose upload fails like a bad host key. */
 function fleet(initial: Record<string, string> = {}) {
   const running = new Map(Object.entries(initial));
@@ -64,6 +69,14 @@ function fleet(initial: Record<string, string> = {}) {
     compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
     fetchRelease: async () => release('0.2.0'),
     findBuiltRelease: async () => undefined,
+    findRelease: notUsed,
+    newestUpgrade: notUsed,
+    readVersionAt: notUsed,
+    makeRelup: notUsed,
+    nodeIdentity: notUsed,
+    awaitNodeIdentity: notUsed,
+    upgradeNode: notUsed,
+    downgradeNode: notUsed,
     pruneHostReleases: async (t) => ({ host: t.host.name, running: running.get(t.host.name), kept: [], removed: [] }),
   };
   return { running, calls, failOn, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };

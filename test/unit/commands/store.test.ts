@@ -59,4 +59,7 @@ test('a host line names how the tarball came', () => {
   assert.equal(hostLine({ host: 'web1', step: 'done', version: '0.2.0', sent: true, via: 'presigned-url' }).replace(/\s+/g, ' ').trim(), '✓ web1 done 0.2.0 (via presigned URL, fetched by the host)');
   assert.equal(hostLine({ host: 'web1', step: 'done', version: '0.2.0', sent: false }).replace(/\s+/g, ' ').trim(), '✓ web1 done 0.2.0 (already uploaded)');
   assert.equal(hostLine({ host: 'web1', step: 'done', sent: true, via: 'store-host' }).replace(/\s+/g, ' ').trim(), '✓ web1 done (via the store host, through the worker)');
+  // A hot upgrade: the node's OS pid, then how the upgrade tarball came.
+  assert.equal(hostLine({ host: 'web1', step: 'done', version: '0.3.0', pid: 42, sent: true, via: 'worker' }).replace(/\s+/g, ' ').trim(), '✓ web1 done 0.3.0 (pid 42) (via the worker)');
+  assert.equal(hostLine({ host: 'web1', step: 'skipped', version: '0.3.0', pid: 42 }).replace(/\s+/g, ' ').trim(), '= web1 skipped already on 0.3.0 (pid 42)');
 });

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Activities, NodeState } from '../../activities';
+import type { HostTarget } from '../../core/domain/host';
+import type { StoredRelease } from '../../core/domain/release';
+import type { DeployStatus, UpgradeEnvironmentRequest } from '../../core/domain/requests';
+
+const address = process.env.TEMPORAL_ADDRESS;
+if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
+const workflowsPath = require.resolve('../../workflows');
+
+let native: NativeConnection;
+let client: Client;
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  native = await NativeConnection.connect({ address });
+  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
+});
+after(async () => {
+  await native.close();
+  await client.connection.close();
+});
+
+const host = (n: number): HostTarget => ({
+  name: `web${n}:22`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}`,
+});
+const input = (hosts: HostTarget[]): UpgradeEnvironmentRequest => ({
+  app: 'hello', projectDir: '/src/hello', ref: '0.3.0', buildHost: { name: 'b', address: 'b', port: 22, user: 'u' }, buildAt: '/b/hello',
+  tool: 'rebar3', store: '/var/ferry/store', environment: 'production', hosts,
+});
+const release = (v: string, type: 'release' | 'upgrade', fromVersion?: string): StoredRelease => ({
+  app: 'hello', version: v, type, fromVersion, sha256: 'cd'.repeat(32), size: 10, storeKey: `/var/ferry/store/hello_${v}.${type}.tar.gz`, builtAt: '2026-01-01T00:00:00Z',
+});
+
+/** Nodes by host name: `undefined` version means stopped. Records every step that changes something. */
+function fakeActivities(calls: string[], nodes: Record<string, string | undefined>): Activities {
+  const pid = (h: string) => 100 + Number(h.slice(3, 4));
+  const state = (h: string): NodeState => (nodes[h] ? { host: h, running: true, version: nodes[h], pid: pid(h) } : { host: h, running: false });
+  const notUsed = async (): Promise<never> => {
+    throw new Error('not used by upgradeEnvironment');
+  };
+  return {
+    nodeState: async (t) => state(t.host.name),
+    nodeIdentity: async (t) => state(t.host.name),
+    awaitNodeIdentity: async (t) => state(t.host.name),
+    findRelease: async (r) => (r.version === '0.2.0' ? release('0.2.0', 'release') : null),
+    lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version, 'release')),
+    newestUpgrade: notUsed,
+    findBuiltRelease: notUsed,
+    pruneHostReleases: notUsed,
+    resolveRevision: async ({ ref }) => ({ revision: (ref === '0.3.0' ? 'a' : 'b').repeat(40) }),
+    readVersionAt: async ({ revision }) => ({ version: revision.startsWith('a') ? '0.3.0' : '0.2.0' }),
+    pushSource: async () => undefined,
+    compileRelease: async () => (calls.push('build 0.3.0'), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', output: { tail: '', length: 0 } }),
+    makeRelup: async (t) => (calls.push(`relup from ${t.from.version}`), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', appup: { app: 'hello', source: 'generated' as const, text: '' }, output: { tail: '', length: 0 } }),
+    fetchRelease: async (t) => release(t.version, 'upgrade', t.upgrade?.fromVersion),
+    uploadRelease: async (t) => (calls.push(`upload ${t.host.name} ${t.release.type}`), { sent: true }),
+    upgradeNode: async (t) => (calls.push(`upgrade ${t.host.name}`), (nodes[t.host.name] = t.version), { exitCode: 0, output: '' }),
+    downgradeNode: notUsed,
+    unpackRelease: async (t) => void calls.push(`unpack ${t.host.name}`),
+    configureNode: async () => undefined,
+    startNode: async (t) => (calls.push(`start ${t.host.name}`), (nodes[t.host.name] = t.version), { action: 'started' as const }),
+    stopNode: notUsed,
+    verifyRunning: notUsed,
+    verifyNode: async (t) => ({ host: t.host.name, running: true, version: nodes[t.host.name] }),
+  };
+}
+
+async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
+  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
+  return worker.runUntil(fn);
+}
+
+test('builds the upgrade from the version the running nodes agree on, hot-upgrades them and deploys the stopped one', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, string | undefined> = { 'web1:22': '0.2.0', 'web2:22': '0.2.0', 'web3:22': undefined };
+  const status = (await withWorker('wfe-ok', fakeActivities(calls, nodes), () =>
+    client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-ok', workflowId: 'wfe-ok', args: [input([host(1), host(2), host(3)])] }),
+  )) as DeployStatus;
+  assert.equal(status.phase, 'done');
+  assert.deepEqual([status.fromVersion, status.version], ['0.2.0', '0.3.0']);
+  assert.deepEqual(Object.values(status.hosts).map((h) => [h.host, h.step, h.version]), [
+    ['web1:22', 'done', '0.3.0'], ['web2:22', 'done', '0.3.0'], ['web3:22', 'done', '0.3.0'],
+  ]);
+  assert.deepEqual(calls.slice(0, 3), ['lookup 0.2.0', 'build 0.3.0', 'relup from 0.2.0'], 'the stored 0.2.0 is used (--with)');
+  assert.deepEqual(calls.filter((c) => c.includes('web3')), ['upload web3:22 upgrade', 'unpack web3:22', 'start web3:22']);
+  assert.deepEqual(calls.filter((c) => c.startsWith('upgrade')).sort(), ['upgrade web1:22', 'upgrade web2:22']);
+});
+
+test('running nodes that disagree on the version fail the upgrade before anything is built or changed, naming them', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, string | undefined> = { 'web1:22': '0.2.0', 'web2:22': '0.1.0', 'web3:22': '0.2.0' };
+  const err = await withWorker('wfe-disagree', fakeActivities(calls, nodes), () =>
+    client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-disagree', workflowId: 'wfe-disagree', args: [input([host(1), host(2), host(3)])] }),
+  ).catch((e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.ok(err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, 'NodesDisagree');
+  assert.equal(err.cause.message, 'the running nodes of production do not agree on a version: 0.2.0 on web1:22, web3:22; 0.1.0 on web2:22; nothing was changed');
+  assert.deepEqual(calls, []);
+});

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Activities, NodeState } from '../../activities';
+import type { HostTarget } from '../../core/domain/host';
+import type { StoredRelease } from '../../core/domain/release';
+import type { BuildUpgradeRequest, DeployStatus, DeployUpgradeRequest } from '../../core/domain/requests';
+
+const address = process.env.TEMPORAL_ADDRESS;
+if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
+const workflowsPath = require.resolve('../../workflows');
+const fixture = join(__dirname, 'fixtures', 'deploy-upgrade.history.json');
+
+let native: NativeConnection;
+let client: Client;
+before(async () => {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Installed already by another test file in this process.
+  }
+  native = await NativeConnection.connect({ address });
+  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
+});
+after(async () => {
+  await native.close();
+  await client.connection.close();
+});
+
+const host = (n: number): HostTarget => ({
+  name: `web${n}:22`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}`,
+});
+const deployInput = (hosts: HostTarget[], extra: Partial<DeployUpgradeRequest> = {}): DeployUpgradeRequest => ({
+  app: 'hello', environment: 'production', hosts, store: '/var/ferry/store', ...extra,
+});
+const upgrade: StoredRelease = {
+  app: 'hello', version: '0.3.0', type: 'upgrade', fromVersion: '0.2.0', sha256: 'cd'.repeat(32), size: 10,
+  storeKey: '/var/ferry/store/hello_0.3.0.upgrade.tar.gz', builtAt: '2026-01-01T00:00:00Z',
+  appup: { app: 'hello', source: 'application', text: '{"0.3.0",[],[]}.' },
+};
+
+/** A node per host that the fake upgrade script moves between versions; `behaviour` makes one host misbehave. */
+interface FakeNode {
+  version: string;
+  pid: number;
+  /** What `bin/hello upgrade` does to this node. */
+  onUpgrade?: 'ok' | 'restart' | 'stay' | 'lost-session';
+}
+
+function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activities {
+  const id = (h: string): NodeState => ({ host: h, running: true, version: nodes[h]!.version, pid: nodes[h]!.pid });
+  const notUsed = async (): Promise<never> => {
+    throw new Error('not used by the upgrade workflows');
+  };
+  return {
+    lookupRelease: async (r) => (r.type === 'upgrade' && r.version === '0.3.0' ? upgrade : notUsed()),
+    newestUpgrade: async () => upgrade,
+    findRelease: notUsed,
+    findBuiltRelease: notUsed,
+    pruneHostReleases: notUsed,
+    readVersionAt: notUsed,
+    makeRelup: notUsed,
+    uploadRelease: async (t) => (calls.push(`upload ${t.host.name} ${t.release.version}`), { sent: true }),
+    nodeIdentity: async (t) => (calls.push(`identity ${t.host.name}`), id(t.host.name)),
+    awaitNodeIdentity: async (t) => id(t.host.name),
+    upgradeNode: async (t) => {
+      calls.push(`upgrade ${t.host.name} ${t.version}`);
+      const n = nodes[t.host.name]!;
+      if (n.onUpgrade === 'lost-session') {
+        n.version = t.version;
+        throw new Error('connection lost');
+      }
+      if (n.onUpgrade === 'restart') Object.assign(n, { version: t.version, pid: n.pid + 1 });
+      else if (n.onUpgrade !== 'stay') n.version = t.version;
+      // A relx `upgrade` to a version it cannot find has printed the version list and exited 0.
+      return { exitCode: 0, output: n.onUpgrade === 'stay' ? 'Release 0.3.0 not found\n[{"0.2.0",permanent}]' : 'Release 0.3.0 is marked permanent' };
+    },
+    downgradeNode: async (t) => (calls.push(`downgrade ${t.host.name} ${t.version}`), (nodes[t.host.name]!.version = t.version), { exitCode: 0, output: '' }),
+    unpackRelease: notUsed,
+    configureNode: notUsed,
+    startNode: notUsed,
+    stopNode: notUsed,
+    nodeState: notUsed,
+    verifyRunning: notUsed,
+    verifyNode: notUsed,
+    resolveRevision: notUsed,
+    pushSource: notUsed,
+    compileRelease: notUsed,
+    fetchRelease: notUsed,
+  };
+}
+
+async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
+  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
+  return worker.runUntil(fn);
+}
+
+async function failedDeploy(taskQueue: string, activities: Activities, input: DeployUpgradeRequest): Promise<{ message: string; status: DeployStatus }> {
+  const err = await withWorker(taskQueue, activities, () => client.workflow.execute('deployUpgrade', { taskQueue, workflowId: taskQueue, args: [input] })).catch(
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, 'DeployFailed');
+  return { message: err.cause.message, status: err.cause.details?.[0] as DeployStatus };
+}
+
+test('upgrades every host on the from-version: check, upload, upgrade, verify; same pid, new version', async () => {
+  const calls: string[] = [];
+  const nodes = { 'web1:22': { version: '0.2.0', pid: 100 }, 'web2:22': { version: '0.2.0', pid: 200 } };
+  const status = (await withWorker('wfu-ok', fakeActivities(calls, nodes), () =>
+    client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-ok', workflowId: 'wfu-ok', args: [deployInput([host(1), host(2)])] }),
+  )) as DeployStatus;
+  assert.equal(status.phase, 'done');
+  assert.equal(status.fromVersion, '0.2.0');
+  assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', pid: 100, sent: true, version: '0.3.0' });
+  assert.deepEqual(calls.filter((c) => c.includes('web1')), ['identity web1:22', 'upload web1:22 0.3.0', 'upgrade web1:22 0.3.0']);
+  if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await client.workflow.getHandle('wfu-ok').fetchHistory()));
+});
+
+test('a host already on the target is skipped; a host on another version is refused untouched; the others are upgraded', async () => {
+  const calls: string[] = [];
+  const nodes = { 'web1:22': { version: '0.3.0', pid: 100 }, 'web2:22': { version: '0.1.0', pid: 200 }, 'web3:22': { version: '0.2.0', pid: 300 } };
+  const { message, status } = await failedDeploy('wfu-mixed', fakeActivities(calls, nodes), deployInput([host(1), host(2), host(3)], { version: '0.3.0' }));
+  assert.equal(message, '1 of 3 hosts failed: web2:22');
+  assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'skipped', pid: 100, version: '0.3.0' });
+  assert.equal(status.hosts['web2:22']?.step, 'failed');
+  assert.equal(status.hosts['web2:22']?.error, 'check: runs 0.1.0, but the upgrade is from 0.2.0 to 0.3.0; not touched');
+  assert.equal(status.hosts['web3:22']?.step, 'done');
+  assert.deepEqual(calls.filter((c) => !c.startsWith('identity')), ['upload web3:22 0.3.0', 'upgrade web3:22 0.3.0']);
+});
+
+test('an upgrade that restarted the node (new OS pid) is downgraded to the from-version and reported', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, FakeNode> = { 'web1:22': { version: '0.2.0', pid: 100, onUpgrade: 'restart' } };
+  const { status } = await failedDeploy('wfu-restart', fakeActivities(calls, nodes), deployInput([host(1)]));
+  assert.equal(
+    status.hosts['web1:22']?.error,
+    'downgrade: upgrade 0.2.0 -> 0.3.0 failed: the node restarted (OS pid 100 -> 101) instead of upgrading in place (upgrade script exited with 0: Release 0.3.0 is marked permanent); the node runs 0.2.0 again',
+  );
+  assert.deepEqual(calls.slice(-2), ['upgrade web1:22 0.3.0', 'downgrade web1:22 0.2.0']);
+});
+
+test('an upgrade script that exits 0 but leaves the node on the old version fails the host, with no downgrade needed', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, FakeNode> = { 'web1:22': { version: '0.2.0', pid: 100, onUpgrade: 'stay' } };
+  const { status } = await failedDeploy('wfu-stay', fakeActivities(calls, nodes), deployInput([host(1)]));
+  assert.match(status.hosts['web1:22']?.error ?? '', /^downgrade: upgrade 0\.2\.0 -> 0\.3\.0 failed: the node runs 0\.2\.0, not 0\.3\.0 \(upgrade script exited with 0: \[\{"0\.2\.0",permanent\}\]\); the node runs 0\.2\.0 again$/);
+  assert.ok(!calls.some((c) => c.startsWith('downgrade')));
+});
+
+test('an upgrade whose SSH session broke is judged by the node itself: upgraded in place means done', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, FakeNode> = { 'web1:22': { version: '0.2.0', pid: 100, onUpgrade: 'lost-session' } };
+  const status = (await withWorker('wfu-lost', fakeActivities(calls, nodes), () =>
+    client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-lost', workflowId: 'wfu-lost', args: [deployInput([host(1)])] }),
+  )) as DeployStatus;
+  assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', pid: 100, sent: true, version: '0.3.0' });
+  assert.equal(calls.filter((c) => c.startsWith('upgrade')).length, 1, 'the upgrade script is never run twice');
+});
+
+test('buildUpgrade refuses an upgrade to the same version before any remote work', async () => {
+  const calls: string[] = [];
+  const activities: Activities = {
+    ...fakeActivities([], {}),
+    resolveRevision: async ({ ref }) => (calls.push(`resolve ${ref}`), { revision: (ref === 'HEAD' ? 'a' : 'b').repeat(40) }),
+    readVersionAt: async () => (calls.push('readVersionAt'), { version: '0.2.0' }),
+    pushSource: async () => void calls.push('push'),
+    compileRelease: async () => (calls.push('compile'), { version: '0.2.0', remoteTarball: '/b/x.tar.gz', output: { tail: '', length: 0 } }),
+  };
+  const input: BuildUpgradeRequest = {
+    app: 'hello', projectDir: '/src/hello', ref: 'HEAD', from: '0.2.0', buildHost: { name: 'b', address: 'b', port: 22, user: 'u' },
+    buildAt: '/b/hello', tool: 'rebar3', store: '/var/ferry/store',
+  };
+  const err = await withWorker('wfu-same', activities, () => client.workflow.execute('buildUpgrade', { taskQueue: 'wfu-same', workflowId: 'wfu-same', args: [input] })).catch(
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.ok(err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, 'InputError');
+  assert.equal(err.cause.message, '--from=0.2.0 and HEAD both declare version 0.2.0: an upgrade needs two different versions');
+  assert.deepEqual(calls, ['resolve HEAD', 'readVersionAt', 'resolve 0.2.0', 'readVersionAt']);
+});
+
+test('a recorded upgrade history replays on the current workflow code (determinism)', async () => {
+  const history = JSON.parse(readFileSync(fixture, 'utf8'));
+  await Worker.runReplayHistory({ workflowsPath }, history, 'wfu-ok');
+});

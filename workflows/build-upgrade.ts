@@ -1,0 +1,59 @@
+import { ApplicationFailure, executeChild, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { StoredRelease } from '../core/domain/release';
+import { buildUpgradeRequestSchema, parseRequest, type BuildResult, type BuildUpgradeRequest } from '../core/domain/requests';
+import { buildRelease } from './build-release';
+import { validated } from './failures';
+import { BUILD, LOCAL, SSH_STEP, TRANSFER } from './policies';
+
+const local = proxyActivities<Activities>(LOCAL);
+const ssh = proxyActivities<Activities>(SSH_STEP);
+const builder = proxyActivities<Activities>(BUILD);
+const transfer = proxyActivities<Activities>(TRANSFER);
+
+const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'InputError');
+
+/**
+ * edeliver's `build upgrade`: builds `ref` (v2) on the build host and an upgrade to it from an old release (v1): the
+ * stored release `with`, else the stored release of the version `from` declares, else `from` built now. The relup
+ * uses the application's own appup or one Ferry generates. Stores `<app>_<v2>.upgrade.tar.gz`, whose manifest
+ * names v1 as `fromVersion`. Refuses, before any remote work, an upgrade whose two versions are the same.
+ */
+export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildResult> {
+  const req = validated(() => parseRequest(buildUpgradeRequestSchema, input, 'buildUpgrade'));
+  if (req.tool === 'mix') throw refuse('mix releases have no relup: use `ferry update` with --start-deploy (a rolling restart) instead');
+  const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
+
+  const to = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });
+  const toVersion = (await local.readVersionAt({ projectDir: req.projectDir, revision: to.revision, app: req.app, tool: req.tool })).version;
+  let old: StoredRelease | null = null;
+  let fromRevision: string | undefined;
+  if (req.with !== undefined) {
+    if (req.with === toVersion) throw refuse(`${req.ref} is ${toVersion}, the version to upgrade from: an upgrade needs two different versions`);
+    old = await local.lookupRelease({ store: req.store, app: req.app, version: req.with, ssh: req.ssh });
+  } else {
+    const from = await local.resolveRevision({ projectDir: req.projectDir, ref: req.from! });
+    if (from.revision === to.revision) throw refuse(`--from=${req.from} and ${req.ref} are the same revision: an upgrade needs two different versions`);
+    const fromVersion = (await local.readVersionAt({ projectDir: req.projectDir, revision: from.revision, app: req.app, tool: req.tool })).version;
+    if (fromVersion !== undefined && fromVersion === toVersion) {
+      throw refuse(`--from=${req.from} and ${req.ref} both declare version ${fromVersion}: an upgrade needs two different versions`);
+    }
+    if (fromVersion !== undefined) old = await local.findRelease({ store: req.store, app: req.app, version: fromVersion, ssh: req.ssh });
+    fromRevision = from.revision;
+  }
+  if (old === null) {
+    // The old release is built like any release (and kept in the store), before the new one takes the build tree.
+    ({ release: old } = await executeChild(buildRelease, {
+      workflowId: `${workflowInfo().workflowId}/from`,
+      args: [{ app: req.app, projectDir: req.projectDir, ref: fromRevision!, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, store: req.store, ssh: req.ssh }],
+    }));
+  }
+
+  await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: to.revision });
+  const built = await builder.compileRelease({ ...target, revision: to.revision, cleanReleaseDir: true });
+  if (built.version === old.version) throw refuse(`${req.ref} builds ${built.version}, the version to upgrade from: an upgrade needs two different versions`);
+  const { appup, output, ...relup } = await builder.makeRelup({ ...target, store: req.store, from: old, version: built.version });
+  const release = await transfer.fetchRelease({ ...target, ...relup, ...to, store: req.store, upgrade: { fromVersion: old.version, appup } });
+  log.info('upgrade stored', { from: old.version, to: release.version, appup: appup.source });
+  return { release, output };
+}

@@ -1,0 +1,85 @@
+import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities, NodeState, ReleaseOnHost } from '../activities';
+import type { HostProgress } from '../core/domain/requests';
+import { failureMessage } from './failures';
+import { hostProgressSignal } from './messages';
+import { SSH_STEP, TRANSFER, VERIFY } from './policies';
+
+const ssh = proxyActivities<Activities>(SSH_STEP);
+const transfer = proxyActivities<Activities>(TRANSFER);
+const verify = proxyActivities<Activities>(VERIFY);
+/** The release script's upgrade runs once per attempt of this child: a second run on a half-upgraded node would not help. */
+const script = proxyActivities<Activities>({ ...SSH_STEP, startToCloseTimeout: '6m', retry: { maximumAttempts: 1 } });
+
+/** One host, one upgrade tarball (`release.type` is 'upgrade', `release.fromVersion` what the node must run). */
+export type HostUpgradeRequest = ReleaseOnHost;
+
+/**
+ * One host, one hot upgrade: read the running version and OS pid from the node; skip it when it already runs the
+ * target; refuse it, untouched, when it runs anything but the upgrade's from-version; upload the tarball to
+ * `releases/<v2>/`, run `bin/<app> upgrade <v2>`, then check the node itself: it must run v2 with the same OS pid.
+ * Otherwise it is downgraded to v1 and the child fails with what happened.
+ */
+export async function hostUpgrade(req: HostUpgradeRequest): Promise<HostProgress> {
+  const parent = workflowInfo().parent;
+  const to = req.release.version;
+  const from = req.release.fromVersion;
+  const progress: HostProgress = { host: req.host.name, step: 'check' };
+  const report = async (step: HostProgress['step']) => {
+    progress.step = step;
+    if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
+  };
+  const fail = (type: string, message: string) => ApplicationFailure.create({ type, nonRetryable: true, message });
+  const onHost = { host: req.host, app: req.app, ssh: req.ssh };
+  if (req.release.type !== 'upgrade' || from === undefined) throw fail('InputError', `${req.app} ${to} in the store is not an upgrade`);
+
+  await report('check');
+  const before = await ssh.nodeIdentity(onHost);
+  if (!before.running) throw fail('NodeNotRunning', `node ${req.host.nodeName} is not running; a hot upgrade needs a running node on ${from} (not touched)`);
+  progress.pid = before.pid;
+  if (before.version === to) {
+    progress.version = to;
+    progress.step = 'skipped';
+    return progress;
+  }
+  if (before.version !== from) {
+    throw fail('WrongFromVersion', `runs ${before.version ?? 'an unknown version'}, but the upgrade is from ${from} to ${to}; not touched`);
+  }
+
+  await report('upload');
+  const upload = await transfer.uploadRelease(req);
+  progress.sent = upload.sent;
+  if (upload.via) progress.via = upload.via;
+  await report('upgrade');
+  // The script's outcome is only a clue: the node is checked either way, even when the SSH session itself broke.
+  const upgraded = await script.upgradeNode({ ...onHost, version: to }).catch((err: unknown) => ({ exitCode: -1, output: failureMessage(err) }));
+  await report('verify');
+  const after = await verify.awaitNodeIdentity(onHost);
+  const problem = judge(before, after, to);
+  if (!problem) {
+    progress.version = after.version;
+    progress.step = 'done';
+    return progress;
+  }
+
+  await report('downgrade');
+  let back: NodeState = after;
+  if (after.version !== from) {
+    await script.downgradeNode({ ...onHost, version: from });
+    back = await verify.awaitNodeIdentity(onHost);
+  }
+  const where = back.version === from ? `the node runs ${from} again` : `the node runs ${back.version ?? 'an unknown version'}, not ${from}: look at it`;
+  throw fail(
+    'UpgradeFailed',
+    `upgrade ${from} -> ${to} failed: ${problem} (upgrade script ${upgraded.exitCode < 0 ? 'did not finish' : `exited with ${upgraded.exitCode}`}${upgraded.output.trim() ? `: ${lastLine(upgraded.output)}` : ''}); ${where}`,
+  );
+}
+
+/** Why the node after the upgrade is not hot-upgraded to `to`, or undefined when it is. */
+function judge(before: NodeState, after: NodeState, to: string): string | undefined {
+  if (after.version !== to) return `the node runs ${after.version ?? 'an unknown version'}, not ${to}`;
+  if (before.pid === undefined || after.pid !== before.pid) return `the node restarted (OS pid ${before.pid ?? '?'} -> ${after.pid ?? '?'}) instead of upgrading in place`;
+  return undefined;
+}
+
+const lastLine = (text: string): string => text.trim().split('\n').at(-1)!.slice(0, 300);
