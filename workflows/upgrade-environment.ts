@@ -3,7 +3,7 @@ import type { Activities, NodeState } from '../activities';
 import { workflowIds } from '../core/domain/constants';
 import { parseRequest, upgradeEnvironmentRequestSchema, type DeployStatus, type HostTarget, type UpgradeEnvironmentRequest } from '../core/domain/requests';
 import { buildUpgrade } from './build-upgrade';
-import { eachLimited } from './deploy-release';
+import { eachLimited } from './fan-out';
 import { failureMessage, validated } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
