@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { HostKeyError } from '../../core/domain/errors';
 import type { HostTarget } from '../../core/domain/host';
 import type { DeployRequest, DeployStatus } from '../../core/domain/requests';
+import { workflowEnv, workflowsPath } from '../support/workflow-env';
 
-const address = process.env.TEMPORAL_ADDRESS;
-if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
-const workflowsPath = require.resolve('../../workflows');
 const fixture = join(__dirname, 'fixtures', 'deploy-release.history.json');
 
-let native: NativeConnection;
-let client: Client;
-before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  native = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-});
-after(async () => {
-  await native.close();
-  await client.connection.close();
-});
+const wf = workflowEnv();
+const { withWorker } = wf;
 
 const host = (n: number): HostTarget => ({
   name: `web${n}:22`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}`,
@@ -76,27 +65,23 @@ const upgradeActivitiesNotUsed = {
   nodeIdentity: notUsed, awaitNodeIdentity: notUsed, upgradeNode: notUsed, downgradeNode: notUsed,
 };
 
-async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
-  return worker.runUntil(fn);
-}
 
 test('deploys every host through upload, unpack, configure, start and verify', async () => {
   const calls: string[] = [];
   const status = await withWorker('wf-ok', recordingActivities(calls), () =>
-    client.workflow.execute('deployRelease', { taskQueue: 'wf-ok', workflowId: 'wf-ok', args: [request([host(1)])] }),
+    wf.client.workflow.execute('deployRelease', { taskQueue: 'wf-ok', workflowId: 'wf-ok', args: [request([host(1)])] }),
   ) as DeployStatus;
   assert.deepEqual(calls, ['upload web1:22', 'unpack web1:22', 'configure web1:22', 'start web1:22', 'verify web1:22']);
   assert.equal(status.phase, 'done');
   assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', sent: true, via: 'worker', version: '0.2.0' });
   // Save a history for the replay test the first time (and whenever the fixture is deleted on purpose).
-  if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await client.workflow.getHandle('wf-ok').fetchHistory()));
+  if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await wf.client.workflow.getHandle('wf-ok').fetchHistory()));
 });
 
 test('a host that fails does not stop the others; the deploy fails naming it, with the report in its details', async () => {
   const calls: string[] = [];
   const err = await withWorker('wf-fail', recordingActivities(calls, { failOn: 'web2:22' }), () =>
-    client.workflow.execute('deployRelease', { taskQueue: 'wf-fail', workflowId: 'wf-fail', args: [request([host(1), host(2), host(3)])] }),
+    wf.client.workflow.execute('deployRelease', { taskQueue: 'wf-fail', workflowId: 'wf-fail', args: [request([host(1), host(2), host(3)])] }),
   ).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError);
   assert.ok(err.cause instanceof ApplicationFailure);
@@ -113,7 +98,7 @@ test('a host that fails does not stop the others; the deploy fails naming it, wi
 test('no more than maxParallel hosts are deployed at once', async () => {
   const inFlight = { now: 0, max: 0 };
   await withWorker('wf-par', recordingActivities([], { delayMs: 50, inFlight }), () =>
-    client.workflow.execute('deployRelease', {
+    wf.client.workflow.execute('deployRelease', {
       taskQueue: 'wf-par', workflowId: 'wf-par', args: [request([1, 2, 3, 4, 5].map(host), { maxParallel: 2, startDeploy: false })],
     }),
   );
@@ -122,7 +107,7 @@ test('no more than maxParallel hosts are deployed at once', async () => {
 
 test('the status query shows each host while the deploy runs', async () => {
   const status = await withWorker('wf-query', recordingActivities([], { delayMs: 400 }), async () => {
-    const handle = await client.workflow.start('deployRelease', { taskQueue: 'wf-query', workflowId: 'wf-query', args: [request([host(1), host(2)])] });
+    const handle = await wf.client.workflow.start('deployRelease', { taskQueue: 'wf-query', workflowId: 'wf-query', args: [request([host(1), host(2)])] });
     let seen: DeployStatus | undefined;
     for (let i = 0; i < 50 && !(seen && Object.values(seen.hosts).some((h) => h.step !== 'waiting')); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -139,7 +124,7 @@ test('input that does not validate fails at once with an InputError and runs no 
   const calls: string[] = [];
   const bad = { ...request([{ ...host(1), deployTo: '/opt/$(reboot)' }]), version: '1.0; reboot' };
   const err = await withWorker('wf-bad', recordingActivities(calls), () =>
-    client.workflow.execute('deployRelease', { taskQueue: 'wf-bad', workflowId: 'wf-bad', args: [bad] }),
+    wf.client.workflow.execute('deployRelease', { taskQueue: 'wf-bad', workflowId: 'wf-bad', args: [bad] }),
   ).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError);
   assert.ok(err.cause instanceof ApplicationFailure);
@@ -163,7 +148,7 @@ const buildInput = (extra: object = {}) => ({
 test('buildRelease --skip-existing returns the stored release of the same revision and builds nothing', async () => {
   const calls: string[] = [];
   const result = (await withWorker('wf-skip', recordingActivities(calls, { built: true }), () =>
-    client.workflow.execute('buildRelease', { taskQueue: 'wf-skip', workflowId: 'wf-skip', args: [buildInput({ skipExisting: true })] }),
+    wf.client.workflow.execute('buildRelease', { taskQueue: 'wf-skip', workflowId: 'wf-skip', args: [buildInput({ skipExisting: true })] }),
   )) as { skipped?: boolean; release: { version: string } };
   assert.deepEqual(calls, ['find ffff']);
   assert.equal(result.skipped, true);
@@ -173,8 +158,8 @@ test('buildRelease --skip-existing returns the stored release of the same revisi
 test('buildRelease builds when the store has nothing from that revision, and never looks without --skip-existing', async () => {
   const calls: string[] = [];
   await withWorker('wf-noskip', recordingActivities(calls), async () => {
-    await client.workflow.execute('buildRelease', { taskQueue: 'wf-noskip', workflowId: 'wf-noskip-1', args: [buildInput({ skipExisting: true })] });
-    await client.workflow.execute('buildRelease', { taskQueue: 'wf-noskip', workflowId: 'wf-noskip-2', args: [buildInput()] });
+    await wf.client.workflow.execute('buildRelease', { taskQueue: 'wf-noskip', workflowId: 'wf-noskip-1', args: [buildInput({ skipExisting: true })] });
+    await wf.client.workflow.execute('buildRelease', { taskQueue: 'wf-noskip', workflowId: 'wf-noskip-2', args: [buildInput()] });
   });
   assert.deepEqual(calls, ['find ffff', 'push', 'compile', 'fetch', 'push', 'compile', 'fetch']);
 });

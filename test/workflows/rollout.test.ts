@@ -1,33 +1,22 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { test } from 'node:test';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { HostKeyError } from '../../core/domain/errors';
 import type { HostTarget } from '../../core/domain/host';
 import type { Approval, RolloutPlan, RolloutProgress, StagePlan } from '../../core/domain/plan';
 import type { rollout } from '../../workflows/rollout';
+import { workflowEnv, workflowsPath } from '../support/workflow-env';
 
-const address = process.env.TEMPORAL_ADDRESS;
-if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
-const workflowsPath = require.resolve('../../workflows');
 const fixture = join(__dirname, 'fixtures', 'rollout.history.json');
 
-let native: NativeConnection;
-let client: Client;
-before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  native = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-});
-after(async () => {
-  await native.close();
-  await client.connection.close();
-});
+const wf = workflowEnv();
+const { withWorker } = wf;
 
 const host = (n: number): HostTarget => ({ name: `web${n}`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}` });
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => host(i + 1));
@@ -82,12 +71,8 @@ function fleet(initial: Record<string, string> = {}) {
   return { running, calls, failOn, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };
 }
 
-async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
-  return worker.runUntil(fn);
-}
 
-const start = (name: string, input: RolloutPlan) => client.workflow.start<typeof rollout>('rollout', { taskQueue: name, workflowId: name, args: [input] });
+const start = (name: string, input: RolloutPlan) => wf.client.workflow.start<typeof rollout>('rollout', { taskQueue: name, workflowId: name, args: [input] });
 
 /** Polls the progress query until `ok` holds (10 s at most). */
 async function until(handle: WorkflowHandle, ok: (p: RolloutProgress) => boolean): Promise<RolloutProgress> {

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
 import type { DeployStatus, UpgradeEnvironmentRequest } from '../../core/domain/requests';
+import { workflowEnv } from '../support/workflow-env';
 
-const address = process.env.TEMPORAL_ADDRESS;
-if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
-const workflowsPath = require.resolve('../../workflows');
 
-let native: NativeConnection;
-let client: Client;
-before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  native = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-});
-after(async () => {
-  await native.close();
-  await client.connection.close();
-});
+const wf = workflowEnv();
+const { withWorker } = wf;
 
 const host = (n: number): HostTarget => ({
   name: `web${n}:22`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}`,
@@ -69,16 +57,12 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
   };
 }
 
-async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
-  return worker.runUntil(fn);
-}
 
 test('builds the upgrade from the version the running nodes agree on, hot-upgrades them and deploys the stopped one', async () => {
   const calls: string[] = [];
   const nodes: Record<string, string | undefined> = { 'web1:22': '0.2.0', 'web2:22': '0.2.0', 'web3:22': undefined };
   const status = (await withWorker('wfe-ok', fakeActivities(calls, nodes), () =>
-    client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-ok', workflowId: 'wfe-ok', args: [input([host(1), host(2), host(3)])] }),
+    wf.client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-ok', workflowId: 'wfe-ok', args: [input([host(1), host(2), host(3)])] }),
   )) as DeployStatus;
   assert.equal(status.phase, 'done');
   assert.deepEqual([status.fromVersion, status.version], ['0.2.0', '0.3.0']);
@@ -94,7 +78,7 @@ test('running nodes that disagree on the version fail the upgrade before anythin
   const calls: string[] = [];
   const nodes: Record<string, string | undefined> = { 'web1:22': '0.2.0', 'web2:22': '0.1.0', 'web3:22': '0.2.0' };
   const err = await withWorker('wfe-disagree', fakeActivities(calls, nodes), () =>
-    client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-disagree', workflowId: 'wfe-disagree', args: [input([host(1), host(2), host(3)])] }),
+    wf.client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-disagree', workflowId: 'wfe-disagree', args: [input([host(1), host(2), host(3)])] }),
   ).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError);
   assert.ok(err.cause instanceof ApplicationFailure);

@@ -1,36 +1,21 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
 import type { BuildUpgradeRequest, DeployStatus, DeployUpgradeRequest } from '../../core/domain/requests';
+import { workflowEnv, workflowsPath } from '../support/workflow-env';
 
-const address = process.env.TEMPORAL_ADDRESS;
-if (!address) throw new Error('run workflow tests through `npm test` (scripts/with-test-env.sh starts the dev server)');
-const workflowsPath = require.resolve('../../workflows');
 const fixture = join(__dirname, 'fixtures', 'deploy-upgrade.history.json');
 
-let native: NativeConnection;
-let client: Client;
-before(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Installed already by another test file in this process.
-  }
-  native = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-});
-after(async () => {
-  await native.close();
-  await client.connection.close();
-});
+const wf = workflowEnv();
+const { withWorker } = wf;
 
 const host = (n: number): HostTarget => ({
   name: `web${n}:22`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}`,
@@ -95,13 +80,9 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activ
   };
 }
 
-async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
-  return worker.runUntil(fn);
-}
 
 async function failedDeploy(taskQueue: string, activities: Activities, input: DeployUpgradeRequest): Promise<{ message: string; status: DeployStatus }> {
-  const err = await withWorker(taskQueue, activities, () => client.workflow.execute('deployUpgrade', { taskQueue, workflowId: taskQueue, args: [input] })).catch(
+  const err = await withWorker(taskQueue, activities, () => wf.client.workflow.execute('deployUpgrade', { taskQueue, workflowId: taskQueue, args: [input] })).catch(
     (e: unknown) => e,
   );
   assert.ok(err instanceof WorkflowFailedError, String(err));
@@ -114,13 +95,13 @@ test('upgrades every host on the from-version: check, upload, upgrade, verify; s
   const calls: string[] = [];
   const nodes = { 'web1:22': { version: '0.2.0', pid: 100 }, 'web2:22': { version: '0.2.0', pid: 200 } };
   const status = (await withWorker('wfu-ok', fakeActivities(calls, nodes), () =>
-    client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-ok', workflowId: 'wfu-ok', args: [deployInput([host(1), host(2)])] }),
+    wf.client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-ok', workflowId: 'wfu-ok', args: [deployInput([host(1), host(2)])] }),
   )) as DeployStatus;
   assert.equal(status.phase, 'done');
   assert.equal(status.fromVersion, '0.2.0');
   assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', pid: 100, sent: true, version: '0.3.0' });
   assert.deepEqual(calls.filter((c) => c.includes('web1')), ['identity web1:22', 'upload web1:22 0.3.0', 'upgrade web1:22 0.3.0']);
-  if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await client.workflow.getHandle('wfu-ok').fetchHistory()));
+  if (!existsSync(fixture)) writeFileSync(fixture, historyToJSON(await wf.client.workflow.getHandle('wfu-ok').fetchHistory()));
 });
 
 test('a host already on the target is skipped; a host on another version is refused untouched; the others are upgraded', async () => {
@@ -158,7 +139,7 @@ test('an upgrade whose SSH session broke is judged by the node itself: upgraded 
   const calls: string[] = [];
   const nodes: Record<string, FakeNode> = { 'web1:22': { version: '0.2.0', pid: 100, onUpgrade: 'lost-session' } };
   const status = (await withWorker('wfu-lost', fakeActivities(calls, nodes), () =>
-    client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-lost', workflowId: 'wfu-lost', args: [deployInput([host(1)])] }),
+    wf.client.workflow.execute('deployUpgrade', { taskQueue: 'wfu-lost', workflowId: 'wfu-lost', args: [deployInput([host(1)])] }),
   )) as DeployStatus;
   assert.deepEqual(status.hosts['web1:22'], { host: 'web1:22', step: 'done', pid: 100, sent: true, version: '0.3.0' });
   assert.equal(calls.filter((c) => c.startsWith('upgrade')).length, 1, 'the upgrade script is never run twice');
@@ -177,7 +158,7 @@ test('buildUpgrade refuses an upgrade to the same version before any remote work
     app: 'hello', projectDir: '/src/hello', ref: 'HEAD', from: '0.2.0', buildHost: { name: 'b', address: 'b', port: 22, user: 'u' },
     buildAt: '/b/hello', tool: 'rebar3', store: '/var/ferry/store',
   };
-  const err = await withWorker('wfu-same', activities, () => client.workflow.execute('buildUpgrade', { taskQueue: 'wfu-same', workflowId: 'wfu-same', args: [input] })).catch(
+  const err = await withWorker('wfu-same', activities, () => wf.client.workflow.execute('buildUpgrade', { taskQueue: 'wfu-same', workflowId: 'wfu-same', args: [input] })).catch(
     (e: unknown) => e,
   );
   assert.ok(err instanceof WorkflowFailedError);
