@@ -3,8 +3,11 @@ import { NON_RETRYABLE } from '../core/domain/errors';
 
 const retry: RetryPolicy = { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE] };
 
-/** Short remote commands: unpack, configure, start, stop, ping. */
-export const SSH_STEP: ActivityOptions = { startToCloseTimeout: '3m', retry };
+/**
+ * Short remote commands: unpack, configure, start, stop, ping. The worker beats every 5 s while one runs
+ * (activities/index.ts), so a step whose worker died is retried after 20 s, not after its 3 minutes.
+ */
+export const SSH_STEP: ActivityOptions = { startToCloseTimeout: '3m', heartbeatTimeout: '20s', retry };
 
 /** Tarball transfers; they heartbeat bytes sent. */
 export const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry };
@@ -15,6 +18,7 @@ export const BUILD: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTime
 /** Waiting for a node to boot and report the expected version: many quick tries. */
 export const VERIFY: ActivityOptions = {
   startToCloseTimeout: '1m',
+  heartbeatTimeout: '20s',
   retry: { ...retry, initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '5s', maximumAttempts: 20 },
 };
 
