@@ -1,9 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, CorruptReleaseError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
-import { releaseLayout, type HostTarget, type SshSettings } from '../core/domain/host';
+import { ChecksumMismatchError, CorruptReleaseError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
+import { releaseLayout, type HostTarget, type NodeSettings, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
 import type { TransferMode } from '../core/domain/requests';
@@ -44,6 +45,21 @@ export interface NodeState {
 export interface ScriptOutcome {
   exitCode: number;
   output: string;
+}
+
+const COOKIE = /^[A-Za-z0-9_.@+=-]{1,255}$/;
+
+/** The cookie in COOKIE_FILE on the worker machine: one line; never logged, never in a message. */
+async function readCookie(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`COOKIE_FILE ${file}: cannot read it on the worker machine (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const cookie = text.trim();
+  if (!COOKIE.test(cookie)) throw new InputError(`COOKIE_FILE ${file}: the cookie must be one line of letters, digits and _ . @ + = -`);
+  return cookie;
 }
 
 /** Steps on target hosts: upload, unpack, configure, and the release script's start/stop/ping. */
@@ -113,10 +129,53 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       log.info('release unpacked', { host: t.host.name, version: t.release.version });
     },
 
-    /** Gives the node its per-host name through a static vm.args every version links to. Repeatable. */
-    async configureNode(t: OnHost & { version: string }): Promise<void> {
+    /**
+     * Gives the node its per-host config before it starts: links `releases/<vsn>/vm.args` and `sys.config` to the files
+     * LINK_VM_ARGS and LINK_SYS_CONFIG name (which must exist on the host), writes the cookie from COOKIE_FILE (read here,
+     * on the worker) with mode 0400, and writes the static vm.args every version uses: the node name (or the linked
+     * file, which must name the same node), the cookie and the cluster settings. Repeatable.
+     */
+    async configureNode(t: OnHost & { version: string; node?: NodeSettings }): Promise<void> {
       const layout = releaseLayout(t.host.deployTo, t.app);
-      await run(t, node.configure(layout, t.version, t.host.nodeName));
+      const s = t.node ?? {};
+      const links = [
+        { variable: 'LINK_VM_ARGS', file: 'vm.args' as const, path: s.linkVmArgs },
+        { variable: 'LINK_SYS_CONFIG', file: 'sys.config' as const, path: s.linkSysConfig },
+      ].filter((l): l is typeof l & { path: string } => l.path !== undefined);
+      const cookie = s.cookieFile === undefined ? undefined : await readCookie(s.cookieFile);
+      if (links.length > 0) {
+        const missing = node.missingFiles((await run(t, node.checkFiles(links.map((l) => l.path)))).stdout);
+        if (missing.length > 0) {
+          const what = links.filter((l) => missing.includes(l.path)).map((l) => `${l.variable} ${l.path}`);
+          throw new InputError(
+            `${t.host.name}: ${what.join(' and ')} ${what.length > 1 ? 'do' : 'does'} not exist on the host: ` +
+              'create the file there (Ferry links the release to it) or unset the variable; nothing was started',
+          );
+        }
+      }
+      if (s.linkVmArgs !== undefined) {
+        const named = (await run(t, node.nameIn(s.linkVmArgs))).stdout.trim();
+        if (named !== t.host.nodeName) {
+          throw new InputError(
+            `${t.host.name}: LINK_VM_ARGS ${s.linkVmArgs} ${named ? `names the node "${named}"` : 'has no -name line'}, but the config gives ` +
+              `this host the node name "${t.host.nodeName}": make them agree (-name in the file, or NODE_NAME / <ENV>_NODE_NAMES)`,
+          );
+        }
+      }
+      for (const l of links) await run(t, node.linkReleaseFile(layout, t.version, l.file, l.path));
+      if (cookie !== undefined) {
+        await ssh.run(t.host, node.writeCookie(layout), { stdin: cookie, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+      }
+      const extraArgs = s.cluster ? node.clusterArgs(s.cluster, t.host.nodeName) : [];
+      await run(t, node.configure(layout, t.version, t.host.nodeName, { linkVmArgs: s.linkVmArgs, cookie: cookie !== undefined, extraArgs }));
+      log.info('node configured', { host: t.host.name, node: t.host.nodeName, links: links.map((l) => l.file), cluster: s.cluster?.mode });
+    },
+
+    /** The nodes this node is connected to (`nodes()`), read from the node itself; not running -> NodeNotReadyError. */
+    async clusterView(t: OnHost): Promise<{ node: string; sees: string[] }> {
+      if (!(await ping(t))) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} is not running`);
+      const r = await run(t, node.connectedNodes(releaseLayout(t.host.deployTo, t.app)));
+      return { node: t.host.nodeName, sees: node.parseNodes(r.stdout) };
     },
 
     /** Starts the node, or restarts it when `restart` is set and it runs another version than `version`. Repeatable. */

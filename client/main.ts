@@ -105,11 +105,15 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     );
 
   for (const command of ['start', 'stop', 'restart', 'ping', 'version'] as NodeCommand[]) {
-    p.command(command)
+    const c = p
+      .command(command)
       .argument('<environment>')
       .description(`${command} the node on every host of an environment`)
-      .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
-      .action(async (env: string, o: object) => run(async () => nodeVerb(ctx, command, env, { ...globals(), ...o }))());
+      .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect);
+    if (command === 'ping') c.option('--cluster', 'show which nodes each node is connected to; fail when one misses another');
+    c.action(async (env: string, o: { cluster?: boolean }) =>
+      run(async () => nodeVerb(ctx, o.cluster ? 'cluster' : command, env, { ...globals(), ...o }))(),
+    );
   }
 
   p.command('doctor')

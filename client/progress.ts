@@ -67,11 +67,27 @@ export function deployReport(s: DeployStatus): string {
 
 /** The per-host report of a node command. */
 export function nodeReport(r: NodeCommandResult): string {
+  if (r.command === 'cluster') return clusterReport(r);
   return [
     `${r.command} ${r.environment}: ${r.failed === 0 ? `${r.hosts.length} hosts ok` : `${r.failed} of ${r.hosts.length} hosts failed`}`,
     ...r.hosts.map((h) => {
       const what = h.ok ? (r.command === 'ping' ? 'pong' : r.command === 'version' ? h.version ?? '' : `${h.action ?? 'ok'}${h.version ? ` ${h.version}` : ''}`) : h.error ?? 'failed';
       return `  ${h.ok ? '✓' : '✗'} ${h.host.padEnd(22)} ${what}`;
+    }),
+  ].join('\n');
+}
+
+/** `ferry ping <env> --cluster`: one row per node, what it sees and what it misses. */
+export function clusterReport(r: NodeCommandResult): string {
+  const width = Math.max(4, ...r.hosts.map((h) => (h.node ?? h.host).length));
+  return [
+    `cluster ${r.environment}: ${r.failed === 0 ? `${r.hosts.length} nodes, every link up` : `${r.failed} of ${r.hosts.length} nodes miss links or are down`}`,
+    `    ${'node'.padEnd(width)}  sees`,
+    ...r.hosts.map((h) => {
+      const sees = h.sees ? (h.sees.length > 0 ? h.sees.join(', ') : '(none)') : '';
+      const missing = h.missing && h.missing.length > 0 ? `   MISSING ${h.missing.join(', ')}` : '';
+      const what = h.sees ? `${sees}${missing}` : h.error ?? 'failed';
+      return `  ${h.ok ? '✓' : '✗'} ${(h.node ?? h.host).padEnd(width)}  ${what}`;
     }),
   ].join('\n');
 }

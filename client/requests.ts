@@ -58,15 +58,18 @@ export interface DeployFlags {
 }
 
 export function deployRequest(c: DeliveryConfig, env: string, flags: DeployFlags & { version: string }): DeployRequest {
+  const e = environmentOf(c, env);
   return {
     app: c.app,
     environment: env,
     version: version(flags.version),
-    hosts: selectHosts(environmentOf(c, env), flags.host),
+    hosts: selectHosts(e, flags.host),
     store: c.releaseStore,
     startDeploy: flags.startDeploy ?? false,
     maxParallel: flags.maxParallel ?? 10,
     ssh: sshOf(c),
+    // The cluster names every node of the environment, also when --host picks some.
+    ...(e.node ? { node: e.node } : {}),
   };
 }
 
@@ -75,7 +78,9 @@ export function pruneRequest(c: DeliveryConfig, env: string, keep: number, hosts
 }
 
 export function nodeCommandRequest(c: DeliveryConfig, env: string, command: NodeCommand, hosts?: string[]): NodeCommandRequest {
-  return { app: c.app, environment: env, command, hosts: selectHosts(environmentOf(c, env), hosts), ssh: sshOf(c) };
+  const e = environmentOf(c, env);
+  const expectedNodes = command === 'cluster' ? { expectedNodes: e.hosts.map((h) => h.nodeName) } : {};
+  return { app: c.app, environment: env, command, hosts: selectHosts(e, hosts), ...expectedNodes, ssh: sshOf(c) };
 }
 
 export interface RolloutFlags {

@@ -33,5 +33,6 @@ export async function deployRelease(input: DeployRequest): Promise<DeployStatus>
     store: req.store,
     startDeploy: req.startDeploy,
     ssh: req.ssh,
+    ...(req.node ? { node: req.node } : {}),
   }));
 }

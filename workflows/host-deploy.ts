@@ -1,5 +1,6 @@
 import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, ReleaseOnHost } from '../activities';
+import type { NodeSettings } from '../core/domain/host';
 import type { HostProgress } from '../core/domain/requests';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
@@ -10,6 +11,8 @@ const verify = proxyActivities<Activities>(VERIFY);
 
 export interface HostDeployRequest extends ReleaseOnHost {
   startDeploy: boolean;
+  /** Per-node config of the environment: linked vm.args/sys.config, cookie file, cluster. */
+  node?: NodeSettings;
 }
 
 /**
@@ -31,7 +34,7 @@ export async function hostDeploy(req: HostDeployRequest): Promise<HostProgress> 
   await report('unpack');
   await ssh.unpackRelease(req);
   await report('configure');
-  await ssh.configureNode({ ...onHost, version: req.release.version });
+  await ssh.configureNode({ ...onHost, version: req.release.version, ...(req.node ? { node: req.node } : {}) });
   if (req.startDeploy) {
     await report('start');
     await ssh.startNode({ ...onHost, restart: true, version: req.release.version });

@@ -24,6 +24,13 @@ export async function nodeCommand(input: NodeCommandRequest): Promise<NodeComman
           case 'stop':
             await ssh.stopNode(t);
             return { host: host.name, ok: true, running: false, action: 'stopped' };
+          case 'cluster': {
+            const { node, sees } = await ssh.clusterView(t);
+            const missing = (req.expectedNodes ?? []).filter((n) => n !== node && !sees.includes(n));
+            return missing.length === 0
+              ? { host: host.name, ok: true, running: true, node, sees, missing }
+              : { host: host.name, ok: false, running: true, node, sees, missing, error: `${node} does not see ${missing.join(', ')}` };
+          }
           case 'ping':
           case 'version': {
             const s = await ssh.nodeState(t);

@@ -24,6 +24,7 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
         startDeploy: req.startDeploy,
         maxParallel: req.maxParallel,
         ssh: req.ssh,
+        node: req.node,
       },
     ],
   });

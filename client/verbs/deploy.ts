@@ -54,8 +54,8 @@ export async function update(ctx: VerbContext, env: string, opts: GlobalOptions 
   const config = await loadConfig(opts, ctx);
   const build = buildRequest(config, opts);
   // The version is unknown until the build ran; validate everything else now with a placeholder.
-  const { hosts, startDeploy, maxParallel, environment } = deployRequest(config, env, { ...opts, version: '0.0.0' });
-  const request: UpdateRequest = { ...build, environment, hosts, startDeploy, maxParallel };
+  const { hosts, startDeploy, maxParallel, environment, node } = deployRequest(config, env, { ...opts, version: '0.0.0' });
+  const request: UpdateRequest = { ...build, environment, hosts, startDeploy, maxParallel, ...(node ? { node } : {}) };
   const id = workflowIds.environment(config.app, env);
   const r = await runWorkflow<DeployStatus>(
     ctx,

@@ -1,4 +1,4 @@
-import type { ReleaseLayout } from '../domain/host';
+import { syncList, type ClusterSettings, type ReleaseLayout } from '../domain/host';
 import type { Argv } from './shell';
 
 /** Seconds a control command may take; `daemon` never returns for a broken release (ERLANG-NOTES). */
@@ -27,29 +27,111 @@ export const evaluate = (l: ReleaseLayout, expression: string): Argv => script(l
 /** Prints the OS pid of the node. */
 export const osPid = (l: ReleaseLayout): Argv => script(l, 'pid');
 
+/** What `configure` adds to the release's own vm.args; every field is optional. */
+export interface NodeConfig {
+  /** LINK_VM_ARGS: Ferry's vm.args includes this file (`-args_file`) instead of the release's vm.args. */
+  linkVmArgs?: string;
+  /** Take `-setcookie` from the cookie file Ferry wrote (`layout.cookie`) instead of the release's vm.args. */
+  cookie?: boolean;
+  /** More vm.args lines, e.g. `clusterArgs`. */
+  extraArgs?: string[];
+}
+
 /**
- * Writes the per-host vm.args (the release's own, with its node name replaced) and links `<root>/vm.args` to it.
- * The start script prefers that file to `releases/<vsn>/vm.args` and never re-renders it (it has no `.src`), so
- * concurrent calls cannot race and every later version uses it unchanged. Repeatable.
+ * Writes the per-host vm.args and links `<root>/vm.args` to it: `-name` and the release's vm.args without its name,
+ * or, with `linkVmArgs`, an `-args_file` line for that file (which names the node) and its `-setcookie` line (the start
+ * script reads the cookie only from the top file); then the cookie from Ferry's cookie file and the extra lines.
+ * The start script prefers `<root>/vm.args` to `releases/<vsn>/vm.args` and never re-renders it (it has no `.src`), so
+ * concurrent calls cannot race and every later version uses it unchanged. Mode 0600: it can hold the cookie. Repeatable.
  */
-export const configure = (l: ReleaseLayout, v: string, nodeName: string): Argv => [
+export const configure = (l: ReleaseLayout, v: string, nodeName: string, c: NodeConfig = {}): Argv => [
   'sh',
   '-c',
   [
     'set -e',
-    'rel=$1/releases/$2; out=$4',
+    'root=$1; rel=$1/releases/$2; name=$3; out=$4; link=$5; cookie=$6; shift 6',
     'mkdir -p "$(dirname "$out")"',
     'if [ -f "$rel/vm.args.src" ]; then src=$rel/vm.args.src; elif [ -f "$rel/vm.args" ]; then src=$rel/vm.args; else src=/dev/null; fi',
-    '{ echo "-name $3"; grep -v -E "^[[:space:]]*-s?name([[:space:]]|$)" "$src" || true; } > "$out.tmp"',
+    'drop="^[[:space:]]*-s?name([[:space:]]|$)"; if [ -n "$cookie" ]; then drop="$drop|^[[:space:]]*-setcookie([[:space:]]|$)"; fi',
+    '{',
+    '  if [ -n "$link" ]; then echo "-args_file $link"; [ -n "$cookie" ] || grep -E "^-setcookie[[:space:]]" "$link" || true',
+    '  else echo "-name $name"; grep -v -E "$drop" "$src" || true; fi',
+    '  if [ -n "$cookie" ]; then echo "-setcookie $(cat "$cookie")"; fi',
+    '  for line in "$@"; do echo "$line"; done',
+    '} > "$out.tmp"',
+    'chmod 600 "$out.tmp"',
     'mv -f "$out.tmp" "$out"',
-    'ln -sfn "$out" "$1/vm.args"',
+    'ln -sfn "$out" "$root/vm.args"',
   ].join('\n'),
   'configure',
   l.root,
   v,
   nodeName,
   l.vmArgs,
+  c.linkVmArgs ?? '',
+  c.cookie ? l.cookie : '',
+  ...(c.extraArgs ?? []),
 ];
+
+/**
+ * vm.args lines for the kernel's boot-time sync with the other nodes of the cluster (`-kernel sync_nodes_optional`
+ * or `sync_nodes_mandatory`, and `sync_nodes_timeout`). The list is double-quoted: erl's args-file reader drops quotes.
+ */
+export const clusterArgs = (cluster: ClusterSettings, self: string): string[] => [
+  `-kernel sync_nodes_${cluster.mode} "${syncList(cluster, self)}"`,
+  `-kernel sync_nodes_timeout ${cluster.timeoutMs}`,
+];
+
+/** Prints `ok <path>` or `missing <path>` for each file: the check before a per-host config file is linked. */
+export const checkFiles = (paths: string[]): Argv => [
+  'sh',
+  '-c',
+  'for f in "$@"; do if [ -f "$f" ]; then echo "ok $f"; else echo "missing $f"; fi; done',
+  'check-files',
+  ...paths,
+];
+
+/** Reads `checkFiles`' output: the paths that are missing. */
+export const missingFiles = (output: string): string[] =>
+  output.split('\n').flatMap((line) => (line.startsWith('missing ') ? [line.slice('missing '.length)] : []));
+
+/** Prints the node name that a vm.args file gives with `-name` or `-sname`, or nothing. */
+export const nameIn = (vmArgs: string): Argv => [
+  'sh',
+  '-c',
+  'sed -n -E "s/^[[:space:]]*-s?name[[:space:]]+([^[:space:]]+).*/\\1/p" "$1" | head -n 1',
+  'name-in',
+  vmArgs,
+];
+
+/**
+ * Replaces `releases/<vsn>/<file>` (vm.args or sys.config) by a link to a per-host file, as edeliver's LINK_VM_ARGS and
+ * LINK_SYS_CONFIG do, and removes `<file>.src`, which the start script would otherwise render through the link into
+ * the per-host file. Repeatable.
+ */
+export const linkReleaseFile = (l: ReleaseLayout, v: string, file: 'vm.args' | 'sys.config', target: string): Argv => [
+  'sh',
+  '-c',
+  'set -e; rm -f "$1.src"; ln -sfn "$2" "$1"',
+  'link-config',
+  `${l.releaseDir(v)}/${file}`,
+  target,
+];
+
+/** Writes stdin (the cookie) to the node's cookie file, mode 0400, through a temp file. Repeatable. */
+export const writeCookie = (l: ReleaseLayout): Argv => [
+  'sh',
+  '-c',
+  'set -e; mkdir -p "$(dirname "$1")"; rm -f "$1.tmp"; (umask 377; cat > "$1.tmp"); mv -f "$1.tmp" "$1"',
+  'write-cookie',
+  l.cookie,
+];
+
+/** Prints the nodes the running node is connected to (`nodes()`), e.g. `['a@h','b@h']`. */
+export const connectedNodes = (l: ReleaseLayout): Argv => evaluate(l, 'nodes().');
+
+/** Reads `connectedNodes`' output: the node names, sorted. */
+export const parseNodes = (output: string): string[] => [...output.matchAll(/[A-Za-z0-9_-]+@[A-Za-z0-9.-]*[A-Za-z0-9-]/g)].map((m) => m[0]).sort();
 
 /** Hot-upgrades the running node to `v` from `releases/<v>/<app>.tar.gz`; 300 s at most. Its exit code alone proves nothing. */
 export const upgrade = (l: ReleaseLayout, v: string): Argv => ['timeout', '300', 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, 'upgrade', v];

@@ -1,5 +1,5 @@
 import { InputError } from '../domain/errors';
-import type { HostTarget, SshTarget } from '../domain/host';
+import type { ClusterSettings, HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { appName } from '../domain/release';
 import type { BatchSize } from '../domain/plan';
@@ -50,7 +50,9 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const environments: Record<string, EnvironmentConfig> = {};
   for (const env of environmentVariables(r)) {
     const rollout = readRollout(r, env);
-    environments[env.toLowerCase()] = { ...readEnvironment(r, env, naming), ...(rollout ? { rollout } : {}) };
+    const base = readEnvironment(r, env, naming);
+    const node = readNodeSettings(r, env, base.hosts);
+    environments[env.toLowerCase()] = { ...base, ...(rollout ? { rollout } : {}), ...(node ? { node } : {}) };
   }
   const approvers = words(r.get('APPROVERS'));
   const forbidSelfApproval = readFlag(r, 'FORBID_SELF_APPROVAL');
@@ -264,7 +266,46 @@ function readEnvironment(r: Reader, env: string, naming: { template: string; app
     const deployTo = r.check(() => absolutePath(m[2]!, r.at(nodesVar)));
     if (target && deployTo !== undefined) entries.push({ from: nodesVar, target, deployTo });
   }
-  return { name, hosts: placeHosts(r, name, entries, naming) };
+  return { name, hosts: placeHosts(r, name, entries, naming, readNodeNames(r, env, entries.length)) };
+}
+
+/** <ENV>_NODE_NAMES: one node name per host, in the order of <ENV>_HOSTS then <ENV>_NODES; it overrides NODE_NAME. */
+function readNodeNames(r: Reader, env: string, hosts: number): string[] | undefined {
+  const name = `${env}_NODE_NAMES`;
+  const names = words(r.get(name));
+  if (names.length === 0) return undefined;
+  if (names.length !== hosts) {
+    r.errors.push(`${r.at(name)}: gives ${names.length} node names for ${hosts} hosts: give one name@host per host, in the order of ${env}_HOSTS then ${env}_NODES`);
+  }
+  return names;
+}
+
+const CLUSTER_MODES: Record<string, ClusterSettings['mode'] | false> = { true: 'optional', yes: 'optional', optional: 'optional', mandatory: 'mandatory', false: false, no: false };
+
+/**
+ * LINK_VM_ARGS, LINK_SYS_CONFIG and COOKIE_FILE (each also per environment: <ENV>_LINK_VM_ARGS, ...), <ENV>_CLUSTER and
+ * <ENV>_CLUSTER_TIMEOUT; undefined when none is set.
+ */
+function readNodeSettings(r: Reader, env: string, hosts: HostTarget[]): NodeSettings | undefined {
+  const either = (name: string) => {
+    const own = r.path(`${env}_${name}`);
+    return own === undefined ? r.path(name) : own;
+  };
+  const linkVmArgs = either('LINK_VM_ARGS');
+  const linkSysConfig = either('LINK_SYS_CONFIG');
+  const cookieFile = either('COOKIE_FILE');
+  const clusterVar = `${env}_CLUSTER`;
+  const modeText = r.get(clusterVar)?.toLowerCase();
+  const mode = modeText === undefined ? false : CLUSTER_MODES[modeText];
+  if (mode === undefined) r.errors.push(`${r.at(clusterVar)}: "${modeText}" is not a cluster mode: set ${clusterVar}=true (sync_nodes_optional) or ${clusterVar}=mandatory (sync_nodes_mandatory)`);
+  const timeoutMs = readCount(r, `${clusterVar}_TIMEOUT`, 1) ?? 30000;
+  const settings: NodeSettings = {
+    ...(linkVmArgs ? { linkVmArgs } : {}),
+    ...(linkSysConfig ? { linkSysConfig } : {}),
+    ...(cookieFile ? { cookieFile } : {}),
+    ...(mode ? { cluster: { mode, nodes: hosts.map((h) => h.nodeName), timeoutMs } } : {}),
+  };
+  return Object.keys(settings).length > 0 ? settings : undefined;
 }
 
 /** The SSH target of one list entry; a missing user asks for <ENV>_USER. */
@@ -278,7 +319,13 @@ function entryTarget(r: Reader, from: string, entry: string, hostText: string, u
 }
 
 /** Drops duplicate hosts and gives each host its node name, which must be valid and unique in the environment. */
-function placeHosts(r: Reader, env: string, entries: HostEntry[], naming: { template: string; app: string } | undefined): HostTarget[] {
+function placeHosts(
+  r: Reader,
+  env: string,
+  entries: HostEntry[],
+  naming: { template: string; app: string } | undefined,
+  names?: string[],
+): HostTarget[] {
   const hosts: HostTarget[] = [];
   const byNode = new Map<string, HostTarget>();
   for (const { from, target, deployTo } of entries) {
@@ -292,13 +339,14 @@ function placeHosts(r: Reader, env: string, entries: HostEntry[], naming: { temp
       port: String(target.port),
       index: String(hosts.length + 1),
     };
-    const node = naming?.template.replace(PLACEHOLDER, (_, p: string) => fill[p] ?? '') ?? '';
+    const node = names?.[hosts.length] ?? naming?.template.replace(PLACEHOLDER, (_, p: string) => fill[p] ?? '') ?? '';
     const host: HostTarget = { ...target, deployTo, nodeName: node };
     hosts.push(host);
-    if (!naming || r.check(() => nodeName(node, `${r.at('NODE_NAME')} (${env} host ${target.name})`)) === undefined) continue;
+    const nameVar = names ? `${env.toUpperCase()}_NODE_NAMES` : 'NODE_NAME';
+    if (!naming || r.check(() => nodeName(node, `${r.at(nameVar)} (${env} host ${target.name})`)) === undefined) continue;
     const other = byNode.get(node);
     if (other) {
-      r.errors.push(`${r.at('NODE_NAME')}: ${env} hosts ${other.name} and ${target.name} both get node name "${node}": ${UNIQUE_NAME_FIX}`);
+      r.errors.push(`${r.at(nameVar)}: ${env} hosts ${other.name} and ${target.name} both get node name "${node}": ${UNIQUE_NAME_FIX}`);
     } else byNode.set(node, host);
   }
   return hosts;

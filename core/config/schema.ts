@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HostTarget, SshTarget } from '../domain/host';
+import type { HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import type { BatchSize } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
@@ -14,6 +14,8 @@ export interface EnvironmentConfig {
   hosts: HostTarget[];
   /** Staged-rollout settings from <ENV>_REQUIRE_APPROVAL, <ENV>_CANARY, ...; present only when one of them is set. */
   rollout?: RolloutSettings;
+  /** Per-node config from LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE, <ENV>_CLUSTER; present only when one is set. */
+  node?: NodeSettings;
 }
 
 /** How `ferry rollout <env>` (and `ferry deploy` when approval is required) cuts and gates an environment. */
@@ -101,6 +103,24 @@ const environment = z.strictObject({
       pauseSeconds: z.number().min(0).optional().describe('<ENV>_PAUSE: seconds between batches'),
       maxFailures: z.number().int().min(0).optional().describe('<ENV>_MAX_FAILURES: failed hosts tolerated before an operator decides'),
       approvalTimeoutSeconds: z.number().positive().optional().describe('<ENV>_APPROVAL_TIMEOUT: seconds; then the rollout is rejected'),
+    })
+    .optional(),
+  node: z
+    .strictObject({
+      linkVmArgs: absolute()
+        .optional()
+        .describe('LINK_VM_ARGS (or <ENV>_LINK_VM_ARGS): a vm.args on each host; releases/<vsn>/vm.args links to it and Ferry\'s vm.args includes it'),
+      linkSysConfig: absolute().optional().describe('LINK_SYS_CONFIG (or <ENV>_LINK_SYS_CONFIG): a sys.config on each host; releases/<vsn>/sys.config links to it'),
+      cookieFile: absolute()
+        .optional()
+        .describe('COOKIE_FILE (or <ENV>_COOKIE_FILE): the Erlang cookie in a file on the worker machine; written to each host with mode 0400'),
+      cluster: z
+        .strictObject({
+          mode: z.enum(['optional', 'mandatory']).describe('<ENV>_CLUSTER: true or optional (sync_nodes_optional), mandatory (sync_nodes_mandatory)'),
+          nodes: z.array(z.string().refine(passes((t) => nodeName(t, 'node name')), 'must be name@host')).describe('The node names of every host'),
+          timeoutMs: z.number().int().min(1).describe('<ENV>_CLUSTER_TIMEOUT: sync_nodes_timeout in milliseconds, default 30000'),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -62,6 +62,8 @@ export interface ReleaseLayout {
   tarball(v: Version | string): string;
   /** The per-host vm.args Ferry writes once; every version links to it. */
   vmArgs: string;
+  /** The node's Erlang cookie (COOKIE_FILE), mode 0400. */
+  cookie: string;
   /** run_erl pipes of this node, under the deploy root instead of the shared /tmp/erl_pipes. */
   pipeDir: string;
   logDir: string;
@@ -76,6 +78,7 @@ export function releaseLayout(deployTo: string, app: string): ReleaseLayout {
     releaseDir: (v) => `${root}/releases/${v}`,
     tarball: (v) => `${root}/releases/${v}/${app}.tar.gz`,
     vmArgs: `${root}/ferry/vm.args`,
+    cookie: `${root}/ferry/cookie`,
     pipeDir: `${root}/ferry/pipes/`,
     logDir: `${root}/log`,
   };
@@ -85,4 +88,36 @@ export function releaseLayout(deployTo: string, app: string): ReleaseLayout {
 export interface SshSettings {
   knownHostsFile?: string;
   identityFile?: string;
+}
+
+/** How the nodes of an environment find each other at boot: kernel `sync_nodes_optional` or `sync_nodes_mandatory`. */
+export interface ClusterSettings {
+  /** optional: boot goes on without the missing nodes after the timeout; mandatory: the node stops instead. */
+  mode: 'optional' | 'mandatory';
+  /** Every node of the environment, in host order; each node gets the others. */
+  nodes: string[];
+  /** kernel `sync_nodes_timeout`, in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Per-node configuration an environment gives its hosts on deploy. Paths are on the target hosts, except `cookieFile`,
+ * which is on the worker machine: the activity reads it, so the cookie never crosses the workflow boundary.
+ */
+export interface NodeSettings {
+  /** LINK_VM_ARGS: a vm.args on each host that `releases/<vsn>/vm.args` links to and Ferry's vm.args includes. */
+  linkVmArgs?: string;
+  /** LINK_SYS_CONFIG: a sys.config on each host that `releases/<vsn>/sys.config` links to. */
+  linkSysConfig?: string;
+  cluster?: ClusterSettings;
+  /** COOKIE_FILE: the Erlang cookie, in a file on the worker machine. */
+  cookieFile?: string;
+}
+
+/** The other nodes a node syncs with at boot, as the Erlang list `['a@h','b@h']`. */
+export function syncList(cluster: ClusterSettings, self: string): string {
+  return `[${cluster.nodes
+    .filter((n) => n !== self)
+    .map((n) => `'${nodeName(n, 'cluster node')}'`)
+    .join(',')}]`;
 }

@@ -36,6 +36,22 @@ export const hostTargetSchema = z
   .strictObject({ ...target, deployTo: pathSchema, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))) })
   .superRefine(reachable);
 
+/** LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE and the cluster of an environment, as hostDeploy takes them. */
+export const nodeSettingsSchema = z
+  .strictObject({
+    linkVmArgs: pathSchema.optional(),
+    linkSysConfig: pathSchema.optional(),
+    cookieFile: pathSchema.optional(),
+    cluster: z
+      .strictObject({
+        mode: z.enum(['optional', 'mandatory']),
+        nodes: z.array(z.string().superRefine(check((s) => nodeName(s, 'node name')))).min(1),
+        timeoutMs: z.number().int().min(1).max(24 * 3600 * 1000),
+      })
+      .optional(),
+  })
+  .optional();
+
 export const sshSettingsSchema = z.strictObject({ knownHostsFile: pathSchema.optional(), identityFile: pathSchema.optional() }).optional();
 
 /** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa). */
@@ -64,13 +80,18 @@ export const deployRequestSchema = z.strictObject({
   startDeploy: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(500).default(10),
   ssh: sshSettingsSchema,
+  /** Per-node config: links to per-host vm.args/sys.config, the cookie file, the cluster. */
+  node: nodeSettingsSchema,
 });
 
 export const nodeCommandRequestSchema = z.strictObject({
   app: appSchema,
   environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
-  command: z.enum(['start', 'stop', 'restart', 'ping', 'version']),
+  /** `cluster`: which nodes each node is connected to (`nodes()`). */
+  command: z.enum(['start', 'stop', 'restart', 'ping', 'version', 'cluster']),
   hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  /** For `cluster`: every node of the environment; a node that does not see all the others fails. */
+  expectedNodes: z.array(z.string().superRefine(check((s) => nodeName(s, 'node name')))).optional(),
   ssh: sshSettingsSchema,
 });
 
@@ -87,6 +108,7 @@ export const updateRequestSchema = buildRequestSchema.extend({
   hosts: deployRequestSchema.shape.hosts,
   startDeploy: deployRequestSchema.shape.startDeploy,
   maxParallel: deployRequestSchema.shape.maxParallel,
+  node: deployRequestSchema.shape.node,
 });
 
 export const buildUpgradeRequestSchema = buildRequestSchema
@@ -191,6 +213,11 @@ export interface NodeResult {
   version?: string;
   action?: string;
   error?: string;
+  /** `cluster`: the node's name and the nodes it is connected to, sorted. */
+  node?: string;
+  sees?: string[];
+  /** `cluster`: nodes of the environment it is not connected to. */
+  missing?: string[];
 }
 
 export interface NodeCommandResult {

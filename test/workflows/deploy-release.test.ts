@@ -42,6 +42,7 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     },
     unpackRelease: async (t) => step('unpack', t.host.name),
     configureNode: async (t) => step('configure', t.host.name),
+    clusterView: notUsed,
     startNode: async (t) => (await step('start', t.host.name), { action: 'started' as const }),
     stopNode: async (t) => ({ host: t.host.name, running: false }),
     nodeState: async (t) => ({ host: t.host.name, running: true, version: '0.2.0' }),

@@ -48,6 +48,7 @@ function fleet(initial: Record<string, string> = {}) {
     },
     unpackRelease: async () => undefined,
     configureNode: async () => undefined,
+    clusterView: notUsed,
     startNode: async (t) => (running.set(t.host.name, t.version ?? ''), { action: 'restarted' as const }),
     stopNode: async (t) => (calls.push(`stop ${t.host.name}`), running.delete(t.host.name), { host: t.host.name, running: false }),
     nodeState: async (t) => ({ host: t.host.name, running: running.has(t.host.name), version: running.get(t.host.name) }),

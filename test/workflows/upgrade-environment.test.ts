@@ -50,6 +50,7 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     downgradeNode: notUsed,
     unpackRelease: async (t) => void calls.push(`unpack ${t.host.name}`),
     configureNode: async () => undefined,
+    clusterView: notUsed,
     startNode: async (t) => (calls.push(`start ${t.host.name}`), (nodes[t.host.name] = t.version), { action: 'started' as const }),
     stopNode: notUsed,
     verifyRunning: notUsed,

@@ -68,6 +68,7 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activ
     downgradeNode: async (t) => (calls.push(`downgrade ${t.host.name} ${t.version}`), (nodes[t.host.name]!.version = t.version), { exitCode: 0, output: '' }),
     unpackRelease: notUsed,
     configureNode: notUsed,
+    clusterView: notUsed,
     startNode: notUsed,
     stopNode: notUsed,
     nodeState: notUsed,

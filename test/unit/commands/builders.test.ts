@@ -92,26 +92,130 @@ test('node.runningVersion is undefined for an empty release list', () => {
 
 const CONFIGURE_SCRIPT = [
   'set -e',
-  'rel=$1/releases/$2; out=$4',
+  'root=$1; rel=$1/releases/$2; name=$3; out=$4; link=$5; cookie=$6; shift 6',
   'mkdir -p "$(dirname "$out")"',
   'if [ -f "$rel/vm.args.src" ]; then src=$rel/vm.args.src; elif [ -f "$rel/vm.args" ]; then src=$rel/vm.args; else src=/dev/null; fi',
-  '{ echo "-name $3"; grep -v -E "^[[:space:]]*-s?name([[:space:]]|$)" "$src" || true; } > "$out.tmp"',
+  'drop="^[[:space:]]*-s?name([[:space:]]|$)"; if [ -n "$cookie" ]; then drop="$drop|^[[:space:]]*-setcookie([[:space:]]|$)"; fi',
+  '{',
+  '  if [ -n "$link" ]; then echo "-args_file $link"; [ -n "$cookie" ] || grep -E "^-setcookie[[:space:]]" "$link" || true',
+  '  else echo "-name $name"; grep -v -E "$drop" "$src" || true; fi',
+  '  if [ -n "$cookie" ]; then echo "-setcookie $(cat "$cookie")"; fi',
+  '  for line in "$@"; do echo "$line"; done',
+  '} > "$out.tmp"',
+  'chmod 600 "$out.tmp"',
   'mv -f "$out.tmp" "$out"',
-  'ln -sfn "$out" "$1/vm.args"',
+  'ln -sfn "$out" "$root/vm.args"',
 ].join('\n');
 
 test('node.configure passes root, version, node name and vm.args path as parameters of a constant script', () => {
   assert.equal(
     toShell(node.configure(layout, '0.1.0', 'hello@10.0.0.5')),
-    `sh -c '${CONFIGURE_SCRIPT}' configure /opt/ferry/hello 0.1.0 hello@10.0.0.5 /opt/ferry/hello/ferry/vm.args`,
+    `sh -c '${CONFIGURE_SCRIPT}' configure /opt/ferry/hello 0.1.0 hello@10.0.0.5 /opt/ferry/hello/ferry/vm.args '' ''`,
   );
 });
 
 test('node.configure quotes a deploy root that has a space', () => {
   assert.equal(
     toShell(node.configure(spaced, '0.1.0', 'hello@10.0.0.5')),
-    `sh -c '${CONFIGURE_SCRIPT}' configure '/opt/my app/hello' 0.1.0 hello@10.0.0.5 '/opt/my app/hello/ferry/vm.args'`,
+    `sh -c '${CONFIGURE_SCRIPT}' configure '/opt/my app/hello' 0.1.0 hello@10.0.0.5 '/opt/my app/hello/ferry/vm.args' '' ''`,
   );
+});
+
+test('node.configure passes the linked vm.args, the cookie file and each extra line as parameters', () => {
+  assert.equal(
+    toShell(node.configure(layout, '0.1.0', 'a@h', { linkVmArgs: '/etc/hello/vm.args', cookie: true, extraArgs: ['-kernel x "[\'b@h\']"'] })),
+    `sh -c '${CONFIGURE_SCRIPT}' configure /opt/ferry/hello 0.1.0 a@h /opt/ferry/hello/ferry/vm.args /etc/hello/vm.args ` +
+      `/opt/ferry/hello/ferry/cookie '-kernel x "['\\''b@h'\\'']"'`,
+  );
+});
+
+const cluster = { mode: 'optional' as const, nodes: ['n1@127.0.0.1', 'n2@127.0.0.1', 'n3@127.0.0.1'], timeoutMs: 30000 };
+
+test('node.clusterArgs lists the other nodes, double-quoted for the args file, and the timeout', () => {
+  assert.deepEqual(node.clusterArgs(cluster, 'n2@127.0.0.1'), [
+    `-kernel sync_nodes_optional "['n1@127.0.0.1','n3@127.0.0.1']"`,
+    '-kernel sync_nodes_timeout 30000',
+  ]);
+  assert.equal(node.clusterArgs({ ...cluster, mode: 'mandatory' }, 'n1@127.0.0.1')[0], `-kernel sync_nodes_mandatory "['n2@127.0.0.1','n3@127.0.0.1']"`);
+});
+
+test('node.clusterArgs refuses a node name that would break the Erlang list', () => {
+  assert.throws(() => node.clusterArgs({ ...cluster, nodes: ["x'@h"] }, 'n1@127.0.0.1'), /invalid node name/);
+});
+
+test('node.clusterArgs lines are read by erl as the kernel settings', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'vm.args');
+  writeFileSync(file, `${node.clusterArgs(cluster, 'n1@127.0.0.1').join('\n')}\n`);
+  const out = execFileSync(
+    'erl',
+    ['-noshell', '-args_file', file, '-eval', 'io:format("~p~n", [[application:get_env(kernel, K) || K <- [sync_nodes_optional, sync_nodes_timeout]]]), halt().'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(out.trim(), "[{ok,['n2@127.0.0.1','n3@127.0.0.1']},{ok,30000}]");
+});
+
+test('node.checkFiles, nameIn, linkReleaseFile and writeCookie quote their paths', () => {
+  assert.equal(
+    toShell(node.checkFiles(['/etc/a b', '/etc/c'])),
+    `sh -c 'for f in "$@"; do if [ -f "$f" ]; then echo "ok $f"; else echo "missing $f"; fi; done' check-files '/etc/a b' /etc/c`,
+  );
+  assert.deepEqual(node.missingFiles('ok /etc/a b\nmissing /etc/c\n'), ['/etc/c']);
+  assert.match(toShell(node.nameIn('/etc/my vm.args')), / name-in '\/etc\/my vm.args'$/);
+  assert.equal(
+    toShell(node.linkReleaseFile(spaced, '0.1.0', 'sys.config', '/etc/hello.config')),
+    `sh -c 'set -e; rm -f "$1.src"; ln -sfn "$2" "$1"' link-config '/opt/my app/hello/releases/0.1.0/sys.config' /etc/hello.config`,
+  );
+  assert.match(toShell(node.writeCookie(spaced)), / write-cookie '\/opt\/my app\/hello\/ferry\/cookie'$/);
+});
+
+test('node.parseNodes reads the names nodes() printed, sorted', () => {
+  assert.deepEqual(node.parseNodes("['hello_2563@127.0.0.1','hello_2562@127.0.0.1']\n"), ['hello_2562@127.0.0.1', 'hello_2563@127.0.0.1']);
+  assert.deepEqual(node.parseNodes('[]\n'), []);
+});
+
+test('node.configure with a linked vm.args includes it, takes its cookie line and appends the cluster lines', () => {
+  const l = fakeRelease('0.1.0', 'vm.args', '-name hello@127.0.0.1\n-setcookie c\n');
+  const linked = path.join(path.dirname(l.root), 'node.vm.args');
+  writeFileSync(linked, '-name n1@127.0.0.1\n-setcookie mine\n+K true\n');
+  const r = sh(toShell(node.configure(l, '0.1.0', 'n1@127.0.0.1', { linkVmArgs: linked, extraArgs: node.clusterArgs(cluster, 'n1@127.0.0.1') })));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(
+    l,
+    `-args_file ${linked}\n-setcookie mine\n-kernel sync_nodes_optional "['n2@127.0.0.1','n3@127.0.0.1']"\n-kernel sync_nodes_timeout 30000\n`,
+  );
+  assert.equal(lstatSync(l.vmArgs).mode & 0o777, 0o600);
+});
+
+test('node.configure with a cookie file replaces the release cookie by it', () => {
+  const l = fakeRelease('0.1.0', 'vm.args.src', '-name hello@127.0.0.1\n-setcookie c\n+K true\n');
+  assert.equal(sh(toShell(node.writeCookie(l)).replace(/^/, 'echo secret_cookie | ')).status, 0);
+  assert.equal(lstatSync(l.cookie).mode & 0o777, 0o400);
+  const r = sh(toShell(node.configure(l, '0.1.0', 'hello_2231@127.0.0.1', { cookie: true })));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-name hello_2231@127.0.0.1\n+K true\n-setcookie secret_cookie\n');
+  // Again, with a new cookie: the 0400 file is replaced, not written through.
+  assert.equal(sh(toShell(node.writeCookie(l)).replace(/^/, 'echo other | ')).status, 0);
+  assert.equal(readFileSync(l.cookie, 'utf8'), 'other\n');
+});
+
+test('node.linkReleaseFile replaces the release file and its .src by a link; repeatable', () => {
+  const l = fakeRelease('0.1.0', 'sys.config.src', '[].');
+  writeFileSync(path.join(l.releaseDir('0.1.0'), 'sys.config'), '[].');
+  const target = path.join(path.dirname(l.root), 'host.config');
+  writeFileSync(target, '[{hello, []}].');
+  for (let i = 0; i < 2; i++) assert.equal(sh(toShell(node.linkReleaseFile(l, '0.1.0', 'sys.config', target))).status, 0);
+  const file = path.join(l.releaseDir('0.1.0'), 'sys.config');
+  assert.equal(readlinkSync(file), target);
+  assert.equal(existsSync(`${file}.src`), false);
+});
+
+test('node.checkFiles and nameIn run by sh report a missing file and the -name of a vm.args', () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'vm.args'), '## comment\n  -name n2@127.0.0.1\n-setcookie c\n');
+  const check = sh(toShell(node.checkFiles([path.join(dir, 'vm.args'), path.join(dir, 'nope')])));
+  assert.deepEqual(node.missingFiles(check.stdout), [path.join(dir, 'nope')]);
+  assert.equal(sh(toShell(node.nameIn(path.join(dir, 'vm.args')))).stdout, 'n2@127.0.0.1\n');
 });
 
 /** A deploy root under a temp dir with `releases/<v>/<file>` holding `text`. */
@@ -381,6 +485,7 @@ test('releaseLayout puts everything under <deployTo>/<app>', () => {
     bin: '/opt/ferry/hello/bin/hello',
     releasesDir: '/opt/ferry/hello/releases',
     vmArgs: '/opt/ferry/hello/ferry/vm.args',
+    cookie: '/opt/ferry/hello/ferry/cookie',
     pipeDir: '/opt/ferry/hello/ferry/pipes/',
     logDir: '/opt/ferry/hello/log',
   });
