@@ -171,11 +171,11 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       log.info('node configured', { host: t.host.name, node: t.host.nodeName, links: links.map((l) => l.file), cluster: s.cluster?.mode });
     },
 
-    /** The nodes this node is connected to (`nodes()`), read from the node itself; not running -> NodeNotReadyError. */
-    async clusterView(t: OnHost): Promise<{ node: string; sees: string[] }> {
-      if (!(await ping(t))) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} is not running`);
+    /** The nodes this node is connected to (`nodes()`), read from the node itself; nothing when it does not run. Read-only. */
+    async clusterView(t: OnHost): Promise<{ node: string; running: boolean; sees?: string[] }> {
+      if (!(await ping(t))) return { node: t.host.nodeName, running: false };
       const r = await run(t, node.connectedNodes(releaseLayout(t.host.deployTo, t.app)));
-      return { node: t.host.nodeName, sees: node.parseNodes(r.stdout) };
+      return { node: t.host.nodeName, running: true, sees: node.parseNodes(r.stdout) };
     },
 
     /** Starts the node, or restarts it when `restart` is set and it runs another version than `version`. Repeatable. */

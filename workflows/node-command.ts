@@ -25,7 +25,8 @@ export async function nodeCommand(input: NodeCommandRequest): Promise<NodeComman
             await ssh.stopNode(t);
             return { host: host.name, ok: true, running: false, action: 'stopped' };
           case 'cluster': {
-            const { node, sees } = await ssh.clusterView(t);
+            const { node, running, sees = [] } = await ssh.clusterView(t);
+            if (!running) return { host: host.name, ok: false, running: false, node, error: `node ${node} is not running` };
             const missing = (req.expectedNodes ?? []).filter((n) => n !== node && !sees.includes(n));
             return missing.length === 0
               ? { host: host.name, ok: true, running: true, node, sees, missing }
