@@ -133,6 +133,7 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
       startDeploy: flags.startDeploy ?? true,
       approveBefore: flags.approveBefore === true || (approve && canary === 0),
       approveAfterCanary: approve && canary > 0,
+      ...(env.node ? { node: env.node } : {}),
     };
   });
   const timeout = count(flags.approvalTimeout, '--approval-timeout', 1) ?? envs.map((e) => environmentOf(c, e).rollout?.approvalTimeoutSeconds).find((t) => t !== undefined);
@@ -188,10 +189,12 @@ export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit
 /** `upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: edeliver's automatic upgrade of an environment. */
 export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
   if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
+  const e = environmentOf(c, env);
   return {
     ...buildRequest(c, flags),
     environment: env,
-    hosts: selectHosts(environmentOf(c, env), flags.host),
+    hosts: selectHosts(e, flags.host),
     maxParallel: flags.maxParallel ?? 10,
+    ...(e.node ? { node: e.node } : {}),
   };
 }

@@ -88,7 +88,7 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
     try {
       status.hosts[host.name] = online.includes(host)
         ? await executeChild(hostUpgrade, { workflowId, args: [args] })
-        : await executeChild(hostDeploy, { workflowId, args: [{ ...args, startDeploy: true }] });
+        : await executeChild(hostDeploy, { workflowId, args: [{ ...args, startDeploy: true, ...(req.node ? { node: req.node } : {}) }] });
     } catch (err) {
       const step = status.hosts[host.name]?.step;
       fail(host, `${step && step !== 'waiting' ? `${step}: ` : ''}${failureMessage(err)}`);

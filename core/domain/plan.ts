@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
-import { appSchema, environmentSchema, hostTargetSchema, sshSettingsSchema, versionSchema } from './requests';
+import { appSchema, environmentSchema, hostTargetSchema, nodeSettingsSchema, sshSettingsSchema, versionSchema } from './requests';
 import { storeDescriptorSchema } from './store';
 
 /**
@@ -30,6 +30,7 @@ const stageSchema = z.strictObject({
   healthCheck: z.boolean().default(true).describe('After each host: ping it and compare the version it runs (with startDeploy)'),
   approveBefore: z.boolean().default(false).describe('Wait for an approval before the stage touches any host'),
   approveAfterCanary: z.boolean().default(false).describe('Wait for an approval after the canary batch is healthy'),
+  node: nodeSettingsSchema.describe('Per-node config of the environment: LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE, the cluster'),
 });
 
 export const rolloutPlanSchema = z.strictObject({

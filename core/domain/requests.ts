@@ -136,6 +136,8 @@ export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
   environment: deployRequestSchema.shape.environment,
   hosts: deployRequestSchema.shape.hosts,
   maxParallel: deployRequestSchema.shape.maxParallel,
+  /** Per-node config for the stopped nodes, which get the full release. */
+  node: deployRequestSchema.shape.node,
 });
 
 export type BuildRequest = z.input<typeof buildRequestSchema>;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deployRequest, nodeCommandRequest } from '../../../client/requests';
+import { deployRequest, nodeCommandRequest, rolloutPlan, upgradeEnvironmentRequest } from '../../../client/requests';
 import { parseDeliveryConfig, type ParseContext } from '../../../core/config/parse';
 import { deliveryConfigSchema, type DeliveryConfig } from '../../../core/config/schema';
-import { deployRequestSchema, nodeCommandRequestSchema } from '../../../core/domain/requests';
+import { rolloutPlanSchema } from '../../../core/domain/plan';
+import { deployRequestSchema, nodeCommandRequestSchema, upgradeEnvironmentRequestSchema } from '../../../core/domain/requests';
 
 const ctx: ParseContext = { source: '.deliver/config', projectDir: '/home/ana/hello', detectedTool: 'rebar3' };
 
@@ -123,4 +124,15 @@ test('the deploy request schema refuses a cluster node name that could break out
   const r = deployRequestSchema.safeParse(bad);
   assert.equal(r.success, false);
   assert.match(JSON.stringify(r.error?.issues), /invalid node name/);
+});
+
+test('rollout stages and ferry upgrade carry the node settings of their environment', () => {
+  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', LINK_SYS_CONFIG: '/etc/hello/sys.config' });
+  const plan = rolloutPlan(c, ['staging', 'production'], { version: '0.1.0' }, 'ana');
+  assert.deepEqual(plan.stages[0]!.node, { linkSysConfig: '/etc/hello/sys.config' });
+  assert.deepEqual(plan.stages[1]!.node!.cluster!.nodes, ['hello@10.0.0.1', 'hello@10.0.0.2', 'hello@10.0.0.3']);
+  assert.equal(rolloutPlanSchema.safeParse(plan).success, true);
+  const upgrade = upgradeEnvironmentRequest(c, 'production', {});
+  assert.equal(upgrade.node!.cluster!.mode, 'mandatory');
+  assert.equal(upgradeEnvironmentRequestSchema.safeParse(upgrade).success, true);
 });
