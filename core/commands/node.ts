@@ -57,7 +57,7 @@ export const configure = (l: ReleaseLayout, v: string, nodeName: string, c: Node
     '  if [ -n "$link" ]; then echo "-args_file $link"; [ -n "$cookie" ] || grep -E "^-setcookie[[:space:]]" "$link" || true',
     '  else echo "-name $name"; grep -v -E "$drop" "$src" || true; fi',
     '  if [ -n "$cookie" ]; then echo "-setcookie $(cat "$cookie")"; fi',
-    '  for line in "$@"; do echo "$line"; done',
+    '  for line in "$@"; do printf "%s\\n" "$line"; done',
     '} > "$out.tmp"',
     'chmod 600 "$out.tmp"',
     'mv -f "$out.tmp" "$out"',

@@ -100,7 +100,7 @@ const CONFIGURE_SCRIPT = [
   '  if [ -n "$link" ]; then echo "-args_file $link"; [ -n "$cookie" ] || grep -E "^-setcookie[[:space:]]" "$link" || true',
   '  else echo "-name $name"; grep -v -E "$drop" "$src" || true; fi',
   '  if [ -n "$cookie" ]; then echo "-setcookie $(cat "$cookie")"; fi',
-  '  for line in "$@"; do echo "$line"; done',
+  '  for line in "$@"; do printf "%s\\n" "$line"; done',
   '} > "$out.tmp"',
   'chmod 600 "$out.tmp"',
   'mv -f "$out.tmp" "$out"',
@@ -491,4 +491,12 @@ test('releaseLayout puts everything under <deployTo>/<app>', () => {
   });
   assert.equal(releaseDir('0.2.0'), '/opt/ferry/hello/releases/0.2.0');
   assert.equal(tarball('0.2.0'), '/opt/ferry/hello/releases/0.2.0/hello.tar.gz');
+});
+
+test('node.configure run by sh writes extra lines verbatim, backslashes and quotes included', () => {
+  const l = fakeRelease('0.1.0', undefined);
+  const extra = ['-env PATTERN a\\nb', `-kernel x "['a@h']"`];
+  const r = sh(toShell(node.configure(l, '0.1.0', 'a@h', { extraArgs: extra })));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, `-name a@h\n${extra.join('\n')}\n`);
 });
