@@ -166,7 +166,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       if (cookie !== undefined) {
         await ssh.run(t.host, node.writeCookie(layout), { stdin: cookie, signal: Context.current().cancellationSignal }, authOf(t.ssh));
       }
-      const extraArgs = s.cluster ? node.clusterArgs(s.cluster, t.host.nodeName) : [];
+      const extraArgs = s.cluster ? node.clusterArgs(s.cluster, t.host.nodeName, t.app) : [];
       await run(t, node.configure(layout, t.version, t.host.nodeName, { linkVmArgs: s.linkVmArgs, cookie: cookie !== undefined, extraArgs }));
       log.info('node configured', { host: t.host.name, node: t.host.nodeName, links: links.map((l) => l.file), cluster: s.cluster?.mode });
     },

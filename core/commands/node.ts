@@ -1,4 +1,4 @@
-import { syncList, type ClusterSettings, type ReleaseLayout } from '../domain/host';
+import { distributedList, syncList, type ClusterSettings, type ReleaseLayout } from '../domain/host';
 import type { Argv } from './shell';
 
 /** Seconds a control command may take; `daemon` never returns for a broken release (ERLANG-NOTES). */
@@ -77,9 +77,10 @@ export const configure = (l: ReleaseLayout, v: string, nodeName: string, c: Node
  * vm.args lines for the kernel's boot-time sync with the other nodes of the cluster (`-kernel sync_nodes_optional`
  * or `sync_nodes_mandatory`, and `sync_nodes_timeout`). The list is double-quoted: erl's args-file reader drops quotes.
  */
-export const clusterArgs = (cluster: ClusterSettings, self: string): string[] => [
+export const clusterArgs = (cluster: ClusterSettings, self: string, app?: string): string[] => [
   `-kernel sync_nodes_${cluster.mode} "${syncList(cluster, self)}"`,
   `-kernel sync_nodes_timeout ${cluster.timeoutMs}`,
+  ...(cluster.distributed && app !== undefined ? [`-kernel distributed "${distributedList(cluster, app, cluster.distributed.failoverMs)}"`] : []),
 ];
 
 /** Prints `ok <path>` or `missing <path>` for each file: the check before a per-host config file is linked. */

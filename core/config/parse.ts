@@ -299,11 +299,13 @@ function readNodeSettings(r: Reader, env: string, hosts: HostTarget[]): NodeSett
   const mode = modeText === undefined ? false : CLUSTER_MODES[modeText];
   if (mode === undefined) r.errors.push(`${r.at(clusterVar)}: "${modeText}" is not a cluster mode: set ${clusterVar}=true (sync_nodes_optional) or ${clusterVar}=mandatory (sync_nodes_mandatory)`);
   const timeoutMs = readCount(r, `${clusterVar}_TIMEOUT`, 1) ?? 30000;
+  const failoverMs = readCount(r, `${clusterVar}_DISTRIBUTED`, 0);
+  if (failoverMs !== undefined && !mode) r.errors.push(`${r.at(`${clusterVar}_DISTRIBUTED`)}: needs ${clusterVar}=true or ${clusterVar}=mandatory`);
   const settings: NodeSettings = {
     ...(linkVmArgs ? { linkVmArgs } : {}),
     ...(linkSysConfig ? { linkSysConfig } : {}),
     ...(cookieFile ? { cookieFile } : {}),
-    ...(mode ? { cluster: { mode, nodes: hosts.map((h) => h.nodeName), timeoutMs } } : {}),
+    ...(mode ? { cluster: { mode, nodes: hosts.map((h) => h.nodeName), timeoutMs, ...(failoverMs !== undefined ? { distributed: { failoverMs } } : {}) } } : {}),
   };
   return Object.keys(settings).length > 0 ? settings : undefined;
 }

@@ -119,6 +119,10 @@ const environment = z.strictObject({
           mode: z.enum(['optional', 'mandatory']).describe('<ENV>_CLUSTER: true or optional (sync_nodes_optional), mandatory (sync_nodes_mandatory)'),
           nodes: z.array(z.string().refine(passes((t) => nodeName(t, 'node name')), 'must be name@host')).describe('The node names of every host'),
           timeoutMs: z.number().int().min(1).describe('<ENV>_CLUSTER_TIMEOUT: sync_nodes_timeout in milliseconds, default 30000'),
+          distributed: z
+            .strictObject({ failoverMs: z.number().int().min(0) })
+            .optional()
+            .describe('<ENV>_CLUSTER_DISTRIBUTED=<ms>: kernel `distributed`: the app runs on the first node, else on another after <ms>'),
         })
         .optional(),
     })

@@ -98,6 +98,11 @@ export interface ClusterSettings {
   nodes: string[];
   /** kernel `sync_nodes_timeout`, in milliseconds. */
   timeoutMs: number;
+  /**
+   * kernel `distributed`: the application runs on one node at a time, the first node of `nodes` while it is up, else
+   * one of the others; it moves after `failoverMs` without its node.
+   */
+  distributed?: { failoverMs: number };
 }
 
 /**
@@ -112,6 +117,13 @@ export interface NodeSettings {
   cluster?: ClusterSettings;
   /** COOKIE_FILE: the Erlang cookie, in a file on the worker machine. */
   cookieFile?: string;
+}
+
+/** kernel `distributed` for `app`: `[{app,Ms,['first',{'second','third'}]}]`, the first node preferred. */
+export function distributedList(cluster: ClusterSettings, app: string, failoverMs: number): string {
+  const [first, ...rest] = cluster.nodes.map((n) => `'${nodeName(n, 'cluster node')}'`);
+  if (!/^[a-z][a-z0-9_]*$/.test(app)) throw new InputError(`invalid application name "${app}"`);
+  return `[{${app},${failoverMs},[${[first, ...(rest.length > 0 ? [`{${rest.join(',')}}`] : [])].join(',')}]}]`;
 }
 
 /** The other nodes a node syncs with at boot, as the Erlang list `['a@h','b@h']`. */

@@ -47,6 +47,7 @@ export const nodeSettingsSchema = z
         mode: z.enum(['optional', 'mandatory']),
         nodes: z.array(z.string().superRefine(check((s) => nodeName(s, 'node name')))).min(1),
         timeoutMs: z.number().int().min(1).max(24 * 3600 * 1000),
+        distributed: z.strictObject({ failoverMs: z.number().int().min(0).max(24 * 3600 * 1000) }).optional(),
       })
       .optional(),
   })

@@ -500,3 +500,15 @@ test('node.configure run by sh writes extra lines verbatim, backslashes and quot
   assert.equal(r.status, 0, r.stderr);
   assertConfigured(l, `-name a@h\n${extra.join('\n')}\n`);
 });
+
+test('node.clusterArgs with distributed adds the kernel distributed list, the first node preferred, and erl reads it', () => {
+  const args = node.clusterArgs({ ...cluster, distributed: { failoverMs: 5000 } }, 'n1@127.0.0.1', 'hello');
+  assert.equal(args[2], `-kernel distributed "[{hello,5000,['n1@127.0.0.1',{'n2@127.0.0.1','n3@127.0.0.1'}]}]"`);
+  const file = path.join(tempDir(), 'vm.args');
+  writeFileSync(file, `${args.join('\n')}\n`);
+  const out = execFileSync('erl', ['-noshell', '-args_file', file, '-eval', 'io:format("~p~n", [application:get_env(kernel, distributed)]), halt().'], {
+    encoding: 'utf8',
+  });
+  assert.equal(out.trim(), "{ok,[{hello,5000,['n1@127.0.0.1',{'n2@127.0.0.1','n3@127.0.0.1'}]}]}");
+  assert.equal(node.clusterArgs({ ...cluster, distributed: { failoverMs: 5000 } }, 'n1@127.0.0.1').length, 2, 'no app, no distributed line');
+});

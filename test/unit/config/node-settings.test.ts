@@ -136,3 +136,11 @@ test('rollout stages and ferry upgrade carry the node settings of their environm
   assert.equal(upgrade.node!.cluster!.mode, 'mandatory');
   assert.equal(upgradeEnvironmentRequestSchema.safeParse(upgrade).success, true);
 });
+
+test('<ENV>_CLUSTER_DISTRIBUTED sets the failover time of kernel distributed; it needs <ENV>_CLUSTER', () => {
+  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', PRODUCTION_CLUSTER_DISTRIBUTED: '5000' });
+  assert.deepEqual(c.environments.production!.node!.cluster!.distributed, { failoverMs: 5000 });
+  assert.deepEqual(errorsOf({ PRODUCTION_CLUSTER_DISTRIBUTED: '5000' }), [
+    '.deliver/config: PRODUCTION_CLUSTER_DISTRIBUTED: needs PRODUCTION_CLUSTER=true or PRODUCTION_CLUSTER=mandatory',
+  ]);
+});
