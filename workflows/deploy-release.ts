@@ -33,5 +33,7 @@ export async function deployRelease(input: DeployRequest): Promise<DeployStatus>
     store: req.store,
     startDeploy: req.startDeploy,
     ssh: req.ssh,
+    hooks: req.hooks,
+    environment: req.environment,
   }));
 }

@@ -1,6 +1,14 @@
 import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, ReleaseOnHost } from '../activities';
+
+/** A host step's release, with the `.deliver/config` hooks to run around its steps and the environment they name. */
+export interface HostHooks extends ReleaseOnHost {
+  hooks?: Hooks;
+  environment?: string;
+}
 import type { HostProgress } from '../core/domain/requests';
+import { hostHookVariables, type Hooks } from '../core/domain/hooks';
+import { runHookIfDefined } from './hooks';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
@@ -8,7 +16,7 @@ const ssh = proxyActivities<Activities>(SSH_STEP);
 const transfer = proxyActivities<Activities>(TRANSFER);
 const verify = proxyActivities<Activities>(VERIFY);
 
-export interface HostDeployRequest extends ReleaseOnHost {
+export interface HostDeployRequest extends HostHooks {
   startDeploy: boolean;
 }
 
@@ -29,12 +37,18 @@ export async function hostDeploy(req: HostDeployRequest): Promise<HostProgress> 
   progress.sent = upload.sent;
   if (upload.via) progress.via = upload.via;
   await report('unpack');
+  const hook = (name: Parameters<typeof runHookIfDefined>[1]) =>
+    runHookIfDefined(req.hooks, name, req.host, hostHookVariables({ app: req.app, host: req.host, environment: req.environment, version: req.release.version }), req.ssh);
+  await hook('pre_extract_release_archive');
   await ssh.unpackRelease(req);
+  await hook('post_extract_release_archive');
   await report('configure');
   await ssh.configureNode({ ...onHost, version: req.release.version });
   if (req.startDeploy) {
     await report('start');
+    await hook('pre_start_deployed_release');
     await ssh.startNode({ ...onHost, restart: true, version: req.release.version });
+    await hook('post_start_deployed_release');
     await report('verify');
     progress.version = (await verify.verifyNode({ ...onHost, version: req.release.version })).version;
   }

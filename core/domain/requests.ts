@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+import { hooksSchema } from './hooks';
 import { storeDescriptorSchema } from './store';
+import { versioningSchema } from './versioning';
 
 /**
  * What workflows accept: plain JSON, checked again inside the workflow because a user can type it into
@@ -53,6 +55,10 @@ export const buildRequestSchema = z.strictObject({
   /** When the store already has a release built from the same git revision, return it instead of building. */
   skipExisting: z.boolean().optional(),
   ssh: sshSettingsSchema,
+  /** `.deliver/config` hook functions (their text), run on the build host and the target hosts at edeliver's points. */
+  hooks: hooksSchema,
+  /** --set-version, --increment-version, --auto-version: the version is rewritten in the build host's checkout. */
+  versioning: versioningSchema,
 });
 
 export const deployRequestSchema = z.strictObject({
@@ -64,6 +70,7 @@ export const deployRequestSchema = z.strictObject({
   startDeploy: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(500).default(10),
   ssh: sshSettingsSchema,
+  hooks: hooksSchema,
 });
 
 export const nodeCommandRequestSchema = z.strictObject({
@@ -107,6 +114,7 @@ export const deployUpgradeRequestSchema = z.strictObject({
   store: storeDescriptorSchema,
   maxParallel: deployRequestSchema.shape.maxParallel,
   ssh: sshSettingsSchema,
+  hooks: hooksSchema,
 });
 
 /** `ferry upgrade <env>`: build the upgrade from what the running nodes agree on to `ref`, then upgrade them. */
