@@ -9,6 +9,7 @@ import { ChecksumMismatchError, InputError, RemoteCommandError, VersionNotInStor
 import type { SshSettings, SshTarget } from '../core/domain/host';
 import { isVersion, releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
 import type { StoreDescriptor } from '../core/domain/store';
+import type { VersionFacts } from '../core/domain/versioning';
 import { authOf } from './ssh/auth';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import { getRelease, newestUpgrade, type StoreFactory } from './store';
@@ -82,8 +83,53 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       log.info('source pushed', { host: t.buildHost.name, revision: t.revision });
     },
 
-    /** Checks out the revision on the build host and builds the release tarball; heartbeats the output's tail. */
-    async compileRelease(t: BuildTarget & { revision: string; cleanReleaseDir?: boolean }): Promise<BuiltRelease & { output: BuildOutput }> {
+    /**
+     * One or more of a build's first steps on the build host, for builds with hooks or versioning: `checkout` (then
+     * the version rewrite when `setVersion` is given), `deps`, `compile`. Repeatable: a checkout resets the tree.
+     */
+    async prepareBuild(
+      t: BuildTarget & { revision: string; steps: ('checkout' | 'deps' | 'compile')[]; setVersion?: { from: string; to: string } },
+    ): Promise<{ output: BuildOutput }> {
+      const steps = build.buildSteps(t.tool);
+      const commands = t.steps.flatMap((s) =>
+        s === 'checkout' ? [...build.checkout(t.revision), ...(t.setVersion ? [build.setVersion(t.tool, t.app, t.setVersion.from, t.setVersion.to)] : [])] : steps[s],
+      );
+      let output = '';
+      let seq = 0;
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      try {
+        await ssh.run(t.buildHost, inDir(t.buildAt, ...commands), {
+          signal: ctx.cancellationSignal,
+          onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))),
+        }, authOf(t.ssh));
+        return { output: { tail: output.slice(-4000), length: seq } };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** What `--auto-version` appends, from the local repository (commit counts, short revision, branch) and the clock (UTC). */
+    async versionFacts({ projectDir, revision, branch }: { projectDir: string; revision: string; branch?: string }): Promise<VersionFacts> {
+      const git = simpleGit(projectDir);
+      const count = async (args: string[]) => Number((await git.raw(['rev-list', '--count', ...args])).trim());
+      const containing = branch ?? (await git.raw(['branch', '--format=%(refname:short)', '--contains', revision])).split('\n').map((b) => b.trim()).find((b) => b !== '' && !b.startsWith('('));
+      const now = new Date().toISOString();
+      return {
+        revision: (await git.raw(['rev-parse', '--short=7', revision])).trim(),
+        ...(containing ? { branch: containing } : {}),
+        commitCount: await count(['--all']),
+        commitCountBranch: await count([revision]),
+        date: now.slice(0, 10).replaceAll('-', ''),
+        time: now.slice(11, 19).replaceAll(':', ''),
+      };
+    },
+
+    /**
+     * Checks out the revision on the build host and builds the release tarball; heartbeats the output's tail. With
+     * `prepared`, prepareBuild has checked out (and compiled) already: only the release is generated.
+     */
+    async compileRelease(t: BuildTarget & { revision: string; cleanReleaseDir?: boolean; prepared?: boolean }): Promise<BuiltRelease & { output: BuildOutput }> {
       let output = '';
       let seq = 0;
       const ctx = Context.current();
@@ -94,9 +140,9 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
           t.buildHost,
           inDir(
             t.buildAt,
-            ...build.checkout(t.revision),
+            ...(t.prepared ? [] : build.checkout(t.revision)),
             ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
-            ...build.buildRelease(t.tool),
+            ...(t.prepared ? build.buildSteps(t.tool).release : build.buildRelease(t.tool)),
             build.builtVersion(relDir),
           ),
           { signal: ctx.cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { buildHostActivities, storeActivities } from './build-host';
+import { hookActivities } from './hooks';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
@@ -12,7 +13,7 @@ export interface ActivityDeps {
 }
 
 /** Activities that heartbeat their own progress (bytes, build output); a bare beat would erase those details. */
-const REPORTS_PROGRESS = new Set(['uploadRelease', 'compileRelease', 'makeRelup', 'fetchRelease']);
+const REPORTS_PROGRESS = new Set(['uploadRelease', 'compileRelease', 'prepareBuild', 'makeRelup', 'fetchRelease']);
 
 /** How often every other activity tells Temporal it is alive; the policies' heartbeat timeouts are a few times this. */
 export const KEEP_ALIVE_MS = 5_000;
@@ -45,8 +46,10 @@ export const createActivities = (deps: ActivityDeps) =>
     ...remoteHostActivities(deps),
     ...buildHostActivities(deps),
     ...storeActivities(deps),
+    ...hookActivities(deps),
   });
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { OnHost, ReleaseOnHost, NodeState } from './remote-host';
+export type { HookOnHost, HookOutput } from './hooks';
 export type { BuildOutput, BuildTarget, BuiltRelease, Resolved } from './build-host';

@@ -42,6 +42,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--with <version>', 'upgrade: take the old release from the store')
     .option('--verbose', 'stream the build output')
     .option('--skip-existing', 'do nothing when the store has a release built from the same revision')
+    .option('--auto-version <parts>', 'append to the version: commit-count, commit-count-branch, git-revision, git-branch, branch-unless-master, build-date, build-time (join with +)')
+    .option('--increment-version <part>', 'raise the declared version: patch, minor or major')
+    .option('--set-version <version>', 'build this version instead of the declared one')
     .action(async (artifact: string, o: { from?: string; to?: string; with?: string; skipExisting?: boolean }) =>
       run(async () => {
         expect(artifact, ['release', 'upgrade'], 'build');
@@ -79,6 +82,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--revision <rev>', 'git revision to build')
     .option('--tag <tag>', 'git tag to build')
     .option('--start-deploy', 'start or restart the nodes and verify the running version')
+    .option('--auto-version <parts>', 'append to the version built (see `ferry build --help`)')
+    .option('--increment-version <part>', 'raise the declared version: patch, minor or major')
+    .option('--set-version <version>', 'build this version instead of the declared one')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .action(async (words: string[], o: object) =>
       run(async () => {
@@ -94,6 +100,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--branch <branch>', 'git branch to upgrade to')
     .option('--revision <rev>', 'git revision to upgrade to')
     .option('--tag <tag>', 'git tag to upgrade to')
+    .option('--auto-version <parts>', 'append to the version built (see `ferry build --help`)')
+    .option('--increment-version <part>', 'raise the declared version: patch, minor or major')
+    .option('--set-version <version>', 'build this version instead of the declared one')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(Number))
     .action(async (words: string[], o: object) =>

@@ -14,6 +14,7 @@ import type {
   UpgradeEnvironmentRequest,
 } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
+import { INCREMENTS, parseAutoVersion, type Increment, type Versioning } from '../core/domain/versioning';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
 
@@ -35,7 +36,34 @@ export function refOf(flags: RefFlags): string {
   return key ? gitRef(flags[key]!, key) : 'HEAD';
 }
 
-export function buildRequest(c: DeliveryConfig, flags: RefFlags & { skipExisting?: boolean }): BuildRequest {
+/** edeliver's versioning flags of `build release`, `build upgrade` (for --to) and `update`. */
+export interface VersionFlags {
+  autoVersion?: string;
+  incrementVersion?: string;
+  setVersion?: string;
+}
+
+/** The versioning a build asks for: the flags, with AUTO_VERSION from the config unless --auto-version is given. */
+export function versioningOf(c: DeliveryConfig, flags: VersionFlags): Versioning | undefined {
+  const auto = flags.autoVersion !== undefined ? parseAutoVersion(flags.autoVersion) : c.autoVersion;
+  const increment = flags.incrementVersion;
+  if (increment !== undefined && !(INCREMENTS as readonly string[]).includes(increment)) {
+    throw new InputError(`--increment-version=${increment}: use patch, minor or major`);
+  }
+  const set = flags.setVersion;
+  if (set !== undefined && !/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(set)) {
+    throw new InputError(`--set-version=${set}: give a version like 1.2.3 (build metadata after + comes from --auto-version)`);
+  }
+  const v: Versioning = {
+    ...(set !== undefined ? { set } : {}),
+    ...(increment !== undefined ? { increment: increment as Increment } : {}),
+    ...(auto?.length ? { auto } : {}),
+  };
+  return Object.keys(v).length > 0 ? v : undefined;
+}
+
+export function buildRequest(c: DeliveryConfig, flags: RefFlags & VersionFlags & { skipExisting?: boolean }): BuildRequest {
+  const versioning = versioningOf(c, flags);
   return {
     app: c.app,
     projectDir: c.projectDir,
@@ -47,6 +75,8 @@ export function buildRequest(c: DeliveryConfig, flags: RefFlags & { skipExisting
     store: c.releaseStore,
     ...(flags.skipExisting ? { skipExisting: true } : {}),
     ssh: sshOf(c),
+    ...(c.hooks ? { hooks: c.hooks } : {}),
+    ...(versioning ? { versioning } : {}),
   };
 }
 
@@ -70,6 +100,7 @@ export function deployRequest(c: DeliveryConfig, env: string, flags: DeployFlags
     ssh: sshOf(c),
     // The cluster names every node of the environment, also when --host picks some.
     ...(e.node ? { node: e.node } : {}),
+    ...(c.hooks ? { hooks: c.hooks } : {}),
   };
 }
 
@@ -142,6 +173,7 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
     version: version(flags.version),
     store: c.releaseStore,
     ssh: sshOf(c),
+    ...(c.hooks ? { hooks: c.hooks } : {}),
     stages,
     startedBy,
     ...(c.approvers ? { approvers: c.approvers } : {}),
@@ -160,13 +192,13 @@ export interface UpgradeFlags {
 }
 
 /** `build upgrade --from=<rev> [--to=<rev>] [--with=<version>]`: at least one of --from and --with. */
-export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags): BuildUpgradeRequest {
+export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags & VersionFlags): BuildUpgradeRequest {
   if (flags.from === undefined && flags.with === undefined) {
     throw new InputError('build upgrade needs --from=<git revision> of the old release, or --with=<version> from the store (see `ferry show releases`)');
   }
   if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
   return {
-    ...buildRequest(c, {}),
+    ...buildRequest(c, { autoVersion: flags.autoVersion, incrementVersion: flags.incrementVersion, setVersion: flags.setVersion }),
     ref: flags.to === undefined ? 'HEAD' : gitRef(flags.to, 'to'),
     ...(flags.from !== undefined ? { from: gitRef(flags.from, 'from') } : {}),
     ...(flags.with !== undefined ? { with: version(flags.with) } : {}),
@@ -183,11 +215,12 @@ export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit
     store: c.releaseStore,
     maxParallel: flags.maxParallel ?? 10,
     ssh: sshOf(c),
+    ...(c.hooks ? { hooks: c.hooks } : {}),
   };
 }
 
 /** `upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: edeliver's automatic upgrade of an environment. */
-export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
+export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & VersionFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
   if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
   const e = environmentOf(c, env);
   return {

@@ -2,11 +2,11 @@ import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { buildRequestSchema, parseRequest, type BuildRequest, type BuildResult } from '../core/domain/requests';
 import { validated } from './failures';
-import { BUILD, LOCAL, SSH_STEP, TRANSFER } from './policies';
+import { compileOnBuildHost } from './build-steps';
+import { LOCAL, SSH_STEP, TRANSFER } from './policies';
 
 const local = proxyActivities<Activities>(LOCAL);
 const ssh = proxyActivities<Activities>(SSH_STEP);
-const builder = proxyActivities<Activities>(BUILD);
 const transfer = proxyActivities<Activities>(TRANSFER);
 
 /**
@@ -25,7 +25,7 @@ export async function buildRelease(input: BuildRequest): Promise<BuildResult> {
     }
   }
   await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: resolved.revision });
-  const { output, ...built } = await builder.compileRelease({ ...target, revision: resolved.revision });
+  const { output, ...built } = await compileOnBuildHost(target, req, resolved);
   const release = await transfer.fetchRelease({ ...target, ...built, ...resolved, store: req.store });
   log.info('release stored', { version: release.version, sha256: release.sha256 });
   return { release, output };

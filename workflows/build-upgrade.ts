@@ -1,8 +1,10 @@
 import { ApplicationFailure, executeChild, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StoredRelease } from '../core/domain/release';
+import { changesVersion } from '../core/domain/versioning';
 import { buildUpgradeRequestSchema, parseRequest, type BuildResult, type BuildUpgradeRequest } from '../core/domain/requests';
 import { buildRelease } from './build-release';
+import { compileOnBuildHost } from './build-steps';
 import { validated } from './failures';
 import { BUILD, LOCAL, SSH_STEP, TRANSFER } from './policies';
 
@@ -25,11 +27,14 @@ export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildRes
   const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
 
   const to = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });
-  const toVersion = (await local.readVersionAt({ projectDir: req.projectDir, revision: to.revision, app: req.app, tool: req.tool })).version;
+  // With versioning flags the version built is not the declared one: only the built versions are compared, after the build.
+  const toVersion = changesVersion(req.versioning)
+    ? undefined
+    : (await local.readVersionAt({ projectDir: req.projectDir, revision: to.revision, app: req.app, tool: req.tool })).version;
   let old: StoredRelease | null = null;
   let fromRevision: string | undefined;
   if (req.with !== undefined) {
-    if (req.with === toVersion) throw refuse(`${req.ref} is ${toVersion}, the version to upgrade from: an upgrade needs two different versions`);
+    if (toVersion !== undefined && req.with === toVersion) throw refuse(`${req.ref} is ${toVersion}, the version to upgrade from: an upgrade needs two different versions`);
     old = await local.lookupRelease({ store: req.store, app: req.app, version: req.with, ssh: req.ssh });
   } else {
     const from = await local.resolveRevision({ projectDir: req.projectDir, ref: req.from! });
@@ -45,12 +50,12 @@ export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildRes
     // The old release is built like any release (and kept in the store), before the new one takes the build tree.
     ({ release: old } = await executeChild(buildRelease, {
       workflowId: `${workflowInfo().workflowId}/from`,
-      args: [{ app: req.app, projectDir: req.projectDir, ref: fromRevision!, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, store: req.store, ssh: req.ssh }],
+      args: [{ app: req.app, projectDir: req.projectDir, ref: fromRevision!, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, store: req.store, ssh: req.ssh, hooks: req.hooks }],
     }));
   }
 
   await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: to.revision });
-  const built = await builder.compileRelease({ ...target, revision: to.revision, cleanReleaseDir: true });
+  const built = await compileOnBuildHost(target, req, to, { cleanReleaseDir: true });
   if (built.version === old.version) throw refuse(`${req.ref} builds ${built.version}, the version to upgrade from: an upgrade needs two different versions`);
   const { appup, output, ...relup } = await builder.makeRelup({ ...target, store: req.store, from: old, version: built.version });
   const release = await transfer.fetchRelease({ ...target, ...relup, ...to, store: req.store, upgrade: { fromVersion: old.version, appup } });

@@ -34,5 +34,7 @@ export async function deployRelease(input: DeployRequest): Promise<DeployStatus>
     startDeploy: req.startDeploy,
     ssh: req.ssh,
     ...(req.node ? { node: req.node } : {}),
+    hooks: req.hooks,
+    environment: req.environment,
   }));
 }

@@ -31,5 +31,13 @@ export async function deployUpgrade(input: DeployUpgradeRequest): Promise<Deploy
   status.release = upgrade;
   status.version = upgrade.version;
   status.fromVersion = upgrade.fromVersion;
-  return fanOut(status, req.hosts, req.maxParallel, hostUpgrade, (host) => ({ host, app: req.app, release: upgrade, store: req.store, ssh: req.ssh }));
+  return fanOut(status, req.hosts, req.maxParallel, hostUpgrade, (host) => ({
+    host,
+    app: req.app,
+    release: upgrade,
+    store: req.store,
+    ssh: req.ssh,
+    hooks: req.hooks,
+    environment: req.environment,
+  }));
 }

@@ -2,6 +2,8 @@ import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@tempo
 import type { Activities, ReleaseOnHost } from '../activities';
 import type { NodeSettings } from '../core/domain/host';
 import type { HostProgress } from '../core/domain/requests';
+import { hostHookVariables, type Hooks } from '../core/domain/hooks';
+import { runHookIfDefined } from './hooks';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
@@ -9,7 +11,13 @@ const ssh = proxyActivities<Activities>(SSH_STEP);
 const transfer = proxyActivities<Activities>(TRANSFER);
 const verify = proxyActivities<Activities>(VERIFY);
 
-export interface HostDeployRequest extends ReleaseOnHost {
+/** A host step's release, with the `.deliver/config` hooks to run around its steps and the environment they name. */
+export interface HostHooks extends ReleaseOnHost {
+  hooks?: Hooks;
+  environment?: string;
+}
+
+export interface HostDeployRequest extends HostHooks {
   startDeploy: boolean;
   /** Per-node config of the environment: linked vm.args/sys.config, cookie file, cluster. */
   node?: NodeSettings;
@@ -32,12 +40,18 @@ export async function hostDeploy(req: HostDeployRequest): Promise<HostProgress> 
   progress.sent = upload.sent;
   if (upload.via) progress.via = upload.via;
   await report('unpack');
+  const hook = (name: Parameters<typeof runHookIfDefined>[1]) =>
+    runHookIfDefined(req.hooks, name, req.host, hostHookVariables({ app: req.app, host: req.host, environment: req.environment, version: req.release.version }), req.ssh);
+  await hook('pre_extract_release_archive');
   await ssh.unpackRelease(req);
+  await hook('post_extract_release_archive');
   await report('configure');
   await ssh.configureNode({ ...onHost, version: req.release.version, ...(req.node ? { node: req.node } : {}) });
   if (req.startDeploy) {
     await report('start');
+    await hook('pre_start_deployed_release');
     await ssh.startNode({ ...onHost, restart: true, version: req.release.version });
+    await hook('post_start_deployed_release');
     await report('verify');
     progress.version = (await verify.verifyNode({ ...onHost, version: req.release.version })).version;
   }

@@ -1,7 +1,10 @@
 import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities, NodeState, ReleaseOnHost } from '../activities';
+import type { Activities, NodeState } from '../activities';
+import { hostHookVariables } from '../core/domain/hooks';
 import type { HostProgress } from '../core/domain/requests';
 import { failureMessage } from './failures';
+import { runHookIfDefined } from './hooks';
+import type { HostHooks } from './host-deploy';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
@@ -12,7 +15,7 @@ const verify = proxyActivities<Activities>(VERIFY);
 const script = proxyActivities<Activities>({ ...SSH_STEP, startToCloseTimeout: '6m', retry: { maximumAttempts: 1 } });
 
 /** One host, one upgrade tarball (`release.type` is 'upgrade', `release.fromVersion` what the node must run). */
-export type HostUpgradeRequest = ReleaseOnHost;
+export type HostUpgradeRequest = HostHooks;
 
 /**
  * One host, one hot upgrade: read the running version and OS pid from the node; skip it when it already runs the
@@ -51,12 +54,15 @@ export async function hostUpgrade(req: HostUpgradeRequest): Promise<HostProgress
   progress.sent = upload.sent;
   if (upload.via) progress.via = upload.via;
   await report('upgrade');
+  const vars = hostHookVariables({ app: req.app, host: req.host, environment: req.environment, version: to, fromVersion: from });
+  await runHookIfDefined(req.hooks, 'pre_upgrade_release', req.host, vars, req.ssh);
   // The script's outcome is only a clue: the node is checked either way, even when the SSH session itself broke.
   const upgraded = await script.upgradeNode({ ...onHost, version: to }).catch((err: unknown) => ({ exitCode: -1, output: failureMessage(err) }));
   await report('verify');
   const after = await verify.awaitNodeIdentity(onHost);
   const problem = judge(before, after, to);
   if (!problem) {
+    await runHookIfDefined(req.hooks, 'post_upgrade_release', req.host, vars, req.ssh);
     progress.version = after.version;
     progress.step = 'done';
     return progress;

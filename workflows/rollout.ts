@@ -208,7 +208,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       case 'deploy':
         await executeChild(hostDeploy, {
           workflowId: workflowIds.rolloutHost(id, host.name, `deploy-${plan.version}-${attempt}`),
-          args: [{ host, app: plan.app, release, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh, ...(stage.node ? { node: stage.node } : {}) }],
+          args: [{ host, app: plan.app, release, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh, ...(stage.node ? { node: stage.node } : {}), hooks: plan.hooks, environment: stage.environment }],
         });
     }
   };
@@ -253,7 +253,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         const old = await local.lookupRelease({ store: plan.store, app: plan.app, version: previous });
         await executeChild(hostDeploy, {
           workflowId: workflowIds.rolloutHost(id, host.name, `rollback-${previous}-${progress.decisions.length}`),
-          args: [{ host, app: plan.app, release: old, store: plan.store, startDeploy: true, ssh: plan.ssh, ...(plan.stages[si]!.node ? { node: plan.stages[si]!.node } : {}) }],
+          args: [{ host, app: plan.app, release: old, store: plan.store, startDeploy: true, ssh: plan.ssh, ...(plan.stages[si]!.node ? { node: plan.stages[si]!.node } : {}), hooks: plan.hooks, environment: plan.stages[si]!.environment }],
         });
       } else if (previous === null) {
         await ssh.stopNode(onHost(host));

@@ -1,18 +1,29 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import { parseRequest, updateRequestSchema, type DeployStatus, type UpdateRequest } from '../core/domain/requests';
 import { buildRelease } from './build-release';
+import { runHookIfDefined } from './hooks';
 import { deployRelease } from './deploy-release';
 import { validated } from './failures';
 
-/** edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host. */
+/**
+ * edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host.
+ * `pre_erlang_update` runs on the build host before the build, `post_erlang_update` there after every host is deployed.
+ */
 export async function updateRelease(input: UpdateRequest): Promise<DeployStatus> {
   const req = validated(() => parseRequest(updateRequestSchema, input, 'updateRelease'));
   const id = workflowInfo().workflowId;
+  const vars = { APP: req.app, BUILD_HOST: req.buildHost.address, BUILD_USER: req.buildHost.user, BUILD_AT: req.buildAt, DEPLOY_ENVIRONMENT: req.environment };
+  await runHookIfDefined(req.hooks, 'pre_erlang_update', req.buildHost, vars, req.ssh);
   const { release } = await executeChild(buildRelease, {
     workflowId: `${id}/build`,
-    args: [{ app: req.app, projectDir: req.projectDir, ref: req.ref, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, store: req.store, ssh: req.ssh }],
+    args: [
+      {
+        app: req.app, projectDir: req.projectDir, ref: req.ref, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool,
+        releaseDir: req.releaseDir, store: req.store, ssh: req.ssh, hooks: req.hooks, versioning: req.versioning,
+      },
+    ],
   });
-  return executeChild(deployRelease, {
+  const status = await executeChild(deployRelease, {
     workflowId: `${id}/deploy`,
     args: [
       {
@@ -25,7 +36,10 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
         maxParallel: req.maxParallel,
         ssh: req.ssh,
         node: req.node,
+        hooks: req.hooks,
       },
     ],
   });
+  await runHookIfDefined(req.hooks, 'post_erlang_update', req.buildHost, { ...vars, VERSION: release.version }, req.ssh);
+  return status;
 }

@@ -72,7 +72,7 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
     args: [
       {
         app: req.app, projectDir: req.projectDir, ref: req.ref, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool,
-        releaseDir: req.releaseDir, store: req.store, ssh: req.ssh, ...(stored ? { with: from } : { from }),
+        releaseDir: req.releaseDir, store: req.store, ssh: req.ssh, hooks: req.hooks, versioning: req.versioning, ...(stored ? { with: from } : { from }),
       },
     ],
   });
@@ -83,7 +83,7 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
   for (const h of [...online, ...offline]) status.hosts[h.name] = { host: h.name, step: 'waiting' };
 
   await eachLimited([...online, ...offline], req.maxParallel, async (host) => {
-    const args = { host, app: req.app, release: upgrade, store: req.store, ssh: req.ssh };
+    const args = { host, app: req.app, release: upgrade, store: req.store, ssh: req.ssh, hooks: req.hooks, environment: req.environment };
     const workflowId = workflowIds.hostDeploy(id, host.name);
     try {
       status.hosts[host.name] = online.includes(host)

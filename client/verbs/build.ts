@@ -1,11 +1,11 @@
 import { workflowIds } from '../../core/domain/constants';
 import type { BuildResult } from '../../core/domain/requests';
 import { followBuild, printRest, type BuildLog } from '../progress';
-import { buildRequest, buildUpgradeRequest, type RefFlags, type UpgradeFlags } from '../requests';
+import { buildRequest, buildUpgradeRequest, type RefFlags, type UpgradeFlags, type VersionFlags } from '../requests';
 import { loadConfig, runWorkflow, type GlobalOptions, type VerbContext } from './common';
 
 /** `ferry build release [--branch=B|--revision=R|--tag=T] [--verbose]`: exit 0 when the release is in the store. */
-export async function build(ctx: VerbContext, opts: GlobalOptions & RefFlags & { verbose?: boolean; skipExisting?: boolean }): Promise<number> {
+export async function build(ctx: VerbContext, opts: GlobalOptions & RefFlags & VersionFlags & { verbose?: boolean; skipExisting?: boolean }): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const request = buildRequest(config, opts);
   const log: BuildLog = { printed: 0 };
@@ -26,7 +26,7 @@ export async function build(ctx: VerbContext, opts: GlobalOptions & RefFlags & {
 }
 
 /** `ferry build upgrade --from=<rev> [--to=<rev>] [--with=<version>] [--verbose]`: exit 0 when the upgrade is in the store. */
-export async function buildUpgrade(ctx: VerbContext, opts: GlobalOptions & UpgradeFlags & { verbose?: boolean }): Promise<number> {
+export async function buildUpgrade(ctx: VerbContext, opts: GlobalOptions & UpgradeFlags & VersionFlags & { verbose?: boolean }): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const request = buildUpgradeRequest(config, opts);
   const from = request.with !== undefined ? `--with=${request.with}` : `--from=${request.from}`;

@@ -1,7 +1,7 @@
 import { workflowIds } from '../../core/domain/constants';
 import type { DeployStatus, UpdateRequest } from '../../core/domain/requests';
 import { deployReport, followBuild, followDeploy } from '../progress';
-import { buildRequest, deployRequest, deployUpgradeRequest, upgradeEnvironmentRequest, type DeployFlags, type RefFlags } from '../requests';
+import { buildRequest, deployRequest, deployUpgradeRequest, upgradeEnvironmentRequest, type DeployFlags, type RefFlags, type VersionFlags } from '../requests';
 import { loadConfig, runWorkflow, type GlobalOptions, type VerbContext } from './common';
 import { InputError } from '../../core/domain/errors';
 import { environmentOf } from '../../core/config/parse';
@@ -50,7 +50,7 @@ export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalO
 }
 
 /** `ferry update <env> [--branch=B] [--start-deploy]`: build, then deploy what was built and verify every host. */
-export async function update(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & Omit<DeployFlags, 'version'>): Promise<number> {
+export async function update(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & Omit<DeployFlags, 'version'>): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const build = buildRequest(config, opts);
   // The version is unknown until the build ran; validate everything else now with a placeholder.
@@ -74,7 +74,7 @@ export async function update(ctx: VerbContext, env: string, opts: GlobalOptions 
  * `ferry upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: the running nodes must agree on a version; the
  * upgrade from it is built, the running nodes are hot-upgraded and the stopped ones get the full release and start.
  */
-export async function upgradeEnvironment(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & { host?: string[]; maxParallel?: number }): Promise<number> {
+export async function upgradeEnvironment(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & { host?: string[]; maxParallel?: number }): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const request = upgradeEnvironmentRequest(config, env, opts);
   const id = workflowIds.environment(config.app, env);

@@ -121,7 +121,17 @@ async function buildHostChecks(config: DeliveryConfig, ssh: SshPool, report: (c:
   const tools = ['git', 'erl', config.buildTool] as const;
   for (const tool of tools) {
     const r = await ssh.run(config.buildHost, doctor.toolVersion(tool), { allowFailure: true }, authOf(settings));
-    report({ target: name, check: tool, ok: r.exitCode === 0, detail: r.exitCode === 0 ? r.stdout.trim().split('\n')[0]! : `not found on the login PATH`, fix: `install ${tool === 'erl' ? 'erlang' : tool} on the build host (Debian: apt-get install ${tool === 'erl' ? 'erlang' : tool === 'mix' ? 'elixir' : tool})` });
+    const path = /^PATH=(.*)$/m.exec(r.stdout)?.[1];
+    const { user, address } = config.buildHost;
+    report({
+      target: name,
+      check: tool,
+      ok: r.exitCode === 0,
+      detail: r.exitCode === 0 ? r.stdout.trim().split('\n')[0]! : `not found on the login PATH${path !== undefined ? ` (${path})` : ''}`,
+      fix:
+        `install ${tool === 'erl' ? 'erlang' : tool} on the build host (Debian: apt-get install ${tool === 'erl' ? 'erlang' : tool === 'mix' ? 'elixir' : tool}), ` +
+        `or add its directory to the PATH of ${user}'s non-interactive SSH sessions (\`ssh ${user}@${address} 'echo $PATH'\` shows it)`,
+    });
   }
   await dirChecks(ssh, name, config.buildHost, settings, config.buildAt, 'BUILD_AT', report);
 }

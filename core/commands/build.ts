@@ -21,6 +21,49 @@ export const buildRelease = (tool: 'rebar3' | 'mix'): Argv[] =>
         ['env', 'MIX_ENV=prod', 'mix', 'release', '--overwrite'],
       ];
 
+/** A build in edeliver's steps, so that hooks can run between them: fetch deps, compile, generate the release. */
+export const buildSteps = (tool: 'rebar3' | 'mix'): { deps: Argv[]; compile: Argv[]; release: Argv[] } =>
+  tool === 'rebar3'
+    ? { deps: [['rebar3', 'as', 'prod', 'get-deps']], compile: [['rebar3', 'as', 'prod', 'compile']], release: [['rebar3', 'as', 'prod', 'tar']] }
+    : {
+        deps: [['env', 'MIX_ENV=prod', 'mix', 'deps.get', '--only', 'prod']],
+        compile: [['env', 'MIX_ENV=prod', 'mix', 'compile']],
+        release: [['env', 'MIX_ENV=prod', 'mix', 'release', '--overwrite']],
+      };
+
+/**
+ * Perl (on every Debian/Ubuntu host: perl-base is essential), with app and versions as arguments, never in the script:
+ * replaces the version `from` by `to` in the relx release tuple of rebar.config and `{vsn, "..."}` of
+ * src/<app>.app.src (rebar3), or in `version: "..."` and `@version "..."` of mix.exs (mix). Fails when nothing changed.
+ */
+const SET_VERSION = String.raw`my ($tool, $app, $from, $to) = @ARGV; my $n = 0;
+my @files = $tool eq 'mix' ? ('mix.exs') : ('rebar.config', "src/$app.app.src");
+for my $f (@files) {
+  next unless -f $f;
+  open(my $in, '<', $f) or die "$f: $!
+"; local $/; my $t = <$in>; close $in;
+  my $c = 0;
+  if ($tool eq 'mix') {
+    $c += ($t =~ s/(version:\s*")\Q$from\E"/$1$to"/g);
+    $c += ($t =~ s/(\@version\s+")\Q$from\E"/$1$to"/g);
+  } else {
+    $c += ($t =~ s/(\{release,\s*\{\s*'?\Q$app\E'?\s*,\s*")\Q$from\E"/$1$to"/g);
+    $c += ($t =~ s/(\{vsn,\s*")\Q$from\E"/$1$to"/g);
+  }
+  next unless $c;
+  open(my $out, '>', "$f.ferry-tmp") or die "$f: $!
+"; print $out $t; close $out or die "$f: $!
+";
+  rename("$f.ferry-tmp", $f) or die "$f: $!
+"; $n += $c; print "$f: $from -> $to
+";
+}
+die "version $from of $app not found in @files
+" unless $n;`;
+
+/** Sets the version the checkout declares, from `from` to `to` (validated versions), in the build tool's files. */
+export const setVersion = (tool: 'rebar3' | 'mix', app: string, from: string, to: string): Argv => ['perl', '-e', SET_VERSION, tool, app, from, to];
+
 /** Prints `<erts-vsn> <release-vsn>` of the release just built. */
 export const builtVersion = (releaseDir: string): Argv => ['cat', `${releaseDir}/releases/start_erl.data`];
 

@@ -12,7 +12,7 @@ export const freeKb = (dir: string): Argv => [
   dir,
 ];
 
-/** Prints the first line of `<tool> --version`-style output, or exits 127 when the tool is not on the login PATH. */
+/** Prints the first line of `<tool> --version`-style output, or `PATH=...` and exits 127 when the tool is not on the login PATH. */
 export const toolVersion = (tool: 'git' | 'erl' | 'rebar3' | 'mix' | 'tar' | 'sha256sum'): Argv => {
   const probe: Record<typeof tool, string> = {
     git: 'git --version',
@@ -22,5 +22,5 @@ export const toolVersion = (tool: 'git' | 'erl' | 'rebar3' | 'mix' | 'tar' | 'sh
     tar: 'tar --version | head -1',
     sha256sum: 'sha256sum --version | head -1',
   };
-  return ['sh', '-c', `command -v "$1" >/dev/null || exit 127; ${probe[tool]}`, 'probe', tool];
+  return ['sh', '-c', `command -v "$1" >/dev/null || { echo "PATH=$PATH"; exit 127; }; ${probe[tool]}`, 'probe', tool];
 };

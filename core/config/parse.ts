@@ -4,6 +4,7 @@ import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { appName } from '../domain/release';
 import type { BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
+import { parseAutoVersion } from '../domain/versioning';
 import type { BuildTool, DeliveryConfig, EnvironmentConfig, RolloutSettings } from './schema';
 
 /** A typed config, or every problem found, each naming the file, the variable and the fix. */
@@ -56,6 +57,8 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   }
   const approvers = words(r.get('APPROVERS'));
   const forbidSelfApproval = readFlag(r, 'FORBID_SELF_APPROVAL');
+  const autoVersionText = r.get('AUTO_VERSION');
+  const autoVersion = autoVersionText === undefined ? undefined : r.check(() => parseAutoVersion(autoVersionText, r.at('AUTO_VERSION')));
 
   if (r.errors.length > 0 || !app || !buildTool || !buildHost || !buildAt || releaseStore === undefined) {
     return { ok: false, errors: r.errors };
@@ -76,6 +79,7 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
       ssh: { ...(knownHosts ? { knownHosts } : {}), ...(identityFile ? { identityFile } : {}) },
       ...(approvers.length > 0 ? { approvers } : {}),
       ...(forbidSelfApproval !== undefined ? { forbidSelfApproval } : {}),
+      ...(autoVersion ? { autoVersion } : {}),
     },
   };
 }

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
+import { hooksSchema, type Hooks } from '../domain/hooks';
 import type { BatchSize } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
+import { AUTO_VERSION_PARTS, type AutoVersionPart } from '../domain/versioning';
 
 /** The build tools Ferry drives on the build host. */
 export type BuildTool = 'rebar3' | 'mix';
@@ -47,6 +49,10 @@ export interface DeliveryConfig {
   approvers?: string[];
   /** FORBID_SELF_APPROVAL=true: the one who started a rollout may not approve it. */
   forbidSelfApproval?: boolean;
+  /** AUTO_VERSION: what every build appends to the version (the --auto-version flag overrides it). */
+  autoVersion?: AutoVersionPart[];
+  /** The hook functions the file defines (edeliver's pre_/post_ names), as `declare -f` prints them. */
+  hooks?: Hooks;
 }
 
 /** Turns a domain validator (which throws InputError) into a zod predicate, so both judge values alike. */
@@ -154,4 +160,12 @@ export const deliveryConfigSchema = z.strictObject({
   }),
   approvers: z.array(z.string().min(1)).optional().describe('APPROVERS: space-separated names that may approve or reject a rollout'),
   forbidSelfApproval: z.boolean().optional().describe('FORBID_SELF_APPROVAL=true: who started a rollout may not approve it'),
+  autoVersion: z
+    .array(z.enum(AUTO_VERSION_PARTS))
+    .min(1)
+    .optional()
+    .describe('AUTO_VERSION: metadata every build appends to the version, e.g. commit-count+git-revision (--auto-version overrides it)'),
+  hooks: hooksSchema.describe(
+    'pre_/post_ bash functions (pre_erlang_clean_compile, post_extract_release_archive, ...): run over SSH on the host of their step',
+  ),
 }) satisfies z.ZodType<DeliveryConfig>;

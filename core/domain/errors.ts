@@ -52,6 +52,18 @@ export class ChecksumMismatchError extends FerryError {}
 /** A stored artifact's bytes do not match its manifest: the store itself is damaged. Never retried. */
 export class CorruptReleaseError extends FerryError {}
 
+/** A `.deliver/config` hook function exited non-zero: its step fails with the hook's output. Never retried. */
+export class HookFailedError extends FerryError {
+  constructor(
+    readonly host: string,
+    readonly hook: string,
+    readonly exitCode: number | null,
+    readonly output: string,
+  ) {
+    super(`${host}: hook ${hook} exited with ${exitCode ?? 'a signal'}${output.trim() ? `:\n${tail(output, 20)}` : ' and printed nothing'}`);
+  }
+}
+
 /** Failure types that a retry cannot fix: the activity retry policy stops on them. */
 export const NON_RETRYABLE = [
   'InputError',
@@ -60,6 +72,7 @@ export const NON_RETRYABLE = [
   'RemoteCommandError',
   'VersionNotInStoreError',
   'CorruptReleaseError',
+  'HookFailedError',
 ] as const;
 
 const shorten = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
 import { appSchema, environmentSchema, hostTargetSchema, nodeSettingsSchema, sshSettingsSchema, versionSchema } from './requests';
+import { hooksSchema } from './hooks';
 import { storeDescriptorSchema } from './store';
 
 /**
@@ -38,6 +39,7 @@ export const rolloutPlanSchema = z.strictObject({
   version: versionSchema,
   store: storeDescriptorSchema,
   ssh: sshSettingsSchema,
+  hooks: hooksSchema.describe('`.deliver/config` hook functions run on each host (pre/post_extract_release_archive, pre/post_start_deployed_release)'),
   stages: z.array(stageSchema).min(1, 'names no stage'),
   startedBy: z.string().min(1).optional().describe('Who started the rollout (the CLI sets the OS user)'),
   approvers: z.array(z.string().min(1)).optional().describe('Only these may approve or reject; default: anyone'),

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+import { hooksSchema } from './hooks';
 import { storeDescriptorSchema } from './store';
+import { versioningSchema } from './versioning';
 
 /**
  * What workflows accept: plain JSON, checked again inside the workflow because a user can type it into
@@ -70,6 +72,10 @@ export const buildRequestSchema = z.strictObject({
   /** When the store already has a release built from the same git revision, return it instead of building. */
   skipExisting: z.boolean().optional(),
   ssh: sshSettingsSchema,
+  /** `.deliver/config` hook functions (their text), run on the build host and the target hosts at edeliver's points. */
+  hooks: hooksSchema,
+  /** --set-version, --increment-version, --auto-version: the version is rewritten in the build host's checkout. */
+  versioning: versioningSchema,
 });
 
 export const deployRequestSchema = z.strictObject({
@@ -83,6 +89,7 @@ export const deployRequestSchema = z.strictObject({
   ssh: sshSettingsSchema,
   /** Per-node config: links to per-host vm.args/sys.config, the cookie file, the cluster. */
   node: nodeSettingsSchema,
+  hooks: hooksSchema,
 });
 
 export const nodeCommandRequestSchema = z.strictObject({
@@ -130,6 +137,7 @@ export const deployUpgradeRequestSchema = z.strictObject({
   store: storeDescriptorSchema,
   maxParallel: deployRequestSchema.shape.maxParallel,
   ssh: sshSettingsSchema,
+  hooks: hooksSchema,
 });
 
 /** `ferry upgrade <env>`: build the upgrade from what the running nodes agree on to `ref`, then upgrade them. */

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -126,4 +126,44 @@ export function removeUpgrades(env: TestEnv): void {
   const store = join(env.state, 'store');
   if (!existsSync(store)) return;
   for (const name of readdirSync(store)) if (/\.upgrade\.tar\.gz/.test(name)) rmSync(join(store, name), { force: true });
+}
+
+/**
+ * Runs `fn` while host `name` answers from an sshd whose sessions get `PATH=/opt/trimmed-bin` (sshd's SetEnv): a
+ * directory of links to every program of /usr/local/bin, /usr/bin and /bin except `without`. That is a host where those
+ * tools are not on the login PATH. The host's own sshd is stopped first and started again (same key) afterwards.
+ */
+export async function withTrimmedPath<T>(env: TestEnv, name: string, without: string[], fn: () => Promise<T>): Promise<T> {
+  const port = env.port(name);
+  const hostDir = join(env.state, 'hosts', name);
+  const bin = join(env.hostRoot(name), 'trimmed-bin');
+  rmSync(bin, { recursive: true, force: true });
+  mkdirSync(bin, { recursive: true });
+  for (const dir of ['/usr/local/bin', '/usr/bin', '/bin']) {
+    if (!existsSync(dir)) continue;
+    for (const program of readdirSync(dir)) {
+      if (!without.includes(program) && !existsSync(join(bin, program))) symlinkSync(join(dir, program), join(bin, program));
+    }
+  }
+  const localHosts = (command: string) => execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${port}`, command], { stdio: 'ignore' });
+  localHosts('stop');
+  const sshd = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /opt && exec /usr/sbin/sshd -D -f "$2" -p "$3" -o "PidFile=$4" -o SetEnv=PATH=/opt/trimmed-bin', 'sshd', env.hostRoot(name), join(hostDir, 'sshd_config'), String(port), join(hostDir, 'trimmed-sshd.pid')],
+    { stdio: 'ignore' },
+  );
+  try {
+    // Ready when a real login works (strict host key checking: it is the host's own key).
+    for (let tries = 0; ; tries++) {
+      const r = spawnSync('ssh', ['-F', '/dev/null', '-i', env.identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR', '-p', String(port), 'root@127.0.0.1', 'true']);
+      if (r.status === 0) break;
+      if (tries > 100) throw new Error(`the trimmed-PATH sshd for ${name} did not accept a login`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return await fn();
+  } finally {
+    sshd.kill('SIGTERM');
+    if (sshd.exitCode === null) await new Promise((resolve) => sshd.once('exit', resolve));
+    localHosts('start');
+  }
 }

@@ -54,6 +54,9 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
     pushSource: async () => void calls.push('push'),
     compileRelease: async () => (calls.push('compile'), { version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
     fetchRelease: async () => (calls.push('fetch'), release),
+    prepareBuild: async () => { throw new Error('not used: no hooks or versioning here'); },
+    versionFacts: async () => { throw new Error('not used: no hooks or versioning here'); },
+    runHook: async () => { throw new Error('not used: no hooks here'); },
     ...upgradeActivitiesNotUsed,
   };
 }

@@ -78,6 +78,9 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activ
     pushSource: notUsed,
     compileRelease: notUsed,
     fetchRelease: notUsed,
+    prepareBuild: notUsed,
+    versionFacts: notUsed,
+    runHook: notUsed,
   };
 }
 

@@ -76,3 +76,20 @@ test('bad flags are refused before anything starts', () => {
   assert.throws(() => rolloutPlan(c, ['moon'], { version: '0.2.0' }, 'ana'), /unknown environment "moon"/);
   assert.throws(() => rolloutPlan(c, [], { version: '0.2.0' }, 'ana'), /usage: ferry rollout/);
 });
+
+test('versioning flags become workflow input; AUTO_VERSION applies unless --auto-version overrides it; bad values are refused', async () => {
+  const { buildRequest, versioningOf } = await import('../../../client/requests');
+  const result = parseDeliveryConfig(
+    { APP: 'hello', BUILD_HOST: 'b', BUILD_USER: 'u', BUILD_AT: '/b', AUTO_VERSION: 'commit-count', PRODUCTION_HOSTS: 'w', PRODUCTION_USER: 'd', DELIVER_TO: '/o' },
+    { source: '.deliver/config', projectDir: '/p', detectedTool: 'rebar3' },
+  );
+  assert.ok(result.ok);
+  const c = result.config;
+  assert.deepEqual(versioningOf(c, {}), { auto: ['commit-count'] });
+  assert.deepEqual(versioningOf(c, { autoVersion: 'git-revision', incrementVersion: 'minor' }), { increment: 'minor', auto: ['revision'] });
+  assert.deepEqual(buildRequest({ ...c, autoVersion: undefined }, { setVersion: '2.0.0' }).versioning, { set: '2.0.0' });
+  assert.equal(buildRequest({ ...c, autoVersion: undefined }, {}).versioning, undefined);
+  assert.throws(() => versioningOf(c, { incrementVersion: 'tiny' }), /--increment-version=tiny: use patch, minor or major/);
+  assert.throws(() => versioningOf(c, { setVersion: '2.0' }), /--set-version=2\.0: give a version like 1\.2\.3/);
+  assert.throws(() => versioningOf(c, { autoVersion: 'rev;rm' }), /unknown part "rev;rm"/);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as doctor from '../../../core/commands/doctor';
@@ -32,7 +32,12 @@ test('doctor.toolVersion prints the version of a tool on the PATH', () => {
   assert.match(r.stdout, /^git version /);
 });
 
-test('doctor.toolVersion exits 127 when the tool is not on the PATH', () => {
-  const r = sh(toShell(doctor.toolVersion('rebar3')), { PATH: '/nonexistent' });
+test('doctor.toolVersion exits 127 when the tool is not on the PATH, and prints that PATH', () => {
+  // A PATH with a shell and nothing else, as a build host whose login PATH lacks rebar3.
+  const bin = path.join(project(), 'bin');
+  mkdirSync(bin);
+  symlinkSync('/bin/sh', path.join(bin, 'sh'));
+  const r = sh(toShell(doctor.toolVersion('rebar3')), { PATH: bin });
   assert.equal(r.status, 127);
+  assert.equal(r.stdout, `PATH=${bin}\n`);
 });

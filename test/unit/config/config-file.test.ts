@@ -66,7 +66,31 @@ pre_erlang_clean_compile() {
       },
     },
     ssh: {},
+    // The hook as bash itself prints it (`declare -f`): plain data for the workflow, run later on the build host.
+    hooks: {
+      pre_erlang_clean_compile: 'pre_erlang_clean_compile () \n{ \n    status "Running phoenix.digest";\n    __sync_remote "cd \'$BUILD_AT\' && mix phx.digest"\n}',
+    },
   });
+});
+
+test('only the hook names Ferry knows are taken from the config; other functions stay helpers', async () => {
+  const dir = project({
+    'rebar.config': '{erl_opts, [debug_info]}.\n',
+    '.deliver/config': `${minimal}
+helper() { echo "a helper"; }
+post_extract_release_archive() { helper; echo "extracted $VERSION"; }
+function pre_start_deployed_release { true; }
+pre_unknown_hook() { echo never; }
+`,
+  });
+  const config = await loadDeliveryConfig({ cwd: dir });
+  assert.deepEqual(Object.keys(config.hooks ?? {}).sort(), ['post_extract_release_archive', 'pre_start_deployed_release']);
+  assert.match(config.hooks!.post_extract_release_archive!, /^post_extract_release_archive \(\) \n\{ \n {4}helper;\n {4}echo "extracted \$VERSION"\n\}$/);
+});
+
+test('a config without hooks has no hooks field', async () => {
+  const dir = project({ 'rebar.config': '{erl_opts, [debug_info]}.\n', '.deliver/config': minimal });
+  assert.equal((await loadDeliveryConfig({ cwd: dir })).hooks, undefined);
 });
 
 test('mix.exs makes the build tool mix', async () => {

@@ -400,3 +400,23 @@ test('selectHosts rejects unknown hosts, listing the valid ones', () => {
     new InputError('unknown host "x", "y" in staging: use one of a (hello@a), b:2222 (hello@b)'),
   );
 });
+
+test('AUTO_VERSION is read with edeliver names; an unknown part names the valid ones', () => {
+  const config = parsed({ ...minimal, AUTO_VERSION: 'commit-count+git-revision+branch-unless-master' });
+  assert.deepEqual(config.autoVersion, ['commit-count', 'revision', 'branch-unless-master']);
+  assert.deepEqual(deliveryConfigSchema.parse(config).autoVersion, config.autoVersion);
+  assert.equal(parsed(minimal).autoVersion, undefined);
+  assert.deepEqual(errorsOf({ ...minimal, AUTO_VERSION: 'git-revision+mood' }), [
+    '.deliver/config: AUTO_VERSION: unknown part "mood": use commit-count, commit-count-branch, revision, branch, branch-unless-master, date, time (joined by +, e.g. commit-count+git-revision)',
+  ]);
+});
+
+test('any <ENV>_HOSTS makes an environment with its own _USER and _DELIVER_TO (beyond staging and production)', () => {
+  const config = parsed({ ...minimal, LOADTEST_HOSTS: 'lt1 lt2:2200', LOADTEST_USER: 'bench', LOADTEST_DELIVER_TO: '/srv/lt' });
+  assert.deepEqual(Object.keys(config.environments), ['staging', 'loadtest']);
+  assert.deepEqual(
+    config.environments.loadtest!.hosts.map((h) => `${h.user}@${h.name}:${h.deployTo}`),
+    ['bench@lt1:/srv/lt', 'bench@lt2:2200:/srv/lt'],
+  );
+  assert.equal(environmentOf(config, 'loadtest').name, 'loadtest');
+});

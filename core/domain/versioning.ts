@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { InputError } from './errors';
+import { version, type Version } from './release';
+
+/**
+ * edeliver's versioning flags, computed without Mix: `--increment-version=patch|minor|major`, `--set-version=V` and
+ * `--auto-version=a+b+...` (metadata appended as `+a-b`). Pure: the git facts come from an activity.
+ */
+
+/** What `--auto-version` can append, by Ferry's name; edeliver's `git-`/`build-` prefixes and aliases are accepted. */
+export const AUTO_VERSION_PARTS = ['commit-count', 'commit-count-branch', 'revision', 'branch', 'branch-unless-master', 'date', 'time'] as const;
+export type AutoVersionPart = (typeof AUTO_VERSION_PARTS)[number];
+
+export const INCREMENTS = ['patch', 'minor', 'major'] as const;
+export type Increment = (typeof INCREMENTS)[number];
+
+/** The versioning a build asks for, as workflow input carries it. */
+export interface Versioning {
+  set?: string;
+  increment?: Increment;
+  auto?: AutoVersionPart[];
+}
+
+export const versioningSchema = z
+  .strictObject({
+    set: z.string().refine((s) => /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(s), 'must be a version like 1.2.3 (no +metadata: --auto-version adds that)').optional(),
+    increment: z.enum(INCREMENTS).optional(),
+    auto: z.array(z.enum(AUTO_VERSION_PARTS)).min(1).optional(),
+  })
+  .optional();
+
+/** The facts about the revision being built that `--auto-version` appends. */
+export interface VersionFacts {
+  /** Seven hex digits, as `git rev-parse --short=7`. */
+  revision: string;
+  branch?: string;
+  /** Commits across all branches of the repository (`git rev-list --all --count`). */
+  commitCount: number;
+  /** Commits reachable from the revision (`git rev-list --count <rev>`). */
+  commitCountBranch: number;
+  /** Build date and time, UTC: YYYYMMDD and HHMMSS. */
+  date: string;
+  time: string;
+}
+
+const ALIASES: Record<string, AutoVersionPart> = {
+  'commit-count-all': 'commit-count',
+  'commit-count-all-branches': 'commit-count',
+};
+
+/** Parses `--auto-version` (or AUTO_VERSION): parts joined by `+`, each with an optional `git-`, `build-` or `append-` prefix. */
+export function parseAutoVersion(text: string, what = '--auto-version'): AutoVersionPart[] {
+  const parts = text.split('+').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new InputError(`${what}: give one or more of ${AUTO_VERSION_PARTS.join(', ')}, joined by +`);
+  return parts.map((raw) => {
+    const name = raw.toLowerCase().replaceAll('_', '-').replace(/^append-/, '').replace(/^(?:git|build)-/, '');
+    const part = ALIASES[name] ?? (AUTO_VERSION_PARTS as readonly string[]).find((p) => p === name);
+    if (!part) throw new InputError(`${what}: unknown part "${raw}": use ${AUTO_VERSION_PARTS.join(', ')} (joined by +, e.g. commit-count+git-revision)`);
+    return part as AutoVersionPart;
+  });
+}
+
+/** edeliver's `release.version` arithmetic: patch 1.2.3 -> 1.2.4, minor -> 1.3.0, major -> 2.0.0 (pre-release and metadata dropped). */
+export function incrementVersion(v: string, by: Increment): Version {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
+  if (!m) throw new InputError(`cannot increment "${v}": expected MAJOR.MINOR.PATCH`);
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (by === 'patch') return version(`${major}.${minor}.${patch + 1}`);
+  if (by === 'minor') return version(`${major}.${minor + 1}.0`);
+  return version(`${major + 1}.0.0`);
+}
+
+/** Keeps what semver allows in metadata: letters, digits and `-` (as edeliver's valid_semver_metadata). */
+const metadata = (text: string): string => text.replace(/[^0-9A-Za-z-]/g, '');
+
+/** The value one `--auto-version` part appends, or undefined when it appends nothing (branch-unless-master on master). */
+function partValue(part: AutoVersionPart, f: VersionFacts | undefined): string | undefined {
+  if (f === undefined) throw new Error('--auto-version needs the facts of the revision');
+  switch (part) {
+    case 'commit-count':
+      return String(f.commitCount);
+    case 'commit-count-branch':
+      return String(f.commitCountBranch);
+    case 'revision':
+      return f.revision.slice(0, 7);
+    case 'date':
+      return f.date;
+    case 'time':
+      return f.time;
+    case 'branch':
+    case 'branch-unless-master': {
+      if (f.branch === undefined) throw new InputError(`--auto-version=${part}: the revision is not on a branch: build with --branch=B`);
+      const b = metadata(f.branch);
+      return part === 'branch-unless-master' && (b === 'master' || b === 'main') ? undefined : b;
+    }
+  }
+}
+
+/** Whether a build must change the version its sources declare. */
+export const changesVersion = (v: Versioning | undefined): boolean => v !== undefined && (v.set !== undefined || v.increment !== undefined || (v.auto?.length ?? 0) > 0);
+
+/**
+ * The version to build, as edeliver computes it: `--set-version`, else the declared one; then `--increment-version`;
+ * then the `--auto-version` parts appended as build metadata, the first after `+`, the rest after `-`.
+ */
+export function nextVersion(declared: string, v: Versioning, facts: VersionFacts | undefined): Version {
+  let result: string = v.set ?? declared;
+  if (v.increment) result = incrementVersion(result, v.increment);
+  else if (v.auto?.length) result = result.split('+')[0]!;
+  const values = (v.auto ?? []).map((p) => partValue(p, facts)).filter((x): x is string => x !== undefined && x !== '');
+  if (values.length > 0) result = `${result}+${values.join('-')}`;
+  return version(result);
+}
