@@ -9,6 +9,7 @@ import { TASK_QUEUE } from '../../core/domain/constants';
 import { releaseLayout, type SshSettings, type SshTarget } from '../../core/domain/host';
 import { sshOf as sshSettings } from '../requests';
 import { connect } from '../temporal';
+import { temporalSettings } from '../../activities/temporal-connection';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 /** One line of the doctor's report. */
@@ -64,9 +65,16 @@ export async function doctorVerb(ctx: VerbContext, env: string | undefined, opts
 }
 
 async function temporalChecks(ctx: VerbContext, report: (c: Check) => void): Promise<void> {
-  const address = ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  let address: string;
+  try {
+    const settings = temporalSettings(ctx.env);
+    address = `${settings.address} (namespace ${settings.namespace}, ${settings.source})`;
+  } catch (err) {
+    report({ target: 'temporal', check: 'connection settings', ok: false, detail: (err as Error).message, fix: 'fix TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE' });
+    return;
+  }
   const client = await connect(ctx.env).catch((err: Error) => {
-    report({ target: 'temporal', check: 'server reachable', ok: false, detail: err.message, fix: 'start it (`make demo` starts a local one) or set TEMPORAL_ADDRESS' });
+    report({ target: 'temporal', check: 'server reachable', ok: false, detail: err.message, fix: 'start it (`make demo` starts a local one), or set TEMPORAL_ADDRESS or TEMPORAL_PROFILE' });
     return undefined;
   });
   if (!client) return;
