@@ -11,7 +11,7 @@ import { isVersion, releaseFileName, version as toVersion, type AppupUsed, type 
 import type { StoreDescriptor } from '../core/domain/store';
 import type { VersionFacts } from '../core/domain/versioning';
 import { authOf } from './ssh/auth';
-import type { SshAuth, SshPool } from './ssh/ssh-pool';
+import { definedOnly, openSshArgv, type SshAuth, type SshPool } from './ssh/ssh-pool';
 import { getRelease, newestUpgrade, type StoreFactory } from './store';
 
 /** The build host of one app, as the config names it. */
@@ -69,13 +69,10 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
      */
     async pushSource(t: BuildTarget & { projectDir: string; revision: string }): Promise<void> {
       await ssh.run(t.buildHost, build.prepareRepository(t.buildAt).map(toShell).join(' && '), {}, authOf(t.ssh));
-      const knownHosts = t.ssh?.knownHostsFile ?? auth.knownHostsFile;
-      const identity = t.ssh?.identityFile ?? (process.env.FERRY_SSH_IDENTITY_FILE ? auth.identityFiles[0] : undefined);
-      const sshCommand = toShell([
-        'ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-        ...(identity ? ['-o', 'IdentitiesOnly=yes', '-i', identity] : []),
-      ]);
-      const url = `ssh://${t.buildHost.user}@${t.buildHost.address}:${t.buildHost.port}${t.buildAt}`;
+      // The same route as the pool's: ~/.ssh/config, known_hosts, keys and jump hosts.
+      const { argv, route } = openSshArgv(t.buildHost, { ...auth, ...definedOnly(authOf(t.ssh)) });
+      const sshCommand = toShell(argv);
+      const url = `ssh://${route.user}@${route.address}:${route.port}${t.buildAt}`;
       // GIT_SSH_COMMAND is built above from validated values through the one quoting helper.
       await simpleGit({ baseDir: t.projectDir, allowEnvironment: ['GIT_SSH_COMMAND'], unsafe: { allowUnsafeSshCommand: true } })
         .env({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, GIT_SSH_COMMAND: sshCommand })

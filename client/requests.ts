@@ -24,9 +24,15 @@ export interface RefFlags {
   tag?: string;
 }
 
-/** The project's SSH overrides (SSH_KNOWN_HOSTS, SSH_IDENTITY_FILE), as workflow input carries them. */
+/** The project's SSH overrides (SSH_KNOWN_HOSTS, SSH_IDENTITY_FILE, SSH_CONFIG), as workflow input carries them: paths only. */
 export const sshOf = (c: DeliveryConfig): SshSettings | undefined =>
-  c.ssh.knownHosts || c.ssh.identityFile ? { knownHostsFile: c.ssh.knownHosts, identityFile: c.ssh.identityFile } : undefined;
+  c.ssh.knownHosts || c.ssh.identityFile || c.ssh.configFile
+    ? {
+        ...(c.ssh.knownHosts ? { knownHostsFile: c.ssh.knownHosts } : {}),
+        ...(c.ssh.identityFile ? { identityFile: c.ssh.identityFile } : {}),
+        ...(c.ssh.configFile ? { configFile: c.ssh.configFile } : {}),
+      }
+    : undefined;
 
 /** The git ref a build uses: at most one of --branch, --revision, --tag; default the current HEAD (edeliver: master). */
 export function refOf(flags: RefFlags): string {

@@ -3,14 +3,20 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFaile
 import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUE } from '../core/domain/constants';
 import { InputError } from '../core/domain/errors';
+import { connectionOptions, temporalSettings } from '../activities/temporal-connection';
 
-/** A Temporal client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE; defaults: the local dev server. */
+/**
+ * A Temporal client from the same settings as the worker's (`temporalSettings`: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TLS, API key, or a Temporal CLI profile); default: the local dev server.
+ */
 export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
-  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: Error) => {
-    throw new InputError(`cannot reach Temporal at ${address}: ${err.message}; start it with \`make demo\` or set TEMPORAL_ADDRESS`);
+  const settings = temporalSettings(env);
+  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' }).catch((err: Error) => {
+    throw new InputError(
+      `cannot reach Temporal at ${settings.address} (${settings.source}): ${err.message}; start it with \`make demo\`, or set TEMPORAL_ADDRESS or TEMPORAL_PROFILE`,
+    );
   });
-  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE ?? 'default' });
+  return new Client({ connection, namespace: settings.namespace });
 }
 
 export interface StartSpec {

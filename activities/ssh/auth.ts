@@ -6,4 +6,8 @@ export const authOf = (s: SshSettings | undefined): Partial<SshAuth> | undefined
   s && {
     knownHostsFile: s.knownHostsFile,
     identityFiles: s.identityFile ? [s.identityFile] : undefined,
+    // A project's own files are explicit: the SSH config's IdentityFile / UserKnownHostsFile no longer replace them.
+    defaultIdentities: s.identityFile ? false : undefined,
+    defaultKnownHosts: s.knownHostsFile ? false : undefined,
+    sshConfigFile: s.configFile,
   };

@@ -3,11 +3,11 @@ import { createReadStream, createWriteStream, existsSync, readFileSync } from 'n
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Duplex, type Readable } from 'node:stream';
 import { Client, utils, type AnyAuthMethod, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import type { Argv } from '../../core/commands/shell';
 import { toShell } from '../../core/commands/shell';
-import type { SshTarget } from '../../core/domain/host';
+import { parseJump, type SshTarget } from '../../core/domain/host';
 import {
   AuthenticationError,
   HostKeyError,
@@ -15,6 +15,7 @@ import {
   RemoteCommandError,
 } from '../../core/domain/errors';
 import { knownKeysFor } from './known-hosts';
+import { readSshConfig } from './ssh-config';
 
 /** Where the worker finds keys and known hosts; a project may override both (paths, never key material). */
 export interface SshAuth {
@@ -23,6 +24,11 @@ export interface SshAuth {
   /** SSH_AUTH_SOCK of the worker, when it has an agent. */
   agentSocket?: string;
   connectTimeoutMs: number;
+  /** The OpenSSH client config read for every host (FERRY_SSH_CONFIG, else ~/.ssh/config); absent or `none`: none. */
+  sshConfigFile?: string;
+  /** identityFiles / knownHostsFile are OpenSSH's defaults, which IdentityFile / UserKnownHostsFile of the config replace. */
+  defaultIdentities?: boolean;
+  defaultKnownHosts?: boolean;
 }
 
 export interface RemoteResult {
@@ -49,7 +55,83 @@ export function defaultSshAuth(env: NodeJS.ProcessEnv = process.env): SshAuth {
     identityFiles: identity ? [identity] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(ssh, f)),
     agentSocket: env.SSH_AUTH_SOCK,
     connectTimeoutMs: Number(env.FERRY_SSH_CONNECT_TIMEOUT_MS ?? 10_000),
+    sshConfigFile: env.FERRY_SSH_CONFIG ?? join(ssh, 'config'),
+    defaultIdentities: !identity,
+    defaultKnownHosts: !env.FERRY_SSH_KNOWN_HOSTS,
   };
+}
+
+/** A host as the pool connects to it: the host's own options, then the SSH config, then the worker's defaults. */
+export interface Route {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  /** IdentitiesOnly yes: only the identity files, not the agent's other keys. */
+  identitiesOnly: boolean;
+  knownHostsFile: string;
+  connectTimeoutMs: number;
+  /** The last jump host, itself with the hops before it; absent when the host is reached directly. */
+  via?: SshTarget;
+}
+
+/**
+ * Applies the OpenSSH client config (`auth.sshConfigFile`) to a host, with Ferry's precedence: values the project set
+ * (`user@host:port`, <ENV>_SSH_JUMP, ...) > the SSH config for the host's name > the worker's defaults. The config's
+ * HostName, Port, IdentityFile, ProxyJump, ConnectTimeout, UserKnownHostsFile and IdentitiesOnly are used. Throws
+ * InputError for a ProxyJump the config writes wrongly.
+ */
+export function resolveRoute(host: SshTarget, auth: SshAuth): Route {
+  const file = auth.sshConfigFile && auth.sshConfigFile !== 'none' ? auth.sshConfigFile : undefined;
+  const cfgOf = (alias: string, user: string, port?: number) => (file ? readSshConfig(file, alias, { user, port }) : {});
+  const cfg = cfgOf(host.address, host.user, host.portUnset ? undefined : host.port);
+  const hops = host.jump ?? (cfg.proxyJump ? parseJump(cfg.proxyJump, `${file}: ProxyJump for ${host.address}`) : []);
+  const last = hops.at(-1);
+  const via: SshTarget | undefined = last && {
+    name: last.name,
+    address: last.address,
+    port: last.port,
+    // A hop without `user@`: its User in the SSH config, else the target's user.
+    user: last.user ?? cfgOf(last.address, host.user).user ?? host.user,
+    ...(last.portUnset ? { portUnset: true as const } : {}),
+    jump: hops.slice(0, -1),
+    ...(host.identityFile ? { identityFile: host.identityFile } : {}),
+    ...(host.connectTimeout ? { connectTimeout: host.connectTimeout } : {}),
+  };
+  const timeout = host.connectTimeout ?? cfg.connectTimeoutSeconds;
+  return {
+    name: host.name,
+    address: cfg.hostName ?? host.address,
+    port: host.portUnset && cfg.port ? cfg.port : host.port,
+    user: host.user,
+    identityFiles: host.identityFile ? [host.identityFile] : auth.defaultIdentities && cfg.identityFiles ? cfg.identityFiles : auth.identityFiles,
+    identitiesOnly: cfg.identitiesOnly ?? false,
+    knownHostsFile: auth.defaultKnownHosts && cfg.userKnownHostsFile ? cfg.userKnownHostsFile : auth.knownHostsFile,
+    connectTimeoutMs: timeout !== undefined ? timeout * 1000 : auth.connectTimeoutMs,
+    ...(via ? { via } : {}),
+  };
+}
+
+/**
+ * The system `ssh` command line that reaches `host` as the pool does (for git): the resolved address is the caller's
+ * to use; strict host key checking against the same known_hosts, the same key files, no other config file, and each
+ * jump host as a nested ProxyCommand with the same options.
+ */
+export function openSshArgv(host: SshTarget, auth: SshAuth): { argv: string[]; route: Route } {
+  const route = resolveRoute(host, auth);
+  const ownKeys = route.identityFiles !== auth.identityFiles || !auth.defaultIdentities;
+  const argv = [
+    'ssh', '-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${route.knownHostsFile}`,
+    '-o', `ConnectTimeout=${Math.ceil(route.connectTimeoutMs / 1000)}`,
+    ...(ownKeys ? ['-o', 'IdentitiesOnly=yes', ...route.identityFiles.filter((f) => existsSync(f)).flatMap((f) => ['-i', f])] : []),
+  ];
+  if (route.via) {
+    const hop = openSshArgv(route.via, auth);
+    const to = `${route.address.replace(/^\[|\]$/g, '')}:${route.port}`;
+    argv.push('-o', `ProxyCommand=${toShell([...hop.argv, '-W', to, '-p', String(hop.route.port), `${hop.route.user}@${hop.route.address.replace(/^\[|\]$/g, '')}`])}`);
+  }
+  return { argv, route };
 }
 
 interface Pooled {
@@ -57,6 +139,13 @@ interface Pooled {
   sftp?: Promise<SFTPWrapper>;
   idle?: NodeJS.Timeout;
   busy: number;
+  /** Jump hosts in front of it: hosts behind a jump are closed before the jump. */
+  depth: number;
+}
+
+interface Lease {
+  pooled: Pooled;
+  release(): void;
 }
 
 /**
@@ -125,41 +214,65 @@ export class SshPool {
     });
   }
 
+  /** How the pool reaches a host (SSH config and project options applied), for reports such as `ferry doctor`. */
+  route(host: SshTarget, override?: Partial<SshAuth>): Route {
+    return resolveRoute(host, { ...this.auth, ...definedOnly(override) });
+  }
+
   /** Closes every connection. */
   async close(): Promise<void> {
-    const all = [...this.conns.values()];
+    const all = (await Promise.all([...this.conns.values()].map((p) => p.catch(() => undefined)))).filter((p) => p !== undefined);
     this.conns.clear();
-    for (const p of all) {
-      const pooled = await p.catch(() => undefined);
-      if (pooled?.idle) clearTimeout(pooled.idle);
-      pooled?.client.end();
+    // Hosts behind a jump first, then the jump hosts their streams ran through.
+    for (const pooled of all.sort((a, b) => b.depth - a.depth)) {
+      if (pooled.idle) clearTimeout(pooled.idle);
+      pooled.client.end();
     }
   }
 
   private async using<T>(host: SshTarget, override: Partial<SshAuth> | undefined, fn: (p: Pooled) => Promise<T>): Promise<T> {
-    const auth = { ...this.auth, ...definedOnly(override) };
-    const key = `${host.user}@${host.address}:${host.port}|${auth.knownHostsFile}|${auth.identityFiles.join(',')}`;
+    const lease = await this.acquire(host, { ...this.auth, ...definedOnly(override) });
+    try {
+      return await fn(lease.pooled);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** The pooled connection to a host (made if needed, through its jump hosts); busy until released. */
+  private async acquire(host: SshTarget, auth: SshAuth): Promise<Lease> {
+    const route = resolveRoute(host, auth);
+    const key = this.keyOf(route, auth);
     let conn = this.conns.get(key);
     if (!conn) {
-      conn = this.connect(host, auth, key);
+      conn = this.connect(route, auth, key);
       this.conns.set(key, conn);
       conn.catch(() => this.conns.delete(key));
     }
     const pooled = await conn;
     if (pooled.idle) clearTimeout(pooled.idle);
     pooled.busy++;
-    try {
-      return await fn(pooled);
-    } finally {
-      pooled.busy--;
-      if (pooled.busy === 0) {
-        pooled.idle = setTimeout(() => {
-          this.conns.delete(key);
-          pooled.client.end();
-        }, this.idleMs);
-        pooled.idle.unref();
-      }
-    }
+    let released = false;
+    return {
+      pooled,
+      release: () => {
+        if (released) return;
+        released = true;
+        pooled.busy--;
+        if (pooled.busy === 0) {
+          pooled.idle = setTimeout(() => {
+            if (this.conns.get(key) === conn) this.conns.delete(key);
+            pooled.client.end();
+          }, this.idleMs);
+          pooled.idle.unref();
+        }
+      },
+    };
+  }
+
+  private keyOf(route: Route, auth: SshAuth): string {
+    const own = `${route.user}@${route.address}:${route.port}|${route.knownHostsFile}|${route.identityFiles.join(',')}`;
+    return route.via ? `${own}<${this.keyOf(resolveRoute(route.via, auth), auth)}` : own;
   }
 
   private sftp(pooled: Pooled): Promise<SFTPWrapper> {
@@ -169,33 +282,54 @@ export class SshPool {
     return pooled.sftp;
   }
 
-  private connect(host: SshTarget, auth: SshAuth, key: string): Promise<Pooled> {
-    const known = knownKeysFor(auth.knownHostsFile, host.address, host.port);
+  /**
+   * One handshake, over a stream forwarded by the last jump host when the route has one. Every hop's host key is
+   * checked against known_hosts like the target's; the jump connection stays busy while this one is open.
+   */
+  private async connect(route: Route, auth: SshAuth, key: string): Promise<Pooled> {
+    let jump: Lease | undefined;
+    let sock: Duplex | undefined;
+    if (route.via) {
+      jump = await this.acquire(route.via, auth);
+      try {
+        sock = await forwardOut(jump.pooled.client, route.address.replace(/^\[|\]$/g, ''), route.port);
+      } catch (err) {
+        jump.release();
+        throw new HostUnreachableError(`${route.name}: jump host ${route.via.name} cannot reach ${route.address}:${route.port}: ${(err as Error).message}`);
+      }
+    }
+    const depth = jump ? jump.pooled.depth + 1 : 0;
+    const known = knownKeysFor(route.knownHostsFile, route.address, route.port);
     const accepted = known.filter((k) => !k.revoked);
     let keyProblem: 'unknown' | 'mismatch' | undefined;
+    const through = route.via ? ` through ${route.via.name}` : '';
     return new Promise<Pooled>((resolve, reject) => {
       const client = new Client();
       const fail = (err: Error & { level?: string }) => {
         client.end();
-        if (keyProblem) reject(new HostKeyError(host.name, keyProblem, auth.knownHostsFile));
+        jump?.release();
+        if (keyProblem) reject(new HostKeyError(route.name, keyProblem, route.knownHostsFile));
         else if (err.level === 'client-authentication')
-          reject(new AuthenticationError(`${host.name}: login as ${host.user} refused for every key (${describeKeys(auth)}); add the public key to ~${host.user}/.ssh/authorized_keys on the host`));
-        else reject(new HostUnreachableError(`${host.name}: cannot connect: ${err.message}`));
+          reject(new AuthenticationError(`${route.name}: login as ${route.user} refused for every key (${describeKeys(route, auth)}); add the public key to ~${route.user}/.ssh/authorized_keys on the host`));
+        else reject(new HostUnreachableError(`${route.name}: cannot connect${through}: ${err.message}`));
       };
       client.once('error', fail);
       client.once('ready', () => {
         client.off('error', fail);
         // A dropped connection must not stay in the pool; the next step reconnects.
-        client.on('error', () => this.conns.delete(key));
-        client.on('close', () => this.conns.delete(key));
-        this.handshakes.set(`${host.user}@${host.name}`, (this.handshakes.get(`${host.user}@${host.name}`) ?? 0) + 1);
-        resolve({ client, busy: 0 });
+        const drop = () => {
+          this.conns.delete(key);
+          jump?.release();
+        };
+        client.on('error', drop);
+        client.on('close', drop);
+        this.handshakes.set(`${route.user}@${route.name}`, (this.handshakes.get(`${route.user}@${route.name}`) ?? 0) + 1);
+        resolve({ client, busy: 0, depth });
       });
       client.connect({
-        host: host.address.replace(/^\[|\]$/g, ''),
-        port: host.port,
-        username: host.user,
-        readyTimeout: auth.connectTimeoutMs,
+        ...(sock ? { sock } : { host: route.address.replace(/^\[|\]$/g, ''), port: route.port }),
+        username: route.user,
+        readyTimeout: route.connectTimeoutMs,
         keepaliveInterval: 15_000,
         // Offer only the key types known_hosts has for this host, as OpenSSH does.
         algorithms: accepted.length > 0 ? { serverHostKey: [...new Set(accepted.flatMap((k) => hostKeyAlgorithms(k.type)))] as never } : undefined,
@@ -206,13 +340,19 @@ export class SshPool {
           keyProblem = known.length === 0 ? 'unknown' : 'mismatch';
           return false;
         },
-        authHandler: authMethods(host.user, auth),
+        authHandler: authMethods(route, auth),
       });
     });
   }
 }
 
-function definedOnly(o: Partial<SshAuth> | undefined): Partial<SshAuth> {
+/** A TCP stream the jump host opens to `address:port` (its sshd's direct-tcpip, as `ssh -J` uses). */
+function forwardOut(jump: Client, address: string, port: number): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => jump.forwardOut('127.0.0.1', 0, address, port, (err, stream) => (err ? reject(err) : resolve(stream))));
+}
+
+/** The fields of a partial SshAuth that are set: what overrides the worker's defaults. */
+export function definedOnly(o: Partial<SshAuth> | undefined): Partial<SshAuth> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<SshAuth>;
 }
 
@@ -220,22 +360,23 @@ function hostKeyAlgorithms(type: string): string[] {
   return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
 }
 
-function authMethods(username: string, auth: SshAuth): AnyAuthMethod[] {
+function authMethods(route: Route, auth: SshAuth): AnyAuthMethod[] {
+  const username = route.user;
   const methods: AnyAuthMethod[] = [];
-  for (const file of auth.identityFiles) {
+  for (const file of route.identityFiles) {
     if (!existsSync(file)) continue;
     const parsed = utils.parseKey(readFileSync(file));
     // A passphrase-protected key is left to the agent, as `ssh -o BatchMode=yes` would.
     if (parsed instanceof Error) continue;
     methods.push({ type: 'publickey', username, key: readFileSync(file) });
   }
-  if (auth.agentSocket) methods.push({ type: 'agent', username, agent: auth.agentSocket });
+  if (auth.agentSocket && !(route.identitiesOnly && methods.length > 0)) methods.push({ type: 'agent', username, agent: auth.agentSocket });
   if (methods.length === 0) methods.push({ type: 'none', username });
   return methods;
 }
 
-const describeKeys = (auth: SshAuth): string =>
-  [...auth.identityFiles.filter((f) => existsSync(f)), ...(auth.agentSocket ? ['the agent'] : [])].join(', ') || 'no key found';
+const describeKeys = (route: Route, auth: SshAuth): string =>
+  [...route.identityFiles.filter((f) => existsSync(f)), ...(auth.agentSocket ? ['the agent'] : [])].join(', ') || 'no key found';
 
 function counter(hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): Transform {
   let n = 0;

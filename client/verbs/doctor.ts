@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { defaultSshAuth, SshPool } from '../../activities/ssh/ssh-pool';
+import { defaultSshAuth, SshPool, type Route } from '../../activities/ssh/ssh-pool';
 import { authOf } from '../../activities/ssh/auth';
 import { environmentOf } from '../../core/config/parse';
 import type { DeliveryConfig } from '../../core/config/schema';
@@ -9,6 +9,7 @@ import { TASK_QUEUE } from '../../core/domain/constants';
 import { releaseLayout, type SshSettings, type SshTarget } from '../../core/domain/host';
 import { sshOf as sshSettings } from '../requests';
 import { connect } from '../temporal';
+import { temporalSettings } from '../../activities/temporal-connection';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 /** One line of the doctor's report. */
@@ -64,9 +65,16 @@ export async function doctorVerb(ctx: VerbContext, env: string | undefined, opts
 }
 
 async function temporalChecks(ctx: VerbContext, report: (c: Check) => void): Promise<void> {
-  const address = ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  let address: string;
+  try {
+    const settings = temporalSettings(ctx.env);
+    address = `${settings.address} (namespace ${settings.namespace}, ${settings.source})`;
+  } catch (err) {
+    report({ target: 'temporal', check: 'connection settings', ok: false, detail: (err as Error).message, fix: 'fix TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE' });
+    return;
+  }
   const client = await connect(ctx.env).catch((err: Error) => {
-    report({ target: 'temporal', check: 'server reachable', ok: false, detail: err.message, fix: 'start it (`make demo` starts a local one) or set TEMPORAL_ADDRESS' });
+    report({ target: 'temporal', check: 'server reachable', ok: false, detail: err.message, fix: 'start it (`make demo` starts a local one), or set TEMPORAL_ADDRESS or TEMPORAL_PROFILE' });
     return undefined;
   });
   if (!client) return;
@@ -94,9 +102,26 @@ async function temporalChecks(ctx: VerbContext, report: (c: Check) => void): Pro
 
 /** Port, host key and login: the three checks every host gets first. False when the rest cannot run. */
 async function reach(ssh: SshPool, name: string, host: SshTarget, settings: SshSettings | undefined, report: (c: Check) => void): Promise<boolean> {
-  const open = await tcpOpen(host.address.replace(/^\[|\]$/g, ''), host.port);
-  report({ target: name, check: 'port reachable', ok: open === true, detail: open === true ? `${host.address}:${host.port} accepts connections` : `${host.address}:${host.port}: ${open}`, fix: 'check the host is up, its sshd runs and the port in .deliver/config is right' });
+  let route: Route;
+  const hops: Route[] = [];
+  try {
+    route = ssh.route(host, authOf(settings));
+    // The first hop is the one this machine must reach itself; the pool goes on from there.
+    for (let r = route; r.via; r = ssh.route(r.via, authOf(settings))) hops.unshift(ssh.route(r.via, authOf(settings)));
+  } catch (err) {
+    report({ target: name, check: 'ssh settings', ok: false, detail: (err as Error).message, fix: 'fix the ProxyJump line of the SSH config' });
+    return false;
+  }
+  const first = hops[0] ?? route;
+  const at = `${first.address}:${first.port}`;
+  const open = await tcpOpen(first.address.replace(/^\[|\]$/g, ''), first.port);
+  const check = hops.length > 0 ? `jump host ${first.name} reachable` : 'port reachable';
+  const fix = hops.length > 0 ? 'check the jump host is up and its port in <ENV>_SSH_JUMP / SSH_JUMP or ProxyJump is right' : 'check the host is up, its sshd runs and the port in .deliver/config is right';
+  report({ target: name, check, ok: open === true, detail: open === true ? `${at} accepts connections` : `${at}: ${open}`, fix });
   if (open !== true) return false;
+  if (hops.length > 0) {
+    report({ target: name, check: 'route', ok: true, detail: `through ${hops.map((h) => `${h.user}@${h.name}`).join(' -> ')} to ${route.address}:${route.port}` });
+  }
   try {
     await ssh.run(host, ['true'], {}, authOf(settings));
     report({ target: name, check: 'host key and login', ok: true, detail: `logged in as ${host.user}; host key matches known_hosts` });

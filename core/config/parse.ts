@@ -1,6 +1,6 @@
 import { InputError } from '../domain/errors';
 import type { ClusterSettings, HostTarget, NodeSettings, SshTarget } from '../domain/host';
-import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
+import { absolutePath, nodeName, parseJump, parseSshTarget, type SshHop } from '../domain/host';
 import { appName } from '../domain/release';
 import type { BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
@@ -37,7 +37,8 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const app =
     appText === undefined ? r.missing('APP', 'APP="my_app" (the OTP application name)') : r.check(() => appName(appText), r.at('APP'));
   const buildTool = readBuildTool(r, ctx);
-  const buildHost = readBuildHost(r);
+  const sshDefaults = readSshDefaults(r);
+  const buildHost = readBuildHost(r, sshDefaults);
   const buildAt = r.path('BUILD_AT');
   if (buildAt === undefined) {
     r.missing('BUILD_AT', `BUILD_AT="/tmp/edeliver/${app ?? 'my_app'}/builds" (the directory on the build host where releases are built)`);
@@ -47,11 +48,12 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const releaseStore = readReleaseStore(r, ctx, warnings);
   const knownHosts = r.path('SSH_KNOWN_HOSTS');
   const identityFile = r.path('SSH_IDENTITY_FILE');
+  const sshConfig = r.get('SSH_CONFIG') === 'none' ? 'none' : r.path('SSH_CONFIG');
   const naming = readNodeNaming(r, app);
   const environments: Record<string, EnvironmentConfig> = {};
   for (const env of environmentVariables(r)) {
     const rollout = readRollout(r, env);
-    const base = readEnvironment(r, env, naming);
+    const base = readEnvironment(r, env, naming, sshDefaults);
     const node = readNodeSettings(r, env, base.hosts);
     environments[env.toLowerCase()] = { ...base, ...(rollout ? { rollout } : {}), ...(node ? { node } : {}) };
   }
@@ -76,7 +78,7 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
       releaseStore,
       ...(releaseDir ? { releaseDir } : {}),
       environments,
-      ssh: { ...(knownHosts ? { knownHosts } : {}), ...(identityFile ? { identityFile } : {}) },
+      ssh: { ...(knownHosts ? { knownHosts } : {}), ...(identityFile ? { identityFile } : {}), ...(sshConfig ? { configFile: sshConfig } : {}) },
       ...(approvers.length > 0 ? { approvers } : {}),
       ...(forbidSelfApproval !== undefined ? { forbidSelfApproval } : {}),
       ...(autoVersion ? { autoVersion } : {}),
@@ -182,7 +184,64 @@ function readBuildTool(r: Reader, ctx: ParseContext): BuildTool | undefined {
   return undefined;
 }
 
-function readBuildHost(r: Reader): SshTarget | undefined {
+/** SSH_JUMP and SSH_CONNECT_TIMEOUT: the defaults of every host; read once, so a bad value is reported once. */
+interface SshDefaults {
+  jump?: SshHop[];
+  connectTimeout?: number;
+}
+
+function readSshDefaults(r: Reader): SshDefaults {
+  const text = r.get('SSH_JUMP');
+  const jump = text === undefined ? undefined : r.check(() => parseJump(text, r.at('SSH_JUMP')));
+  return { ...(jump ? { jump } : {}), ...optional('connectTimeout', readCount(r, 'SSH_CONNECT_TIMEOUT', 1)) };
+}
+
+/** The SSH options of one group of hosts (the build host, or one environment). */
+interface SshOptions {
+  jump?: SshHop[];
+  identityFile?: string;
+  connectTimeout?: number;
+  port?: number;
+}
+
+/**
+ * <PREFIX>_SSH_JUMP, _SSH_IDENTITY_FILE, _SSH_CONNECT_TIMEOUT and _SSH_PORT (PREFIX: BUILD or an environment), read
+ * once per group; SSH_JUMP and SSH_CONNECT_TIMEOUT fill what the group does not set.
+ */
+function readSshOptions(r: Reader, prefix: string, defaults: SshDefaults): SshOptions {
+  const jumpVar = `${prefix}_SSH_JUMP`;
+  const jumpText = r.get(jumpVar);
+  const jump = jumpText === undefined ? defaults.jump : r.check(() => parseJump(jumpText, r.at(jumpVar)));
+  const identityFile = r.path(`${prefix}_SSH_IDENTITY_FILE`) ?? undefined;
+  const connectTimeout = readCount(r, `${prefix}_SSH_CONNECT_TIMEOUT`, 1) ?? defaults.connectTimeout;
+  let port = readCount(r, `${prefix}_SSH_PORT`, 1);
+  if (port !== undefined && port > 65535) {
+    r.errors.push(`${r.at(`${prefix}_SSH_PORT`)}: "${port}" is not a port (1-65535)`);
+    port = undefined;
+  }
+  return { jump, identityFile, connectTimeout, port };
+}
+
+/** One host with its group's SSH options; the group's port fills only an entry that names none. */
+function withSshOptions(target: SshTarget, o: SshOptions): SshTarget {
+  let t: SshTarget = target;
+  if (o.port !== undefined && t.portUnset) {
+    t = { ...t, port: o.port, name: o.port === 22 ? t.address : `${t.address}:${o.port}` };
+    delete t.portUnset;
+  }
+  return {
+    ...t,
+    // `none` stays as []: it also overrides a ProxyJump of the SSH config.
+    ...(o.jump ? { jump: o.jump } : {}),
+    ...optional('identityFile', o.identityFile),
+    ...optional('connectTimeout', o.connectTimeout),
+  };
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
+
+function readBuildHost(r: Reader, defaults: SshDefaults): SshTarget | undefined {
   const user = r.user('BUILD_USER');
   const text = r.get('BUILD_HOST');
   if (text === undefined) return r.missing('BUILD_HOST', 'BUILD_HOST="build.example.com" (the host that builds releases)');
@@ -190,7 +249,9 @@ function readBuildHost(r: Reader): SshTarget | undefined {
     r.errors.push(`${r.at('BUILD_HOST')}: no user for "${text}": add BUILD_USER="builder" or write BUILD_HOST="builder@${text}"`);
     return undefined;
   }
-  return r.check(() => sshTarget(text, user, r.at('BUILD_HOST')));
+  const options = readSshOptions(r, 'BUILD', defaults);
+  const target = r.check(() => sshTarget(text, user, r.at('BUILD_HOST')));
+  return target && withSshOptions(target, options);
 }
 
 /**
@@ -240,8 +301,9 @@ interface HostEntry {
 }
 
 /** One environment from <ENV>_HOSTS, <ENV>_NODES, <ENV>_USER and its deploy root. */
-function readEnvironment(r: Reader, env: string, naming: { template: string; app: string } | undefined): EnvironmentConfig {
+function readEnvironment(r: Reader, env: string, naming: { template: string; app: string } | undefined, defaults: SshDefaults): EnvironmentConfig {
   const name = env.toLowerCase();
+  const ssh = readSshOptions(r, env, defaults);
   const user = r.user(`${env}_USER`);
   // The first deploy root that is set wins; TEST_AT is edeliver's name for the staging one.
   const rootVars = [`${env}_DELIVER_TO`, ...(env === 'STAGING' ? ['TEST_AT'] : []), 'DELIVER_TO'];
@@ -254,7 +316,7 @@ function readEnvironment(r: Reader, env: string, naming: { template: string; app
     r.errors.push(`${r.at(hostsVar)}: no deploy directory for ${name}: set DELIVER_TO="/opt/apps" (or ${rootVars.slice(0, -1).join(' or ')})`);
   }
   for (const text of hostTexts) {
-    const target = entryTarget(r, hostsVar, text, text, user);
+    const target = entryTarget(r, hostsVar, text, text, user, ssh);
     // Without a valid root (reported above or by r.path) the entry still takes part in the duplicate checks.
     if (target) entries.push({ from: hostsVar, target, deployTo: root ?? '' });
   }
@@ -266,7 +328,7 @@ function readEnvironment(r: Reader, env: string, naming: { template: string; app
       r.errors.push(`${r.at(nodesVar)}: "${text}" has no deploy directory: write user@host[:port]:/deploy/path`);
       continue;
     }
-    const target = entryTarget(r, nodesVar, text, m[1]!, user);
+    const target = entryTarget(r, nodesVar, text, m[1]!, user, ssh);
     const deployTo = r.check(() => absolutePath(m[2]!, r.at(nodesVar)));
     if (target && deployTo !== undefined) entries.push({ from: nodesVar, target, deployTo });
   }
@@ -315,13 +377,14 @@ function readNodeSettings(r: Reader, env: string, hosts: HostTarget[]): NodeSett
 }
 
 /** The SSH target of one list entry; a missing user asks for <ENV>_USER. */
-function entryTarget(r: Reader, from: string, entry: string, hostText: string, user: string | undefined): SshTarget | undefined {
+function entryTarget(r: Reader, from: string, entry: string, hostText: string, user: string | undefined, ssh: SshOptions): SshTarget | undefined {
   if (user === undefined && !hostText.includes('@')) {
     const env = from.replace(/_(HOSTS|NODES)$/, '');
     r.errors.push(`${r.at(from)}: no user for "${entry}": add ${env}_USER="deploy" or write "deploy@${entry}"`);
     return undefined;
   }
-  return r.check(() => sshTarget(hostText, user, r.at(from)));
+  const target = r.check(() => sshTarget(hostText, user, r.at(from)));
+  return target && withSshOptions(target, ssh);
 }
 
 /** Drops duplicate hosts and gives each host its node name, which must be valid and unique in the environment. */

@@ -44,7 +44,7 @@ export interface DeliveryConfig {
   releaseStore: StoreDescriptor;
   releaseDir?: string;
   environments: Record<string, EnvironmentConfig>;
-  ssh: { knownHosts?: string; identityFile?: string };
+  ssh: { knownHosts?: string; identityFile?: string; configFile?: string };
   /** APPROVERS: who may approve or reject a rollout; unset means anyone. */
   approvers?: string[];
   /** FORBID_SELF_APPROVAL=true: the one who started a rollout may not approve it. */
@@ -80,6 +80,27 @@ const sshTarget = z.strictObject({
     .string()
     .refine(passes((t) => parseSshTarget('localhost', t, 'user')), 'must be a plain Unix user name')
     .describe('SSH login: `user@` in the entry, else BUILD_USER or <ENV>_USER'),
+  portUnset: z.literal(true).optional().describe('Set when the entry has no port: `Port` of ~/.ssh/config on the worker may replace 22'),
+  jump: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        address: z.string().refine(passes((t) => parseSshTarget(t, 'root', 'address')), 'must be a DNS name or IP address'),
+        port: z.number().int().min(1).max(65535),
+        user: z.string().refine(passes((t) => parseSshTarget('localhost', t, 'user')), 'must be a plain Unix user name').optional(),
+        portUnset: z.literal(true).optional(),
+      }),
+    )
+    .optional()
+    .describe('<ENV>_SSH_JUMP, BUILD_SSH_JUMP, else SSH_JUMP: ProxyJump hops `[user@]host[:port]`, comma-separated, first hop first; `none` for none'),
+  identityFile: absolute().optional().describe('<ENV>_SSH_IDENTITY_FILE / BUILD_SSH_IDENTITY_FILE: key file on the worker machine for these hosts'),
+  connectTimeout: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .optional()
+    .describe('<ENV>_SSH_CONNECT_TIMEOUT / BUILD_SSH_CONNECT_TIMEOUT, else SSH_CONNECT_TIMEOUT: seconds to wait for a connection'),
 });
 
 const hostTarget = sshTarget.extend({
@@ -157,6 +178,10 @@ export const deliveryConfigSchema = z.strictObject({
   ssh: z.strictObject({
     knownHosts: absolute().optional().describe('SSH_KNOWN_HOSTS: known_hosts file on the worker machine'),
     identityFile: absolute().optional().describe('SSH_IDENTITY_FILE: private key file on the worker machine'),
+    configFile: z
+      .union([z.literal('none'), absolute()])
+      .optional()
+      .describe('SSH_CONFIG: OpenSSH client config the worker reads instead of ~/.ssh/config (FERRY_SSH_CONFIG on the worker); `none` reads none'),
   }),
   approvers: z.array(z.string().min(1)).optional().describe('APPROVERS: space-separated names that may approve or reject a rollout'),
   forbidSelfApproval: z.boolean().optional().describe('FORBID_SELF_APPROVAL=true: who started a rollout may not approve it'),

@@ -8,6 +8,23 @@ export interface SshTarget {
   address: string;
   port: number;
   user: string;
+  /** The config wrote no port: `Port` of ~/.ssh/config on the worker may replace the default 22. */
+  portUnset?: true;
+  /** ProxyJump: the hosts to go through, first hop first (<ENV>_SSH_JUMP, BUILD_SSH_JUMP, SSH_JUMP); [] = none. */
+  jump?: SshHop[];
+  /** <ENV>_SSH_IDENTITY_FILE / BUILD_SSH_IDENTITY_FILE: a key file on the worker machine for this host. */
+  identityFile?: string;
+  /** <ENV>_SSH_CONNECT_TIMEOUT / BUILD_SSH_CONNECT_TIMEOUT / SSH_CONNECT_TIMEOUT, in seconds. */
+  connectTimeout?: number;
+}
+
+/** One jump host. Without a user, `User` of ~/.ssh/config for it applies, else the target's user. */
+export interface SshHop {
+  name: string;
+  address: string;
+  port: number;
+  user?: string;
+  portUnset?: true;
 }
 
 /** One deploy target: a host, where the release lives on it, and the node it runs. */
@@ -33,7 +50,22 @@ export function parseSshTarget(text: string, defaultUser: string | undefined, wh
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(`${what}: invalid port "${portText}" in "${text}"`);
   if (user === undefined || user === '') throw new InputError(`${what}: no user for host "${text}": set it as user@host`);
   if (!USER.test(user)) throw new InputError(`${what}: invalid user name "${user}"`);
-  return { name: port === 22 ? address : `${address}:${port}`, address, port, user };
+  return { name: port === 22 ? address : `${address}:${port}`, address, port, user, ...(portText === undefined ? { portUnset: true as const } : {}) };
+}
+
+/**
+ * Parses a ProxyJump list as OpenSSH writes it: `[user@]host[:port]` hops separated by commas, first hop first;
+ * `none` is the empty list. Throws InputError naming `what`.
+ */
+export function parseJump(text: string, what: string): SshHop[] {
+  if (text.trim() === 'none') return [];
+  return text.split(',').map((hop) => {
+    const h = hop.trim();
+    // A placeholder user only lets parseSshTarget check the rest; a hop without `user@` keeps no user.
+    const t = parseSshTarget(h, h.includes('@') ? undefined : 'placeholder', what);
+    const { user, ...rest } = t;
+    return h.includes('@') ? { ...rest, user } : rest;
+  });
 }
 
 /** An absolute path without spaces or shell metacharacters; `..` is refused. */
@@ -88,6 +120,8 @@ export function releaseLayout(deployTo: string, app: string): ReleaseLayout {
 export interface SshSettings {
   knownHostsFile?: string;
   identityFile?: string;
+  /** SSH_CONFIG: the OpenSSH client config the worker reads instead of ~/.ssh/config; `none` reads none. */
+  configFile?: string;
 }
 
 /** How the nodes of an environment find each other at boot: kernel `sync_nodes_optional` or `sync_nodes_mandatory`. */

@@ -27,7 +27,19 @@ export const pathSchema = z.string().superRefine(check((s) => absolutePath(s, 'p
 const port = z.number().int().min(1).max(65535);
 const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');
 
-const target = { name: z.string().min(1), address: z.string().min(1), port, user };
+const hop = z
+  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user: user.optional(), portUnset: z.literal(true).optional() })
+  .superRefine((h, ctx) => check(() => parseSshTarget(`${h.user ?? 'root'}@${h.address}:${h.port}`, undefined, 'jump host'))('', ctx));
+const target = {
+  name: z.string().min(1),
+  address: z.string().min(1),
+  port,
+  user,
+  portUnset: z.literal(true).optional(),
+  jump: z.array(hop).max(8).optional(),
+  identityFile: pathSchema.optional(),
+  connectTimeout: z.number().int().min(1).max(3600).optional(),
+};
 const reachable = (h: { address: string; port: number; user: string }, ctx: z.RefinementCtx) =>
   check(() => parseSshTarget(`${h.user}@${h.address}:${h.port}`, undefined, 'host'))('', ctx);
 
@@ -55,7 +67,9 @@ export const nodeSettingsSchema = z
   })
   .optional();
 
-export const sshSettingsSchema = z.strictObject({ knownHostsFile: pathSchema.optional(), identityFile: pathSchema.optional() }).optional();
+export const sshSettingsSchema = z
+  .strictObject({ knownHostsFile: pathSchema.optional(), identityFile: pathSchema.optional(), configFile: z.union([z.literal('none'), pathSchema]).optional() })
+  .optional();
 
 /** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa). */
 export const environmentSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production');

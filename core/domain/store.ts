@@ -113,7 +113,7 @@ const check =
 const path = z.string().superRefine(check((s) => absolutePath(s, 'path')));
 const port = z.number().int().min(1).max(65535);
 const storeHost = z
-  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user: z.string().min(1) })
+  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user: z.string().min(1), portUnset: z.literal(true).optional() })
   .superRefine((h, ctx) => check(() => parseSshTarget(`${h.user}@${h.address}:${h.port}`, undefined, 'host'))('', ctx));
 
 /**

@@ -56,13 +56,13 @@ pre_erlang_clean_compile() {
       staging: {
         name: 'staging',
         hosts: [
-          { name: 'stage1', address: 'stage1', port: 22, user: 'deploy', deployTo: '/opt/hello', nodeName: 'hello_22@stage1' },
+          { name: 'stage1', address: 'stage1', port: 22, portUnset: true, user: 'deploy', deployTo: '/opt/hello', nodeName: 'hello_22@stage1' },
           { name: 'stage2:2201', address: 'stage2', port: 2201, user: 'deploy', deployTo: '/opt/hello', nodeName: 'hello_2201@stage2' },
         ],
       },
       production: {
         name: 'production',
-        hosts: [{ name: 'web1', address: 'web1', port: 22, user: 'deploy', deployTo: '/opt/hello', nodeName: 'hello_22@web1' }],
+        hosts: [{ name: 'web1', address: 'web1', port: 22, portUnset: true, user: 'deploy', deployTo: '/opt/hello', nodeName: 'hello_22@web1' }],
       },
     },
     ssh: {},

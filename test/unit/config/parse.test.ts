@@ -72,21 +72,21 @@ test('a full config yields hosts with ports, users, NODES deploy roots, template
       staging: {
         name: 'staging',
         hosts: [
-          { name: 'stage1', address: 'stage1', port: 22, user: 'stager', deployTo: '/srv/staging', nodeName: 'hello_22@stage1' },
+          { name: 'stage1', address: 'stage1', port: 22, portUnset: true, user: 'stager', deployTo: '/srv/staging', nodeName: 'hello_22@stage1' },
           { name: 'stage2:2201', address: 'stage2', port: 2201, user: 'ops', deployTo: '/srv/staging', nodeName: 'hello_2201@stage2' },
         ],
       },
       production: {
         name: 'production',
         hosts: [
-          { name: 'web1', address: 'web1', port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello_22@web1' },
+          { name: 'web1', address: 'web1', port: 22, portUnset: true, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello_22@web1' },
           { name: 'web1:2222', address: 'web1', port: 2222, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello_2222@web1' },
-          { name: 'web3', address: 'web3', port: 22, user: 'ops', deployTo: '/opt/special', nodeName: 'hello_22@web3' },
+          { name: 'web3', address: 'web3', port: 22, portUnset: true, user: 'ops', deployTo: '/opt/special', nodeName: 'hello_22@web3' },
         ],
       },
       qa: {
         name: 'qa',
-        hosts: [{ name: 'qa1.internal', address: 'qa1.internal', port: 22, user: 'qa', deployTo: '/opt/qa', nodeName: 'hello_22@qa1.internal' }],
+        hosts: [{ name: 'qa1.internal', address: 'qa1.internal', port: 22, portUnset: true, user: 'qa', deployTo: '/opt/qa', nodeName: 'hello_22@qa1.internal' }],
       },
     },
     ssh: { knownHosts: '/etc/ferry/known_hosts', identityFile: '/etc/ferry/id_ed25519' },
@@ -104,7 +104,7 @@ test('defaults: node name {app}@{host}, store in .deliver/releases, staging depl
   assert.deepEqual(config.environments, {
     staging: {
       name: 'staging',
-      hosts: [{ name: 'stage1', address: 'stage1', port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello@stage1' }],
+      hosts: [{ name: 'stage1', address: 'stage1', port: 22, portUnset: true, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello@stage1' }],
     },
   });
 });
@@ -269,7 +269,7 @@ test('RELEASE_STORE may be a directory, absolute or relative to the project, nev
 test('RELEASE_STORE=user@host[:port]:/path is a directory on a host reached over SSH', () => {
   assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: 'deploy@store.example.com:/srv/releases/' }).releaseStore, {
     kind: 'remote',
-    host: { name: 'store.example.com', address: 'store.example.com', port: 22, user: 'deploy' },
+    host: { name: 'store.example.com', address: 'store.example.com', port: 22, portUnset: true, user: 'deploy' },
     path: '/srv/releases',
   });
   assert.deepEqual(parsed({ ...minimal, RELEASE_STORE: 'deploy@10.0.0.9:2222:/srv/r' }).releaseStore, {
@@ -419,4 +419,62 @@ test('any <ENV>_HOSTS makes an environment with its own _USER and _DELIVER_TO (b
     ['bench@lt1:/srv/lt', 'bench@lt2:2200:/srv/lt'],
   );
   assert.equal(environmentOf(config, 'loadtest').name, 'loadtest');
+});
+
+test('SSH options per environment and for the build host: jump chain, identity file, connect timeout, default port', () => {
+  const config = parsed({
+    ...minimal,
+    PRODUCTION_HOSTS: 'web1 web2:2202',
+    PRODUCTION_USER: 'deploy',
+    PRODUCTION_SSH_JUMP: 'ops@bastion.example.com:2200,10.0.0.1',
+    PRODUCTION_SSH_IDENTITY_FILE: '/etc/ferry/prod_key',
+    PRODUCTION_SSH_PORT: '2222',
+    SSH_CONNECT_TIMEOUT: '15',
+    BUILD_SSH_CONNECT_TIMEOUT: '30',
+    SSH_CONFIG: '/etc/ferry/ssh_config',
+  });
+  const [web1, web2] = config.environments.production!.hosts;
+  assert.deepEqual(
+    { ...web1, deployTo: undefined, nodeName: undefined },
+    {
+      name: 'web1:2222',
+      address: 'web1',
+      port: 2222,
+      user: 'deploy',
+      jump: [
+        { name: 'bastion.example.com:2200', address: 'bastion.example.com', port: 2200, user: 'ops' },
+        { name: '10.0.0.1', address: '10.0.0.1', port: 22, portUnset: true },
+      ],
+      identityFile: '/etc/ferry/prod_key',
+      connectTimeout: 15,
+      deployTo: undefined,
+      nodeName: undefined,
+    },
+  );
+  assert.equal(web2!.port, 2202, 'a port in the entry wins over PRODUCTION_SSH_PORT');
+  assert.equal(config.buildHost.connectTimeout, 30);
+  assert.equal(config.buildHost.jump, undefined);
+  assert.equal(config.environments.staging!.hosts[0]!.connectTimeout, 15);
+  assert.deepEqual(config.ssh, { configFile: '/etc/ferry/ssh_config' });
+  assert.equal(deliveryConfigSchema.safeParse(config).success, true);
+});
+
+test('SSH_JUMP is every host\'s jump; <ENV>_SSH_JUMP=none turns it off for one environment; SSH_CONFIG=none reads no file', () => {
+  const config = parsed({ ...minimal, SSH_JUMP: 'bastion', PRODUCTION_HOSTS: 'web1', PRODUCTION_USER: 'deploy', PRODUCTION_SSH_JUMP: 'none', SSH_CONFIG: 'none' });
+  assert.deepEqual(config.buildHost.jump, [{ name: 'bastion', address: 'bastion', port: 22, portUnset: true }]);
+  assert.deepEqual(config.environments.staging!.hosts[0]!.jump, [{ name: 'bastion', address: 'bastion', port: 22, portUnset: true }]);
+  assert.deepEqual(config.environments.production!.hosts[0]!.jump, []);
+  assert.deepEqual(config.ssh, { configFile: 'none' });
+});
+
+test('bad SSH options are reported once each, with the variable and the fix', () => {
+  assert.deepEqual(
+    errorsOf({ ...minimal, STAGING_HOSTS: 'stage1 stage2', STAGING_SSH_JUMP: 'bastion:22x', SSH_CONNECT_TIMEOUT: '0', STAGING_SSH_PORT: '70000', SSH_CONFIG: 'ssh_config' }),
+    [
+      '.deliver/config: SSH_CONNECT_TIMEOUT: "0" must be a whole number of at least 1',
+      '.deliver/config: SSH_CONFIG: "ssh_config" must be an absolute path of letters, digits and . _ @ + -',
+      '.deliver/config: STAGING_SSH_JUMP: cannot read host "bastion:22x": expected host, host:port or user@host:port',
+      '.deliver/config: STAGING_SSH_PORT: "70000" is not a port (1-65535)',
+    ],
+  );
 });

@@ -90,6 +90,7 @@ test('parseSshTarget fills the default user and port 22, and names the host by i
     address: 'web1.example.com',
     port: 22,
     user: 'deploy',
+    portUnset: true,
   });
 });
 
