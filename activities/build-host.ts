@@ -92,12 +92,17 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
         const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
           t.buildHost,
-          inDir(
-            t.buildAt,
-            ...build.checkout(t.revision),
-            ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
-            ...build.buildRelease(t.tool),
-            build.builtVersion(relDir),
+          toShell(
+            build.withBuildLock(
+              t.buildAt,
+              inDir(
+                t.buildAt,
+                ...build.checkout(t.revision),
+                ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
+                ...build.buildRelease(t.tool),
+                build.builtVersion(relDir),
+              ),
+            ),
           ),
           { signal: ctx.cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },
           authOf(t.ssh),

@@ -387,3 +387,18 @@ test('releaseLayout puts everything under <deployTo>/<app>', () => {
   assert.equal(releaseDir('0.2.0'), '/opt/ferry/hello/releases/0.2.0');
   assert.equal(tarball('0.2.0'), '/opt/ferry/hello/releases/0.2.0/hello.tar.gz');
 });
+
+test('withBuildLock runs the command under flock on BUILD_AT/.git/ferry-build.lock; a second holder waits its turn', () => {
+  const dir = tempDir();
+  mkdirSync(path.join(dir, '.git'));
+  assert.deepEqual(build.withBuildLock('/opt/b', 'true'), ['flock', '/opt/b/.git/ferry-build.lock', 'sh', '-c', 'true']);
+  // Two locked commands started together: each appends start/end marks; the lock keeps their marks from interleaving.
+  const log = path.join(dir, 'marks');
+  const step = (n: string) => toShell(build.withBuildLock(dir, `echo start-${n} >> '${log}'; sleep 0.3; echo end-${n} >> '${log}'`));
+  const r = sh(`${step('a')} & ${step('b')} & wait`);
+  assert.equal(r.status, 0, r.stderr);
+  const marks = readFileSync(log, 'utf8').trim().split('\n');
+  assert.equal(marks.length, 4);
+  assert.equal(marks[0]!.replace('start', 'end'), marks[1]);
+  assert.equal(marks[2]!.replace('start', 'end'), marks[3]);
+});
