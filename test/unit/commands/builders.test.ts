@@ -402,3 +402,15 @@ test('withBuildLock runs the command under flock on BUILD_AT/.git/ferry-build.lo
   assert.equal(marks[0]!.replace('start', 'end'), marks[1]);
   assert.equal(marks[2]!.replace('start', 'end'), marks[3]);
 });
+
+test('availableKiB reads the free KiB from real `df -Pk` output; undefined for anything else', () => {
+  const dir = tempDir();
+  const r = sh(toShell(release.diskFree(dir)));
+  assert.equal(r.status, 0, r.stderr);
+  const free = release.availableKiB(r.stdout);
+  assert.ok(free !== undefined && Number.isInteger(free) && free >= 0, r.stdout);
+  assert.equal(release.availableKiB('Filesystem 1024-blocks Used Available Capacity Mounted on\ntmpfs 1024 1024 0 100% /opt/x\n'), 0);
+  assert.equal(release.availableKiB(''), undefined);
+  assert.equal(release.availableKiB('df: /nope: No such file or directory\n'), undefined);
+  assert.deepEqual(release.removePartial('/opt/ferry/hello/releases/0.1.0/hello.tar.gz.partial'), ['rm', '-f', '--', '/opt/ferry/hello/releases/0.1.0/hello.tar.gz.partial']);
+});
