@@ -7,10 +7,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { deployRequest, rolloutPlan } from '../client/requests';
+import { buildRequest, deployRequest, rolloutPlan } from '../client/requests';
 import type { DeliveryConfig } from '../core/config/schema';
 import type { RolloutProgress } from '../core/domain/plan';
-import { buildRequest } from '../client/requests';
 import { ROOT, benchEnv, median, memoryOf, run, sleep, type BenchEnv } from './env';
 import { count, familyHistory, typeOf } from './history';
 import { writeResults, type Results } from './report';

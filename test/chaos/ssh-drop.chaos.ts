@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadDeliveryConfig } from '../../client/config-file';
@@ -12,8 +12,8 @@ import { exampleProject, testConfig, testEnv } from '../support/env';
 import { ferry, halfExtracted, sleep, spawnWorker, stopWorker, summary, temporal } from './support';
 
 /**
- * SSH connections dropped mid-upload, CHAOS_DROPS times (default 3): the per-connection sshd processes (the children
- * of the host's listening sshd) are killed while `<tarball>.partial` is being written. The upload is retried, the
+ * SSH connections dropped mid-upload, CHAOS_DROPS times (default 3): the per-connection sshd processes (in the host's
+ * mount namespace, all but its listening sshd) are killed while `<tarball>.partial` is being written. The upload is retried, the
  * sha256 on the host matches the store's manifest, and nothing is ever extracted from a partial file.
  */
 const env = testEnv();
@@ -38,14 +38,18 @@ after(async () => {
 
 const release = (host: string) => join(env.hostRoot(host), 'ferry', 'hello', 'releases', '0.1.0');
 
-/** The sshd processes serving one connection each: the children of the host's listener. */
+/**
+ * The processes serving the host's connections: everything in the host's own mount namespace but its listening sshd.
+ * Killing only the listener's children (the privileged monitors) leaves the session processes holding the sockets.
+ */
 function connectionPids(host: string): number[] {
-  const listener = Number(readFileSync(join(env.state, 'hosts', host, 'sshd.pid'), 'utf8').trim());
+  const listener = readFileSync(join(env.state, 'hosts', host, 'sshd.pid'), 'utf8').trim();
+  const ns = readlinkSync(`/proc/${listener}/ns/mnt`);
   return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => /^\d+$/.test(p) && p !== listener)
     .filter((p) => {
       try {
-        return Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === listener;
+        return readlinkSync(`/proc/${p}/ns/mnt`) === ns && readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sshd');
       } catch {
         return false;
       }
