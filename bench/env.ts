@@ -206,7 +206,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Every event of a workflow's history (all runs of the chain are not followed), as `temporal workflow show` prints them. */
+/** One event of a workflow run's history, as `temporal workflow show --output json` prints it (a continued-as-new chain is not followed). */
 export interface HistoryEvent {
   eventId: string;
   eventTime: string;
