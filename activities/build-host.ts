@@ -96,7 +96,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
       try {
-        await ssh.run(t.buildHost, inDir(t.buildAt, ...commands), {
+        await ssh.run(t.buildHost, toShell(build.withBuildLock(t.buildAt, inDir(t.buildAt, ...commands))), {
           signal: ctx.cancellationSignal,
           onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))),
         }, authOf(t.ssh));
@@ -135,12 +135,17 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
         const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
           t.buildHost,
-          inDir(
-            t.buildAt,
-            ...(t.prepared ? [] : build.checkout(t.revision)),
-            ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
-            ...(t.prepared ? build.buildSteps(t.tool).release : build.buildRelease(t.tool)),
-            build.builtVersion(relDir),
+          toShell(
+            build.withBuildLock(
+              t.buildAt,
+              inDir(
+                t.buildAt,
+                ...(t.prepared ? [] : build.checkout(t.revision)),
+                ...(t.cleanReleaseDir ? [build.cleanReleaseDir(relDir)] : []),
+                ...(t.prepared ? build.buildSteps(t.tool).release : build.buildRelease(t.tool)),
+                build.builtVersion(relDir),
+              ),
+            ),
           ),
           { signal: ctx.cancellationSignal, onOutput: (chunk) => ((output += chunk), (seq += chunk.length), (output = output.slice(-16000))) },
           authOf(t.ssh),

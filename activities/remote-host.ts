@@ -3,7 +3,7 @@ import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, CorruptReleaseError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
+import { ChecksumMismatchError, CorruptReleaseError, DiskFullError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
 import { releaseLayout, type HostTarget, type NodeSettings, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
@@ -96,13 +96,29 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       if (present.stdout.split(/\s/)[0] === t.release.sha256) return { sent: false };
       const store = stores(t.store, t.ssh);
       const beat = (bytes: number) => Context.current().heartbeat({ bytes, total: t.release.size });
-      let via: TransferMode;
-      if (store.presignedUrl && (await ssh.run(t.host, release.hasCurl(), {}, auth)).stdout.trim() === 'yes') {
-        via = 'presigned-url';
-        const url = await store.presignedUrl(t.release, PRESIGNED_URL_SECONDS);
-        await ssh.run(t.host, release.download(partial), { stdin: release.curlConfig(url), signal: Context.current().cancellationSignal }, auth);
-      } else {
-        via = store.kind === 'remote' ? 'store-host' : 'worker';
+      const dir = layout.releaseDir(t.release.version);
+      /**
+       * Removes any partial file (a new transfer rewrites it anyway), then fails with DiskFullError when the host cannot
+       * hold the tarball. Before a transfer and again after one failed: a full disk shows as a bare SFTP "Failure".
+       */
+      const checkSpace = async (failed?: Error) => {
+        await ssh.run(t.host, release.removePartial(partial), { allowFailure: true }, auth).catch(() => undefined);
+        const df = await ssh.run(t.host, release.diskFree(dir), { allowFailure: true }, auth).catch(() => undefined);
+        const free = df ? release.availableKiB(df.stdout) : undefined;
+        if (free !== undefined && free * 1024 < t.release.size) {
+          throw new DiskFullError(
+            `${t.host.name}: no space left for ${releaseFileName(t.release)} in ${dir} (${free} KiB free, it needs ${Math.ceil(t.release.size / 1024)} KiB)` +
+              `${failed ? `; the upload failed (${failed.message}) and its partial file was removed` : ''}; nothing was extracted: free disk space on the host and deploy again`,
+          );
+        }
+      };
+      /** Brings the tarball to the partial path: by the host's own curl from a presigned URL, or streamed over SFTP. */
+      const transfer = async (): Promise<TransferMode> => {
+        if (store.presignedUrl && (await ssh.run(t.host, release.hasCurl(), {}, auth)).stdout.trim() === 'yes') {
+          const url = await store.presignedUrl(t.release, PRESIGNED_URL_SECONDS);
+          await ssh.run(t.host, release.download(partial), { stdin: release.curlConfig(url), signal: Context.current().cancellationSignal }, auth);
+          return 'presigned-url';
+        }
         const sent = await ssh.putStream(t.host, await store.openRead(t.release), partial, beat, auth);
         if (sent !== t.release.sha256) {
           throw new CorruptReleaseError(
@@ -110,6 +126,15 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
               'the stored object is corrupt or truncated; nothing was extracted (build or upload the release again)',
           );
         }
+        return store.kind === 'remote' ? 'store-host' : 'worker';
+      };
+      await checkSpace();
+      let via: TransferMode;
+      try {
+        via = await transfer();
+      } catch (err) {
+        await checkSpace(err as Error);
+        throw err;
       }
       const placed = await ssh.run(t.host, and(...release.verifyAndPlace(partial, final, t.release.sha256)), { allowFailure: true }, auth);
       if (placed.exitCode !== 0) {

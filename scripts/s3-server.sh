@@ -16,10 +16,18 @@ WEED=${WEED_BIN:-$PWD/.venv/bin/weed}
 DIR=$STATE/s3-$PORT
 PID_FILE=$DIR/weed.pid
 LOG=$DIR/weed.log
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 # Any HTTP answer (403 without a signature) means the S3 API is up.
 up() { curl -s -o /dev/null -m 2 "http://127.0.0.1:$PORT/" 2>/dev/null; }
 bucket_ready() { echo "s3.bucket.list" | "$WEED" shell -master="127.0.0.1:$MASTER_PORT" 2>/dev/null | grep -qw "$BUCKET"; }
+# Up, and the bucket made (creating it again is harmless).
+ready() {
+  up || return 1
+  echo "s3.bucket.create -name $BUCKET" | "$WEED" shell -master="127.0.0.1:$MASTER_PORT" >>"$LOG" 2>&1 || true
+  bucket_ready
+}
 
 case "${1:-start}" in
   start)
@@ -35,36 +43,20 @@ case "${1:-start}" in
     cat >"$DIR/s3.json" <<EOF
 {"identities":[{"name":"ferry-test","credentials":[{"accessKey":"$KEY","secretKey":"$SECRET"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
 EOF
-    setsid "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$DIR/data" \
+    start_background "$PID_FILE" "$LOG" "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$DIR/data" \
       -master.port="$MASTER_PORT" -master.port.grpc=$((MASTER_PORT + 10000)) -master.volumeSizeLimitMB=64 \
       -volume.port=$((PORT + 1)) -volume.port.grpc=$((PORT + 10001)) -volume.max=20 \
       -filer -filer.port=$((PORT + 2)) -filer.port.grpc=$((PORT + 10002)) \
-      -s3 -s3.port="$PORT" -s3.port.grpc=$((PORT + 10000)) -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$DIR/s3.json" \
-      >"$LOG" 2>&1 </dev/null &
-    echo $! >"$PID_FILE"
-    for _ in $(seq 1 120); do
-      if up; then
-        echo "s3.bucket.create -name $BUCKET" | "$WEED" shell -master="127.0.0.1:$MASTER_PORT" >>"$LOG" 2>&1 || true
-        if bucket_ready; then
-          echo "s3: SeaweedFS on 127.0.0.1:$PORT, bucket $BUCKET"
-          exit 0
-        fi
-      fi
-      kill -0 "$(cat "$PID_FILE")" 2>/dev/null || { echo "s3: weed exited; see $LOG" >&2; tail -5 "$LOG" >&2; exit 1; }
-      sleep 0.5
-    done
+      -s3 -s3.port="$PORT" -s3.port.grpc=$((PORT + 10000)) -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$DIR/s3.json"
+    if wait_until s3 "$PID_FILE" "$LOG" weed ready; then
+      echo "s3: SeaweedFS on 127.0.0.1:$PORT, bucket $BUCKET"
+      exit 0
+    fi
     echo "s3: SeaweedFS did not come up in 60 s; see $LOG" >&2
     exit 1
     ;;
   stop)
-    if [ -f "$PID_FILE" ]; then
-      pid=$(cat "$PID_FILE")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -9 "$pid" 2>/dev/null || true
-      rm -f "$PID_FILE"
-      echo "s3: stopped SeaweedFS on 127.0.0.1:$PORT"
-    fi
+    if stop_background "$PID_FILE"; then echo "s3: stopped SeaweedFS on 127.0.0.1:$PORT"; fi
     ;;
   status)
     if up; then echo "s3: serving on 127.0.0.1:$PORT"; else echo "s3: not running on 127.0.0.1:$PORT"; exit 1; fi

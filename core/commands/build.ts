@@ -6,6 +6,15 @@ export const prepareRepository = (buildAt: string): Argv[] => [
   ['sh', '-c', 'cd "$1" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore', 'init', buildAt],
 ];
 
+/** The lock every build on one BUILD_AT holds: inside `.git`, which checkouts and `git clean` never touch. */
+export const buildLockPath = (buildAt: string): string => `${buildAt}/.git/ferry-build.lock`;
+
+/**
+ * Runs a shell command (already quoted) while holding the BUILD_AT lock (`flock`, util-linux), so that two builds
+ * sharing a build directory take turns at checkout + build instead of building each other's revision.
+ */
+export const withBuildLock = (buildAt: string, command: string): Argv => ['flock', buildLockPath(buildAt), 'sh', '-c', command];
+
 /** Checks out exactly `revision` and removes untracked sources; keeps ignored build output for speed. */
 export const checkout = (revision: string): Argv[] => [
   ['git', 'checkout', '-q', '--force', '--detach', revision],

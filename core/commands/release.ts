@@ -16,6 +16,19 @@ export const verifyAndPlace = (partial: string, final: string, sha256: string): 
   ['mv', '-f', '--', partial, final],
 ];
 
+/** Removes a partial upload (after a failed transfer, so that it does not hold disk space). Repeatable. */
+export const removePartial = (partial: string): Argv => ['rm', '-f', '--', partial];
+
+/** POSIX `df` of the filesystem holding `dir`, in KiB: read with `availableKiB`. */
+export const diskFree = (dir: string): Argv => ['df', '-Pk', '--', dir];
+
+/** The available KiB in `df -Pk` output (the 4th column of its second line); undefined when it cannot tell. */
+export function availableKiB(dfOutput: string): number | undefined {
+  const fields = dfOutput.trim().split('\n')[1]?.trim().split(/\s+/);
+  const n = Number(fields?.[3]);
+  return fields && fields.length >= 6 && Number.isInteger(n) ? n : undefined;
+}
+
 /** Unpacks a tarball that is already on the host, after checking it again. Repeatable: tar overwrites in place. */
 export const unpack = (layout: ReleaseLayout, v: string, sha256: string): Argv[] => [
   ['sh', '-c', 'echo "$1  $2" | sha256sum -c --status', 'verify', sha256, layout.tarball(v)],

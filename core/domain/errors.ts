@@ -63,6 +63,8 @@ export class HookFailedError extends FerryError {
     super(`${host}: hook ${hook} exited with ${exitCode ?? 'a signal'}${output.trim() ? `:\n${tail(output, 20)}` : ' and printed nothing'}`);
   }
 }
+/** The host has too little free space where the release goes. Never retried: someone must free space first. */
+export class DiskFullError extends FerryError {}
 
 /** Failure types that a retry cannot fix: the activity retry policy stops on them. */
 export const NON_RETRYABLE = [
@@ -73,6 +75,7 @@ export const NON_RETRYABLE = [
   'VersionNotInStoreError',
   'CorruptReleaseError',
   'HookFailedError',
+  'DiskFullError',
 ] as const;
 
 const shorten = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s);

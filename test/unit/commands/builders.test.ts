@@ -512,3 +512,30 @@ test('node.clusterArgs with distributed adds the kernel distributed list, the fi
   assert.equal(out.trim(), "{ok,[{hello,5000,['n1@127.0.0.1',{'n2@127.0.0.1','n3@127.0.0.1'}]}]}");
   assert.equal(node.clusterArgs({ ...cluster, distributed: { failoverMs: 5000 } }, 'n1@127.0.0.1').length, 2, 'no app, no distributed line');
 });
+
+test('withBuildLock runs the command under flock on BUILD_AT/.git/ferry-build.lock; a second holder waits its turn', () => {
+  const dir = tempDir();
+  mkdirSync(path.join(dir, '.git'));
+  assert.deepEqual(build.withBuildLock('/opt/b', 'true'), ['flock', '/opt/b/.git/ferry-build.lock', 'sh', '-c', 'true']);
+  // Two locked commands started together: each appends start/end marks; the lock keeps their marks from interleaving.
+  const log = path.join(dir, 'marks');
+  const step = (n: string) => toShell(build.withBuildLock(dir, `echo start-${n} >> '${log}'; sleep 0.3; echo end-${n} >> '${log}'`));
+  const r = sh(`${step('a')} & ${step('b')} & wait`);
+  assert.equal(r.status, 0, r.stderr);
+  const marks = readFileSync(log, 'utf8').trim().split('\n');
+  assert.equal(marks.length, 4);
+  assert.equal(marks[0]!.replace('start', 'end'), marks[1]);
+  assert.equal(marks[2]!.replace('start', 'end'), marks[3]);
+});
+
+test('availableKiB reads the free KiB from real `df -Pk` output; undefined for anything else', () => {
+  const dir = tempDir();
+  const r = sh(toShell(release.diskFree(dir)));
+  assert.equal(r.status, 0, r.stderr);
+  const free = release.availableKiB(r.stdout);
+  assert.ok(free !== undefined && Number.isInteger(free) && free >= 0, r.stdout);
+  assert.equal(release.availableKiB('Filesystem 1024-blocks Used Available Capacity Mounted on\ntmpfs 1024 1024 0 100% /opt/x\n'), 0);
+  assert.equal(release.availableKiB(''), undefined);
+  assert.equal(release.availableKiB('df: /nope: No such file or directory\n'), undefined);
+  assert.deepEqual(release.removePartial('/opt/ferry/hello/releases/0.1.0/hello.tar.gz.partial'), ['rm', '-f', '--', '/opt/ferry/hello/releases/0.1.0/hello.tar.gz.partial']);
+});

@@ -1,0 +1,141 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface FanOutRow {
+  hosts: number;
+  ferryMs: number;
+  rawMs: number;
+  ratio: number;
+  ferryRunsMs: number[];
+  rawRunsMs: number[];
+  handshakesPerHost: number;
+  stepsPerHost: number;
+  workerPeakRssMiB: number;
+}
+
+export interface Results {
+  machine: { cores: number; note: string };
+  parameters: { hosts: number[]; runs: number; rolloutHosts: number; batch: number };
+  startedAt: string;
+  finishedAt?: string;
+  fanOut: FanOutRow[];
+  rollout?: {
+    hosts: number;
+    batch: number;
+    ferryMs: number;
+    rawMs: number;
+    ratio: number;
+    ferryRunsMs: number[];
+    rawRunsMs: number[];
+    parentEvents: number;
+    childEvents: number;
+    eventsPerHost: number;
+    parentEventsPerHost: number;
+    parentFixedEvents: number;
+    extrapolated500: { parentEvents: number; childEventsTotal: number };
+    continueAsNewAfterEvents: number;
+    continueAsNewAtHosts: number;
+    runsFor500: number;
+  };
+  recovery?: { hosts: number; readyMs: number; workflowTaskMs: number; activityMs: number; runs: Array<{ readyMs: number; workflowTaskMs: number; activityMs: number }> };
+}
+
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+/** The results as a markdown report. */
+export function markdown(r: Results): string {
+  const lines = [
+    '# Ferry benchmark results',
+    '',
+    `Run ${r.startedAt} to ${r.finishedAt ?? '?'} on ${r.machine.cores} cores${r.machine.note ? ` (${r.machine.note})` : ''}; medians of ${r.parameters.runs} runs.`,
+    'Every ratio is Ferry against the raw baseline measured in the same run on the same local hosts.',
+    '',
+    '## P1 fan-out, P4 SSH handshakes, P6 worker peak RSS',
+    '',
+    'Deploy of the example release (deployRelease through a worker) against parallel `scp` + `ssh host tar xzf`.',
+    '',
+    '| hosts | ferry (s) | raw (s) | ratio | SSH logins per host | steps per host | logins per step | worker peak RSS (MiB) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.fanOut.map(
+      (f) =>
+        `| ${f.hosts} | ${s(f.ferryMs)} | ${s(f.rawMs)} | ${f.ratio.toFixed(2)} | ${f.handshakesPerHost.toFixed(1)} | ${f.stepsPerHost.toFixed(1)} | ${(f.handshakesPerHost / f.stepsPerHost).toFixed(2)} | ${f.workerPeakRssMiB.toFixed(0)} |`,
+    ),
+    '',
+  ];
+  const ro = r.rollout;
+  if (ro) {
+    lines.push(
+      '## P2 orchestration overhead',
+      '',
+      `A rollout (no node start) of ${ro.hosts} hosts in batches of ${ro.batch}: ${s(ro.ferryMs)} s against ${s(ro.rawMs)} s for the raw work batch after batch: ratio **${ro.ratio.toFixed(2)}**.`,
+      '',
+      '| history | events |',
+      '| --- | ---: |',
+      `| parent (rollout) | ${ro.parentEvents} |`,
+      `| children (hostDeploy), all | ${ro.childEvents} |`,
+      `| per host, parent + children | ${ro.eventsPerHost.toFixed(1)} |`,
+      `| parent: fixed + per host | ${ro.parentFixedEvents.toFixed(0)} + ${ro.parentEventsPerHost.toFixed(1)} x hosts |`,
+      `| 500 hosts, extrapolated: parent | ${ro.extrapolated500.parentEvents} |`,
+      `| 500 hosts, extrapolated: children, all | ${ro.extrapolated500.childEventsTotal} |`,
+      '',
+      `The rollout continues as new between batches once its history holds ${ro.continueAsNewAfterEvents} events: after about ${ro.continueAsNewAtHosts} hosts here, so a 500-host rollout runs as ${ro.runsFor500} chained run(s), each far below Temporal's 51,200-event limit.`,
+      '',
+    );
+  }
+  const rc = r.recovery;
+  if (rc) {
+    lines.push(
+      '## P5 recovery after kill -9 of the worker',
+      '',
+      `A rollout of ${rc.hosts} hosts in batches of 1; the worker is killed with SIGKILL once the first host is done, and started again at once.`,
+      '',
+      '| from the restart to | median (s) |',
+      '| --- | ---: |',
+      `| the new worker polls | ${s(rc.readyMs)} |`,
+      `| its first workflow task completed | ${s(rc.workflowTaskMs)} |`,
+      `| the first host step (activity) completed | ${s(rc.activityMs)} |`,
+      '',
+      'The step that was running when the worker died is retried once its 20 s heartbeat timeout expires.',
+      '',
+    );
+  }
+  lines.push('![time against host count](fan-out.svg)', '');
+  return lines.join('\n');
+}
+
+/** A plain SVG line plot of deploy time against host count, Ferry and raw. */
+export function svg(rows: FanOutRow[]): string {
+  const W = 560, H = 340, L = 60, R = 20, T = 30, B = 50;
+  const maxX = Math.max(...rows.map((r) => r.hosts), 1);
+  const maxY = Math.max(...rows.flatMap((r) => [r.ferryMs, r.rawMs]), 1) / 1000;
+  const x = (v: number) => L + (v / maxX) * (W - L - R);
+  const y = (v: number) => H - B - (v / maxY) * (H - T - B);
+  const line = (key: 'ferryMs' | 'rawMs', color: string) => {
+    const pts = rows.map((r) => `${x(r.hosts).toFixed(1)},${y(r[key] / 1000).toFixed(1)}`);
+    return [`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`, ...pts.map((p) => `<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${color}"/>`)].join('\n');
+  };
+  const ticks = 5;
+  const yTicks = Array.from({ length: ticks + 1 }, (_, i) => (maxY * i) / ticks);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<rect width="${W}" height="${H}" fill="white"/>
+<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Deploy time against host count (median)</text>
+<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>
+<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>
+${yTicks.map((v) => `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(1)}</text><line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#ddd"/>`).join('\n')}
+${rows.map((r) => `<text x="${x(r.hosts)}" y="${H - B + 16}" text-anchor="middle">${r.hosts}</text>`).join('\n')}
+<text x="${W / 2}" y="${H - 10}" text-anchor="middle">hosts</text>
+<text x="16" y="${H / 2}" text-anchor="middle" transform="rotate(-90 16 ${H / 2})">seconds</text>
+${line('ferryMs', '#1f77b4')}
+${line('rawMs', '#d62728')}
+<text x="${L + 10}" y="${T + 14}" fill="#1f77b4">ferry deployRelease</text>
+<text x="${L + 10}" y="${T + 30}" fill="#d62728">raw: scp + ssh tar xzf</text>
+</svg>
+`;
+}
+
+export function writeResults(dir: string, r: Results): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(join(dir, 'results.md'), markdown(r));
+  writeFileSync(join(dir, 'fan-out.svg'), svg(r.fanOut));
+}

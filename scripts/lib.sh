@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Shared by scripts/dev-server.sh and scripts/s3-server.sh: the start/wait/stop shape of a local background server.
+# Source it; it defines functions only.
+
+# start_background PID_FILE LOG CMD...: runs CMD in its own session, output to LOG, its pid in PID_FILE.
+start_background() {
+  local pid_file=$1 log=$2
+  shift 2
+  setsid "$@" >"$log" 2>&1 </dev/null &
+  echo $! >"$pid_file"
+}
+
+# wait_until NAME PID_FILE LOG WHAT READY_FN: polls READY_FN every 0.5 s for 60 s. Returns 0 once it succeeds; exits 1
+# when the process died (with the log's tail) or when time ran out (naming WHAT it waited for).
+wait_until() {
+  local name=$1 pid_file=$2 log=$3 what=$4 ready=$5
+  for _ in $(seq 1 120); do
+    if "$ready"; then return 0; fi
+    kill -0 "$(cat "$pid_file")" 2>/dev/null || { echo "$name: $what exited; see $log" >&2; tail -5 "$log" >&2; exit 1; }
+    sleep 0.5
+  done
+  return 1
+}
+
+# stop_background PID_FILE: TERM, up to 10 s for it to exit, then KILL; removes the pid file. Returns 1 if there was none.
+stop_background() {
+  local pid_file=$1 pid
+  [ -f "$pid_file" ] || return 1
+  pid=$(cat "$pid_file")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pid_file"
+}
