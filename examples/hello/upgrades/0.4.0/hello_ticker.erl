@@ -1,5 +1,6 @@
 %% A process that is new in 0.4.0: it counts ticks, one a second. A hot upgrade from 0.3.0 adds it to
 %% hello_sup's children and starts it (the generated appup does both); hello_server keeps its state.
+%% It calls hello (changed in 0.4.0 too), so the generated appup names hello as its dependency.
 -module(hello_ticker).
 -behaviour(gen_server).
 
@@ -18,7 +19,7 @@ ticks() ->
 
 init([]) ->
     erlang:send_after(?INTERVAL, self(), tick),
-    {ok, #{ticks => 0}}.
+    {ok, #{ticks => 0, greeting => hello:greeting()}}.
 
 handle_call(ticks, _From, State = #{ticks := N}) ->
     {reply, N, State};
