@@ -28,7 +28,7 @@ test('setup: three hosts run 0.1.0, each with its counter bumped to 3', async ()
 });
 
 /** Builds the upgrade from the version before, hot-upgrades every host, and checks what must survive. */
-async function hotUpgrade(from: string, to: string, appupSource: 'application' | 'generated'): Promise<void> {
+async function hotUpgrade(from: string, to: string, appupSource: 'application' | 'generated'): Promise<string> {
   const { release } = await t.run<BuildResult>('buildUpgrade', `it-chain-build-${to}`, [{ ...buildRequest(t.config, { tag: to }), from }]);
   assert.deepEqual([release.type, release.fromVersion, release.version, release.appup?.source], ['upgrade', from, to, appupSource]);
   const status = await t.run<DeployStatus>('deployUpgrade', `it-chain-deploy-${to}`, [deployUpgradeRequest(t.config, 'production', { version: to })]);
@@ -41,6 +41,7 @@ async function hotUpgrade(from: string, to: string, appupSource: 'application' |
     assert.deepEqual(await t.releasesOn(h), [[to, 'permanent'], ...[...installed].reverse()], `${h}: which_releases shows the history`);
   }
   installed.push([to, 'old']);
+  return release.appup?.text ?? '';
 }
 
 test('0.1.0 -> 0.2.0 with a generated appup (load_module hello)', async () => {
@@ -55,7 +56,8 @@ test("0.2.0 -> 0.3.0 with the app's own appup: hello_server's state becomes a re
 
 test('0.3.0 -> 0.4.0 with a generated appup: the new supervised hello_ticker runs after the upgrade', async () => {
   for (const h of prod) assert.equal(await t.evalOn(h, 'whereis(hello_ticker).'), 'undefined', `${h}: no ticker before 0.4.0`);
-  await hotUpgrade('0.3.0', '0.4.0', 'generated');
+  const appup = await hotUpgrade('0.3.0', '0.4.0', 'generated');
+  assert.match(appup, /\{add_module,hello_ticker,\[hello\]\},\s*\{load_module,hello\},\s*\{update,hello_sup,supervisor\},\s*\{apply,\{supervisor,restart_child,\[hello_sup,hello_ticker\]\}\}/);
   for (const h of prod) {
     assert.equal(await t.evalOn(h, 'is_pid(whereis(hello_ticker)).'), 'true', `${h}: hello_ticker is registered`);
     assert.match(await t.evalOn(h, 'hello_ticker:ticks().'), /^\d+$/, `${h}: only hello_ticker answers ticks()`);
