@@ -8,7 +8,7 @@ import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deplo
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb, pruneHosts } from './verbs/node';
 import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
-import { download, pruneStore, show, upload } from './verbs/store';
+import { download, pruneStore, show, upload, type Artifact } from './verbs/store';
 import { trust } from './verbs/trust';
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
@@ -196,32 +196,32 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
-    .argument('<what>', 'releases | appups')
-    .argument('[version]', 'appups: the upgrade version')
-    .description('list what the release store holds, or the appup an upgrade was built with')
+    .argument('<what>', 'releases | appups | relup')
+    .argument('[version]', 'appups, relup: the upgrade version')
+    .description('list what the release store holds, or the appup or relup of an upgrade')
     .action(async (what: string, version: string | undefined) => run(async () => show(ctx, what, version, globals()))());
 
   p.command('upload')
-    .argument('<artifact>', 'release')
+    .argument('<artifact>', 'release | upgrade')
     .argument('<version>', 'the release version')
-    .argument('[file]', 'the tarball (default: <app>_<version>.release.tar.gz here)')
-    .description('put a release tarball into the release store, with its manifest')
+    .argument('[file]', 'the tarball (default: <app>_<version>.<artifact>.tar.gz here)')
+    .description('put a release or upgrade tarball into the release store, with its manifest')
     .action(async (artifact: string, v: string, file: string | undefined) =>
       run(async () => {
-        expect(artifact, ['release'], 'upload');
-        return upload(ctx, v, file, globals());
+        expect(artifact, ['release', 'upgrade'], 'upload');
+        return upload(ctx, artifact as Artifact, v, file, globals());
       })(),
     );
 
   p.command('download')
-    .argument('<artifact>', 'release')
+    .argument('<artifact>', 'release | upgrade')
     .argument('<version>', 'the release version')
-    .argument('[file]', 'where to write it (default: <app>_<version>.release.tar.gz here)')
-    .description('copy a release from the release store to a local file, verifying its sha256')
+    .argument('[file]', 'where to write it (default: <app>_<version>.<artifact>.tar.gz here)')
+    .description('copy a release or upgrade from the release store to a local file, verifying its sha256')
     .action(async (artifact: string, v: string, file: string | undefined) =>
       run(async () => {
-        expect(artifact, ['release'], 'download');
-        return download(ctx, v, file, globals());
+        expect(artifact, ['release', 'upgrade'], 'download');
+        return download(ctx, artifact as Artifact, v, file, globals());
       })(),
     );
 

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SshPool, defaultSshAuth } from '../../activities/ssh/ssh-pool';
 import { getRelease, s3SettingsFromEnv, storeFactory, type ReleaseStore } from '../../activities/store';
@@ -43,7 +45,10 @@ const appReleases = (all: StoredRelease[], app: string) => all.filter((r) => r.a
  */
 export async function show(ctx: VerbContext, what: string, v: string | undefined, opts: GlobalOptions): Promise<number> {
   if (what === 'appups') return showAppups(ctx, v, opts);
-  if (what !== 'releases') throw new InputError(`ferry show ${what}: unknown; try \`ferry show releases\` or \`ferry show appups <version>\``);
+  if (what === 'relup') return showRelup(ctx, v, opts);
+  if (what !== 'releases') {
+    throw new InputError(`ferry show ${what}: unknown; try \`ferry show releases\`, \`ferry show appups <version>\` or \`ferry show relup <version>\``);
+  }
   if (v !== undefined) throw new InputError('usage: ferry show releases');
   const config = await loadConfig(opts, ctx);
   const releases = appReleases(await withStore(ctx, config, (s) => s.list()), config.app);
@@ -89,6 +94,39 @@ async function showAppups(ctx: VerbContext, v: string | undefined, opts: GlobalO
   return 0;
 }
 
+/**
+ * `ferry show relup <version>`: the relup of the stored upgrade to `version` (`releases/<vsn>/relup` inside its
+ * tarball, streamed from the store through the system's tar). Read-only.
+ */
+async function showRelup(ctx: VerbContext, v: string | undefined, opts: GlobalOptions): Promise<number> {
+  if (v === undefined) throw new InputError('usage: ferry show relup <version> (the version an upgrade goes to; see `ferry show releases`)');
+  const config = await loadConfig(opts, ctx);
+  const ref = { app: config.app, version: toVersion(v), type: 'upgrade' as const };
+  const { upgrade, relup } = await withStore(ctx, config, async (s) => {
+    const found = await getRelease(s, ref).catch((err: Error) => {
+      throw new InputError(err.message);
+    });
+    return { upgrade: found, relup: await readTarEntry(await s.openRead(ref), `releases/${ref.version}/relup`) };
+  });
+  if (opts.json) ctx.out.write(`${JSON.stringify({ version: upgrade.version, fromVersion: upgrade.fromVersion, relup })}\n`);
+  else ctx.out.write(`relup of ${config.app} ${upgrade.fromVersion ?? '?'} -> ${upgrade.version}:\n${relup.trimEnd()}\n`);
+  return 0;
+}
+
+/** One file of a gzipped tarball, read from a stream by `tar -xzO` (the member name is an argument, never shell text). */
+async function readTarEntry(tarball: Readable, member: string): Promise<string> {
+  const tar = spawn('tar', ['-xzOf', '-', '--', member], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  tar.stdout.on('data', (d: Buffer) => out.push(d));
+  tar.stderr.on('data', (d: Buffer) => err.push(d));
+  const exited = new Promise<number | null>((resolve) => tar.on('close', resolve));
+  await pipeline(tarball, tar.stdin).catch(() => undefined); // tar may stop reading once it has the member
+  const code = await exited;
+  if (code !== 0) throw new CorruptReleaseError(`the upgrade tarball has no ${member}: ${Buffer.concat(err).toString().trim()}`);
+  return Buffer.concat(out).toString();
+}
+
 /** sha256 of a local file, streamed. */
 async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -96,25 +134,32 @@ async function fileSha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** What `upload` and `download` move: a full release, or an upgrade (a release tarball with a relup). */
+export type Artifact = 'release' | 'upgrade';
+
 /**
- * `ferry upload release <version> [file]`: puts a release tarball (default `<app>_<vsn>.release.tar.gz` here) into the
- * store with its manifest. The same bytes already stored are not sent again.
+ * `ferry upload release|upgrade <version> [file]`: puts a tarball (default `<app>_<vsn>.<artifact>.tar.gz` here) into
+ * the store with its manifest. An upgrade must hold `releases/<vsn>/relup`; its from-version is read from it. The same
+ * bytes already stored are not sent again.
  */
-export async function upload(ctx: VerbContext, versionText: string, file: string | undefined, opts: GlobalOptions): Promise<number> {
+export async function upload(ctx: VerbContext, artifact: Artifact, versionText: string, file: string | undefined, opts: GlobalOptions): Promise<number> {
   const v = toVersion(versionText);
   const config = await loadConfig(opts, ctx);
-  const local = path.resolve(ctx.cwd, file ?? releaseFileName({ app: config.app, version: v }));
-  if (!(await stat(local).catch(() => undefined))?.isFile()) throw new InputError(`${local} is not a file: give the tarball as \`ferry upload release ${v} FILE\``);
+  const ref = { app: config.app, version: v, type: artifact };
+  const local = path.resolve(ctx.cwd, file ?? releaseFileName(ref));
+  if (!(await stat(local).catch(() => undefined))?.isFile()) throw new InputError(`${local} is not a file: give the tarball as \`ferry upload ${artifact} ${v} FILE\``);
+  const fromVersion = artifact === 'upgrade' ? await upgradeFromVersion(local, v) : undefined;
   const sha256 = await fileSha256(local);
   return withStore(ctx, config, async (store) => {
     try {
-      const existing = await store.head({ app: config.app, version: v });
+      const existing = await store.head(ref);
+      const what = `${config.app} ${fromVersion ? `${fromVersion} -> ` : ''}${v}${artifact === 'upgrade' ? ' (upgrade)' : ''}`;
       if (existing?.sha256 === sha256) {
-        ctx.out.write(opts.json ? `${JSON.stringify({ ...existing, sent: false })}\n` : `${config.app} ${v} is already in ${store.name} with the same sha256; nothing sent\n`);
+        ctx.out.write(opts.json ? `${JSON.stringify({ ...existing, sent: false })}\n` : `${what} is already in ${store.name} with the same sha256; nothing sent\n`);
         return 0;
       }
-      const stored = await store.put(local, { app: config.app, version: v, type: 'release', sha256, builtAt: new Date().toISOString() });
-      ctx.out.write(opts.json ? `${JSON.stringify({ ...stored, sent: true })}\n` : `uploaded ${config.app} ${v} to ${stored.storeKey} (sha256 ${sha256.slice(0, 16)}…)\n`);
+      const stored = await store.put(local, { ...ref, sha256, builtAt: new Date().toISOString(), ...(fromVersion ? { fromVersion } : {}) });
+      ctx.out.write(opts.json ? `${JSON.stringify({ ...stored, sent: true })}\n` : `uploaded ${what} to ${stored.storeKey} (sha256 ${sha256.slice(0, 16)}…)\n`);
       return 0;
     } catch (err) {
       return failed(ctx, err);
@@ -122,18 +167,30 @@ export async function upload(ctx: VerbContext, versionText: string, file: string
   });
 }
 
+/** The version an upgrade tarball upgrades from: the first from-version of its `releases/<v>/relup`. */
+async function upgradeFromVersion(file: string, v: string): Promise<string> {
+  const relup = await readTarEntry(createReadStream(file), `releases/${v}/relup`).catch(() => {
+    throw new InputError(`${file} has no releases/${v}/relup: it is not an upgrade to ${v} (build one with \`ferry build upgrade\`, or upload it as a release)`);
+  });
+  const term = relup.replace(/^\s*%.*$/gm, ''); // systools writes a `%% coding: utf-8` line first
+  const from = /^\s*\{\s*"[^"]*"\s*,\s*\[\s*\{\s*"([^"]+)"/.exec(term)?.[1];
+  if (from === undefined) throw new InputError(`${file}: releases/${v}/relup names no version to upgrade from`);
+  return toVersion(from);
+}
+
 /**
- * `ferry download release <version> [file]`: streams a stored release to a local file (default
- * `<app>_<vsn>.release.tar.gz` here) through `<file>.partial`, renamed only when its sha256 matches the manifest.
+ * `ferry download release|upgrade <version> [file]`: streams a stored tarball to a local file (default
+ * `<app>_<vsn>.<artifact>.tar.gz` here) through `<file>.partial`, renamed only when its sha256 matches the manifest.
  */
-export async function download(ctx: VerbContext, versionText: string, file: string | undefined, opts: GlobalOptions): Promise<number> {
+export async function download(ctx: VerbContext, artifact: Artifact, versionText: string, file: string | undefined, opts: GlobalOptions): Promise<number> {
   const v = toVersion(versionText);
   const config = await loadConfig(opts, ctx);
-  const local = path.resolve(ctx.cwd, file ?? releaseFileName({ app: config.app, version: v }));
+  const ref = { app: config.app, version: v, type: artifact };
+  const local = path.resolve(ctx.cwd, file ?? releaseFileName(ref));
   return withStore(ctx, config, async (store) => {
     const partial = `${local}.partial`;
     try {
-      const manifest = await getRelease(store, { app: config.app, version: v });
+      const manifest = await getRelease(store, ref);
       const h = hashing();
       await pipeline(await store.openRead(manifest), h, createWriteStream(partial));
       if (h.sha256() !== manifest.sha256) {
@@ -142,7 +199,8 @@ export async function download(ctx: VerbContext, versionText: string, file: stri
         );
       }
       await rename(partial, local);
-      ctx.out.write(opts.json ? `${JSON.stringify({ ...manifest, file: local })}\n` : `downloaded ${config.app} ${v} to ${local} (sha256 verified)\n`);
+      const what = `${config.app} ${manifest.fromVersion ? `${manifest.fromVersion} -> ` : ''}${v}${artifact === 'upgrade' ? ' (upgrade)' : ''}`;
+      ctx.out.write(opts.json ? `${JSON.stringify({ ...manifest, file: local })}\n` : `downloaded ${what} to ${local} (sha256 verified)\n`);
       return 0;
     } catch (err) {
       return failed(ctx, err);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadDeliveryConfig } from '../../client/config-file';
 import { deployRequest } from '../../client/requests';
+import type { StoredRelease } from '../../core/domain/release';
 import type { DeployStatus, NodeCommandResult } from '../../core/domain/requests';
 import { exampleProject, loginCount, mismatchedKnownHosts, removeUpgrades, testConfig, testEnv } from '../support/env';
 
@@ -16,7 +18,10 @@ let worker: ChildProcess;
 
 /** Runs the `ferry` CLI as a user does, in the example project. */
 function ferry(...args: string[]) {
-  const r = spawnSync(join(root, 'bin', 'ferry'), args, { cwd: project, encoding: 'utf8', timeout: 300_000 });
+  return ferryIn(project, ...args);
+}
+function ferryIn(cwd: string, ...args: string[]) {
+  const r = spawnSync(join(root, 'bin', 'ferry'), args, { cwd, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -80,6 +85,44 @@ test('ferry build upgrade --with=0.2.0 --to=0.3.0 stores the upgrade; ferry show
   assert.match(show.out, /^hello 0\.2\.0 -> 0\.3\.0 \(the application's own ebin\/hello\.appup\):\n/);
   assert.match(show.out, /\{update, hello_server, \{advanced, \[\]\}\}/);
   assert.match(ferry('show', 'releases').out, /\n0\.3\.0\s+upgrade from 0\.2\.0 /);
+});
+
+test('ferry show relup prints the relup inside the stored upgrade; a version with no upgrade is named', () => {
+  const r = ferry('show', 'relup', '0.3.0');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^relup of hello 0\.2\.0 -> 0\.3\.0:\n(%%.*\n)?\{"0\.3\.0",\s*\[\{"0\.2\.0",/);
+  assert.match(r.out, /\{load_object_code,\s*\{hello,\s*"0\.3\.0",\s*\[[^\]]*hello_server/);
+  const json = JSON.parse(ferry('--json', 'show', 'relup', '0.3.0').out) as { version: string; fromVersion: string; relup: string };
+  assert.deepEqual([json.version, json.fromVersion], ['0.3.0', '0.2.0']);
+  assert.equal(r.out, `relup of hello 0.2.0 -> 0.3.0:\n${json.relup.trimEnd()}\n`);
+  const missing = ferry('show', 'relup', '9.9.9');
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /^ferry: .*9\.9\.9/);
+});
+
+test('ferry download upgrade and ferry upload upgrade move an upgrade between stores; its from-version is read from the relup', () => {
+  const file = join(project, 'up.tar.gz');
+  const down = ferry('download', 'upgrade', '0.3.0', file);
+  assert.equal(down.code, 0, down.err);
+  assert.match(down.out, /^downloaded hello 0\.2\.0 -> 0\.3\.0 \(upgrade\) to .*up\.tar\.gz \(sha256 verified\)\n$/);
+  const stored = (JSON.parse(ferry('show', 'releases', '--json').out) as StoredRelease[]).find((r) => r.type === 'upgrade' && r.version === '0.3.0')!;
+  assert.equal(createHash('sha256').update(readFileSync(file)).digest('hex'), stored.sha256);
+
+  rmSync(join(env.state, 'store-e2e-upload'), { recursive: true, force: true });
+  const other = exampleProject(env, testConfig(env, `RELEASE_STORE="${join(env.state, 'store-e2e-upload')}"\n`));
+  const up = ferryIn(other, 'upload', 'upgrade', '0.3.0', file);
+  assert.equal(up.code, 0, up.err);
+  assert.match(up.out, /^uploaded hello 0\.2\.0 -> 0\.3\.0 \(upgrade\) to .*hello_0\.3\.0\.upgrade\.tar\.gz/);
+  assert.match(ferryIn(other, 'show', 'releases').out, /\n0\.3\.0\s+upgrade from 0\.2\.0 /);
+  assert.match(ferryIn(other, 'show', 'relup', '0.3.0').out, /^relup of hello 0\.2\.0 -> 0\.3\.0:\n/);
+  assert.match(ferryIn(other, 'upload', 'upgrade', '0.3.0', file).out, /already in .* with the same sha256; nothing sent/);
+
+  const release = join(project, 'rel.tar.gz');
+  assert.equal(ferry('download', 'release', '0.2.0', release).code, 0);
+  const refused = ferryIn(other, 'upload', 'upgrade', '0.2.0', release);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /^ferry: .*rel\.tar\.gz has no releases\/0\.2\.0\/relup: it is not an upgrade to 0\.2\.0/);
+  assert.equal(existsSync(join(env.state, 'store-e2e-upload', 'hello_0.2.0.upgrade.tar.gz')), false, 'nothing was stored');
 });
 
 test('ferry deploy upgrade to production hot-upgrades every node to the newest upgrade and reports the same pid', () => {

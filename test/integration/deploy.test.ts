@@ -1,43 +1,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadDeliveryConfig } from '../../client/config-file';
 import { buildRequest, deployRequest, nodeCommandRequest } from '../../client/requests';
-import type { DeliveryConfig } from '../../core/config/schema';
 import type { BuildResult, DeployStatus, NodeCommandResult } from '../../core/domain/requests';
-import { exampleProject, loginCount, mismatchedKnownHosts, startWorker, testConfig, testEnv } from '../support/env';
+import { exampleProject, loginCount, mismatchedKnownHosts, testConfig, testEnv } from '../support/env';
+import { nodesUnderTest } from '../support/nodes';
 
 const env = testEnv();
-let w: Awaited<ReturnType<typeof startWorker>>;
-let config: DeliveryConfig;
-
-before(async () => {
-  w = await startWorker(env, 'it-deploy');
-  config = await loadDeliveryConfig({ cwd: exampleProject(env, testConfig(env)) });
-});
-after(async () => {
-  try {
-    if (config) {
-      await w.client.workflow
-        .execute('nodeCommand', { taskQueue: w.taskQueue, workflowId: 'it-cleanup-stop', args: [nodeCommandRequest(config, 'production', 'stop')] })
-        .catch(() => undefined);
-    }
-  } finally {
-    await w?.stop();
-  }
-});
-
-const run = <T>(type: string, id: string, args: unknown[]) =>
-  w.client.workflow.execute(type, { taskQueue: w.taskQueue, workflowId: id, args }) as Promise<T>;
-
-const hostFile = (host: string, path: string) => join(env.hostRoot(host), path.replace(/^\/opt\//, ''));
+const t = nodesUnderTest(env, { taskQueue: 'it-deploy', hosts: ['prod1', 'prod2', 'prod3'] });
+const { run, hostFile } = t;
 
 test('builds 0.1.0 on the build host into the store with its sha256 in the manifest', async () => {
-  const { release } = await run<BuildResult>('buildRelease', 'it-build-0.1.0', [buildRequest(config, { tag: '0.1.0' })]);
+  const { release } = await run<BuildResult>('buildRelease', 'it-build-0.1.0', [buildRequest(t.config, { tag: '0.1.0' })]);
   assert.equal(release.version, '0.1.0');
   const tarball = readFileSync(release.storeKey);
   assert.equal(createHash('sha256').update(tarball).digest('hex'), release.sha256);
@@ -48,7 +26,7 @@ test('builds 0.1.0 on the build host into the store with its sha256 in the manif
 
 test('deploys 0.1.0 to three hosts with --start-deploy: every node answers and runs 0.1.0', async () => {
   const status = await run<DeployStatus>('deployRelease', 'it-deploy-0.1.0', [
-    deployRequest(config, 'production', { version: '0.1.0', startDeploy: true }),
+    deployRequest(t.config, 'production', { version: '0.1.0', startDeploy: true }),
   ]);
   assert.equal(status.phase, 'done');
   assert.deepEqual(Object.values(status.hosts).map((h) => [h.step, h.version]), [['done', '0.1.0'], ['done', '0.1.0'], ['done', '0.1.0']]);
@@ -57,13 +35,13 @@ test('deploys 0.1.0 to three hosts with --start-deploy: every node answers and r
     assert.equal(createHash('sha256').update(onHost).digest('hex'), status.release!.sha256, `${host} has the stored tarball`);
     assert.match(readFileSync(hostFile(host, '/opt/ferry/hello/ferry/vm.args'), 'utf8'), new RegExp(`^-name hello_${env.port(host)}@127\\.0\\.0\\.1\\n`));
   }
-  const versions = await run<NodeCommandResult>('nodeCommand', 'it-version', [nodeCommandRequest(config, 'production', 'version')]);
+  const versions = await run<NodeCommandResult>('nodeCommand', 'it-version', [nodeCommandRequest(t.config, 'production', 'version')]);
   assert.deepEqual(versions.hosts.map((h) => [h.ok, h.version]), [[true, '0.1.0'], [true, '0.1.0'], [true, '0.1.0']]);
 });
 
 test('deploying the same release again sends nothing and restarts nothing', async () => {
   const status = await run<DeployStatus>('deployRelease', 'it-deploy-0.1.0-again', [
-    deployRequest(config, 'production', { version: '0.1.0', startDeploy: true }),
+    deployRequest(t.config, 'production', { version: '0.1.0', startDeploy: true }),
   ]);
   assert.deepEqual(Object.values(status.hosts).map((h) => [h.step, h.sent]), [['done', false], ['done', false], ['done', false]]);
 });
@@ -91,7 +69,7 @@ test('a host whose key does not match known_hosts fails, receives nothing, and t
 
 test('a version that is not in the store fails before any host is touched', async () => {
   const logins = loginCount(env, 'prod1');
-  await assert.rejects(run('deployRelease', 'it-deploy-missing', [deployRequest(config, 'production', { version: '9.9.9' })]), (e: unknown) => {
+  await assert.rejects(run('deployRelease', 'it-deploy-missing', [deployRequest(t.config, 'production', { version: '9.9.9' })]), (e: unknown) => {
     assert.ok(e instanceof WorkflowFailedError);
     assert.match(String((e.cause?.cause as Error | undefined)?.message), /hello 9\.9\.9 is not in the release store .*\(it has (.*, )?0\.1\.0(, .*)?\)/);
     return true;
@@ -100,9 +78,9 @@ test('a version that is not in the store fails before any host is touched', asyn
 });
 
 test('stop production stops all three nodes', async () => {
-  const stopped = await run<NodeCommandResult>('nodeCommand', 'it-stop', [nodeCommandRequest(config, 'production', 'stop')]);
+  const stopped = await run<NodeCommandResult>('nodeCommand', 'it-stop', [nodeCommandRequest(t.config, 'production', 'stop')]);
   assert.deepEqual(stopped.hosts.map((h) => [h.ok, h.running]), [[true, false], [true, false], [true, false]]);
-  const err = await run('nodeCommand', 'it-ping-stopped', [nodeCommandRequest(config, 'production', 'ping')]).catch((e: unknown) => e);
+  const err = await run('nodeCommand', 'it-ping-stopped', [nodeCommandRequest(t.config, 'production', 'ping')]).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError);
   assert.match(err.cause?.message ?? '', /ping failed on 3 of 3 hosts/);
   const report = (err.cause as ApplicationFailure).details?.[0] as NodeCommandResult;

@@ -2,71 +2,32 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { LocalStore } from '../../activities/store/local-store';
-import { loadDeliveryConfig } from '../../client/config-file';
 import { buildRequest, deployRequest, deployUpgradeRequest, nodeCommandRequest, upgradeEnvironmentRequest } from '../../client/requests';
 import * as node from '../../core/commands/node';
-import type { DeliveryConfig } from '../../core/config/schema';
-import { releaseLayout } from '../../core/domain/host';
 import type { BuildResult, BuildUpgradeRequest, DeployStatus } from '../../core/domain/requests';
-import { exampleProject, hostTarget, removeUpgrades, startWorker, testConfig, testEnv } from '../support/env';
+import { testEnv } from '../support/env';
+import { nodesUnderTest } from '../support/nodes';
 
 const env = testEnv();
-let w: Awaited<ReturnType<typeof startWorker>>;
-/** prod1..3 and other: other runs 0.1.0 while the prod hosts run 0.2.0. */
-let config: DeliveryConfig;
 const prod = ['prod1', 'prod2', 'prod3'];
 const all = [...prod, 'other'];
+/** prod1..3 and other: other runs 0.1.0 while the prod hosts run 0.2.0. */
+const t = nodesUnderTest(env, { taskQueue: 'it-upgrade', hosts: all });
+const { run, evalOn, pidOf, hostFile, ensureRelease } = t;
 
-before(async () => {
-  removeUpgrades(env);
-  w = await startWorker(env, 'it-upgrade');
-  const hosts = all.map((h) => `127.0.0.1:${env.port(h)}`).join(' ');
-  config = await loadDeliveryConfig({ cwd: exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${hosts}"\n`)) });
-});
-after(async () => {
-  try {
-    if (config) {
-      await w.client.workflow
-        .execute('nodeCommand', { taskQueue: w.taskQueue, workflowId: 'it-upgrade-cleanup', args: [nodeCommandRequest(config, 'production', 'stop')] })
-        .catch(() => undefined);
-    }
-  } finally {
-    await w?.stop();
-  }
-});
-
-const run = <T>(type: string, id: string, args: unknown[]) =>
-  w.client.workflow.execute(type, { taskQueue: w.taskQueue, workflowId: id, args }) as Promise<T>;
-
-const hostFile = (host: string, path: string) => join(env.hostRoot(host), path.replace(/^\/opt\//, ''));
-
-/** Evaluates an Erlang expression on a host's node through the release script, as an operator would. */
-async function evalOn(host: string, expression: string): Promise<string> {
-  const r = await w.ssh.run(hostTarget(env, host), node.evaluate(releaseLayout('/opt/ferry', 'hello'), expression));
-  return r.stdout.trim();
-}
-const pidOf = async (host: string) => (await w.ssh.run(hostTarget(env, host), node.osPid(releaseLayout('/opt/ferry', 'hello')))).stdout.trim();
-
-async function ensureRelease(v: string): Promise<void> {
-  if (!(await new LocalStore((config.releaseStore as { dir: string }).dir).head({ app: 'hello', version: v }))) {
-    await run<BuildResult>('buildRelease', `it-up-build-${v}`, [buildRequest(config, { tag: v })]);
-  }
-}
-
-const upgradeRequest = (to: string, extra: Partial<BuildUpgradeRequest>): BuildUpgradeRequest => ({ ...buildRequest(config, { tag: to }), ...extra });
+const upgradeRequest = (to: string, extra: Partial<BuildUpgradeRequest>): BuildUpgradeRequest => ({ ...buildRequest(t.config, { tag: to }), ...extra });
 const pids: Record<string, string> = {};
 
 test('setup: prod hosts run 0.2.0 with their counter bumped to 3, other runs 0.1.0', async () => {
   await ensureRelease('0.1.0');
   await ensureRelease('0.2.0');
-  const prodOnly = { ...deployRequest(config, 'production', { version: '0.2.0', startDeploy: true, host: prod.map((h) => `127.0.0.1:${env.port(h)}`) }) };
+  const prodOnly = { ...deployRequest(t.config, 'production', { version: '0.2.0', startDeploy: true, host: prod.map((h) => `127.0.0.1:${env.port(h)}`) }) };
   await run<DeployStatus>('deployRelease', 'it-up-deploy-0.2.0', [prodOnly]);
   await run<DeployStatus>('deployRelease', 'it-up-deploy-0.1.0', [
-    deployRequest(config, 'production', { version: '0.1.0', startDeploy: true, host: [`127.0.0.1:${env.port('other')}`] }),
+    deployRequest(t.config, 'production', { version: '0.1.0', startDeploy: true, host: [`127.0.0.1:${env.port('other')}`] }),
   ]);
   for (const h of all) {
     for (let i = 0; i < 3; i++) await evalOn(h, 'hello_server:bump().');
@@ -87,7 +48,7 @@ test('build upgrade 0.2.0 -> 0.3.0 uses the stored 0.2.0 and the app\'s own appu
 });
 
 test('deploy upgrade: prod hosts run 0.3.0 with the same OS pid and the counter kept; other (on 0.1.0) is refused untouched', async () => {
-  const err = await run('deployUpgrade', 'it-up-deploy-0.3.0', [deployUpgradeRequest(config, 'production', {})]).catch((e: unknown) => e);
+  const err = await run('deployUpgrade', 'it-up-deploy-0.3.0', [deployUpgradeRequest(t.config, 'production', {})]).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.message, `1 of 4 hosts failed: 127.0.0.1:${env.port('other')}`);
@@ -110,7 +71,7 @@ test('deploy upgrade: prod hosts run 0.3.0 with the same OS pid and the counter 
 
 test('deploying the same upgrade again skips every host already on 0.3.0', async () => {
   const status = await run<DeployStatus>('deployUpgrade', 'it-up-again', [
-    deployUpgradeRequest(config, 'production', { version: '0.3.0', host: prod.map((h) => `127.0.0.1:${env.port(h)}`) }),
+    deployUpgradeRequest(t.config, 'production', { version: '0.3.0', host: prod.map((h) => `127.0.0.1:${env.port(h)}`) }),
   ]);
   assert.deepEqual(Object.values(status.hosts).map((h) => h.step), ['skipped', 'skipped', 'skipped']);
 });
@@ -134,11 +95,11 @@ function commitBrokenVersion(dir: string): void {
 }
 
 test('an upgrade whose code_change crashes leaves every node on the previous version, with the same pid, and reports it', async () => {
-  commitBrokenVersion(config.projectDir);
+  commitBrokenVersion(t.config.projectDir);
   const { release } = await run<BuildResult>('buildUpgrade', 'it-up-build-broken', [upgradeRequest('broken', { from: '0.3.0' })]);
   assert.deepEqual([release.version, release.fromVersion], ['0.3.1', '0.3.0']);
   const hosts = prod.map((h) => `127.0.0.1:${env.port(h)}`);
-  const err = await run('deployUpgrade', 'it-up-deploy-broken', [deployUpgradeRequest(config, 'production', { version: '0.3.1', host: hosts })]).catch((e: unknown) => e);
+  const err = await run('deployUpgrade', 'it-up-deploy-broken', [deployUpgradeRequest(t.config, 'production', { version: '0.3.1', host: hosts })]).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.message, `3 of 3 hosts failed: ${hosts.join(', ')}`);
@@ -160,7 +121,7 @@ test('build upgrade 0.1.0 -> 0.2.0 without an appup generates one; other is hot-
   assert.match(release.appup?.text ?? '', /\{"0\.2\.0",\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\],\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\]\}\./);
   assert.equal(readFileSync(`${release.storeKey}.appup`, 'utf8'), release.appup?.text);
   const status = await run<DeployStatus>('deployUpgrade', 'it-up-deploy-0.2.0', [
-    deployUpgradeRequest(config, 'production', { version: '0.2.0', host: [`127.0.0.1:${env.port('other')}`] }),
+    deployUpgradeRequest(t.config, 'production', { version: '0.2.0', host: [`127.0.0.1:${env.port('other')}`] }),
   ]);
   assert.equal(status.hosts[`127.0.0.1:${env.port('other')}`]?.step, 'done');
   assert.equal(await pidOf('other'), pids.other);
@@ -180,7 +141,7 @@ test('an upgrade from a revision to the same revision is refused before any work
 
 test('ferry upgrade (automatic): running nodes that disagree are named and nothing is built', async () => {
   const hosts = [`127.0.0.1:${env.port('prod1')}`, `127.0.0.1:${env.port('other')}`];
-  const err = await run('upgradeEnvironment', 'it-up-auto-disagree', [upgradeEnvironmentRequest(config, 'production', { tag: '0.3.0', host: hosts })]).catch(
+  const err = await run('upgradeEnvironment', 'it-up-auto-disagree', [upgradeEnvironmentRequest(t.config, 'production', { tag: '0.3.0', host: hosts })]).catch(
     (e: unknown) => e,
   );
   assert.ok(err instanceof WorkflowFailedError, String(err));
@@ -191,9 +152,9 @@ test('ferry upgrade (automatic): running nodes that disagree are named and nothi
 
 test('ferry upgrade (automatic) with one node stopped: the running one is hot-upgraded, the stopped one gets the full release and starts', async () => {
   const stopped = `127.0.0.1:${env.port('prod3')}`;
-  await run('nodeCommand', 'it-up-auto-stop', [nodeCommandRequest(config, 'production', 'stop', [stopped])]);
+  await run('nodeCommand', 'it-up-auto-stop', [nodeCommandRequest(t.config, 'production', 'stop', [stopped])]);
   const hosts = [`127.0.0.1:${env.port('other')}`, stopped];
-  const status = await run<DeployStatus>('upgradeEnvironment', 'it-up-auto', [upgradeEnvironmentRequest(config, 'production', { tag: '0.3.0', host: hosts })]);
+  const status = await run<DeployStatus>('upgradeEnvironment', 'it-up-auto', [upgradeEnvironmentRequest(t.config, 'production', { tag: '0.3.0', host: hosts })]);
   assert.deepEqual([status.phase, status.fromVersion, status.version], ['done', '0.2.0', '0.3.0']);
   assert.deepEqual(hosts.map((h) => [status.hosts[h]?.step, status.hosts[h]?.version]), [['done', '0.3.0'], ['done', '0.3.0']]);
   assert.equal(await pidOf('other'), pids.other, 'other was upgraded in place');

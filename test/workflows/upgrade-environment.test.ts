@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
 import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
 import type { DeployStatus, UpgradeEnvironmentRequest } from '../../core/domain/requests';
-import { workflowEnv } from '../support/workflow-env';
+import { workflowEnv, workflowsPath } from '../support/workflow-env';
 
+/** Histories recorded once from 'wfe-ok' (re-recorded only when a fixture is deleted on purpose), replayed below. */
+const fixtures = {
+  'wfe-ok': join(__dirname, 'fixtures', 'upgrade-environment.history.json'),
+  'wfe-ok/build': join(__dirname, 'fixtures', 'build-upgrade-with.history.json'),
+  'wfe-ok/web1:22': join(__dirname, 'fixtures', 'host-upgrade.history.json'),
+  'wfe-ok/web3:22': join(__dirname, 'fixtures', 'host-deploy-in-upgrade.history.json'),
+};
 
 const wf = workflowEnv();
 const { withWorker } = wf;
@@ -76,7 +87,16 @@ test('builds the upgrade from the version the running nodes agree on, hot-upgrad
   assert.deepEqual(calls.slice(0, 3), ['lookup 0.2.0', 'build 0.3.0', 'relup from 0.2.0'], 'the stored 0.2.0 is used (--with)');
   assert.deepEqual(calls.filter((c) => c.includes('web3')), ['upload web3:22 upgrade', 'unpack web3:22', 'start web3:22']);
   assert.deepEqual(calls.filter((c) => c.startsWith('upgrade')).sort(), ['upgrade web1:22', 'upgrade web2:22']);
+  for (const [id, file] of Object.entries(fixtures)) {
+    if (!existsSync(file)) writeFileSync(file, historyToJSON(await wf.client.workflow.getHandle(id).fetchHistory()));
+  }
 });
+
+for (const [id, file] of Object.entries(fixtures)) {
+  test(`a recorded history of ${id} replays on the current workflow code (determinism)`, async () => {
+    await Worker.runReplayHistory({ workflowsPath }, JSON.parse(readFileSync(file, 'utf8')), id);
+  });
+}
 
 test('running nodes that disagree on the version fail the upgrade before anything is built or changed, naming them', async () => {
   const calls: string[] = [];

@@ -9,10 +9,11 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
-import type { BuildUpgradeRequest, DeployStatus, DeployUpgradeRequest } from '../../core/domain/requests';
+import type { BuildResult, BuildUpgradeRequest, DeployStatus, DeployUpgradeRequest } from '../../core/domain/requests';
 import { workflowEnv, workflowsPath } from '../support/workflow-env';
 
 const fixture = join(__dirname, 'fixtures', 'deploy-upgrade.history.json');
+const buildFixture = join(__dirname, 'fixtures', 'build-upgrade.history.json');
 
 const wf = workflowEnv();
 const { withWorker } = wf;
@@ -170,6 +171,47 @@ test('buildUpgrade refuses an upgrade to the same version before any remote work
   assert.equal(err.cause.type, 'InputError');
   assert.equal(err.cause.message, '--from=0.2.0 and HEAD both declare version 0.2.0: an upgrade needs two different versions');
   assert.deepEqual(calls, ['resolve HEAD', 'readVersionAt', 'resolve 0.2.0', 'readVersionAt']);
+});
+
+test('buildUpgrade from a git ref whose release the store lacks builds that release first (child buildRelease), then the relup, and stores the upgrade', async () => {
+  const calls: string[] = [];
+  const revisionOf = (ref: string) => (ref === 'HEAD' ? 'a' : 'b').repeat(40);
+  const activities: Activities = {
+    ...fakeActivities([], {}),
+    resolveRevision: async ({ ref }) => ({ revision: ref.length === 40 ? ref : revisionOf(ref) }),
+    readVersionAt: async ({ revision }) => ({ version: revision.startsWith('a') ? '0.3.0' : '0.2.0' }),
+    findRelease: async (r) => (calls.push(`find ${r.version}`), null),
+    findBuiltRelease: async () => undefined,
+    pushSource: async (t) => void calls.push(`push ${t.revision.slice(0, 1)}`),
+    compileRelease: async (t) => {
+      const v = t.revision.startsWith('a') ? '0.3.0' : '0.2.0';
+      calls.push(`compile ${v}${t.cleanReleaseDir ? ' clean' : ''}`);
+      return { version: v, remoteTarball: `/b/hello-${v}.tar.gz`, output: { tail: '', length: 0 } };
+    },
+    makeRelup: async (t) => (
+      calls.push(`relup ${t.from.version} -> ${t.version}`),
+      { version: t.version, remoteTarball: '/b/hello-0.3.0.tar.gz', appup: { app: 'hello', source: 'generated' as const, text: '{"0.3.0",[],[]}.' }, output: { tail: 'relup', length: 5 } }
+    ),
+    fetchRelease: async (t) => {
+      calls.push(`store ${t.version} ${t.upgrade ? `upgrade from ${t.upgrade.fromVersion}` : 'release'}`);
+      return t.upgrade ? { ...upgrade, appup: t.upgrade.appup } : { ...upgrade, version: t.version, type: 'release' as const, fromVersion: undefined, appup: undefined };
+    },
+  };
+  const input: BuildUpgradeRequest = {
+    app: 'hello', projectDir: '/src/hello', ref: 'HEAD', from: '0.2.0', buildHost: { name: 'b', address: 'b', port: 22, user: 'u' },
+    buildAt: '/b/hello', tool: 'rebar3', store: '/var/ferry/store',
+  };
+  const result = (await withWorker('wfu-build', activities, () =>
+    wf.client.workflow.execute('buildUpgrade', { taskQueue: 'wfu-build', workflowId: 'wfu-build', args: [input] }),
+  )) as BuildResult;
+  assert.deepEqual([result.release.type, result.release.version, result.release.fromVersion, result.release.appup?.source], ['upgrade', '0.3.0', '0.2.0', 'generated']);
+  assert.deepEqual(result.output, { tail: 'relup', length: 5 });
+  assert.deepEqual(calls, ['find 0.2.0', 'push b', 'compile 0.2.0', 'store 0.2.0 release', 'push a', 'compile 0.3.0 clean', 'relup 0.2.0 -> 0.3.0', 'store 0.3.0 upgrade from 0.2.0']);
+  if (!existsSync(buildFixture)) writeFileSync(buildFixture, historyToJSON(await wf.client.workflow.getHandle('wfu-build').fetchHistory()));
+});
+
+test('a recorded buildUpgrade history (old release built by a child, then the relup) replays on the current workflow code', async () => {
+  await Worker.runReplayHistory({ workflowsPath }, JSON.parse(readFileSync(buildFixture, 'utf8')), 'wfu-build');
 });
 
 test('a recorded upgrade history replays on the current workflow code (determinism)', async () => {
