@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { buildHostActivities, storeActivities } from './build-host';
+import { healthActivities } from './health';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
@@ -45,6 +46,7 @@ export const createActivities = (deps: ActivityDeps) =>
     ...remoteHostActivities(deps),
     ...buildHostActivities(deps),
     ...storeActivities(deps),
+    ...healthActivities(),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

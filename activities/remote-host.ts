@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, CorruptReleaseError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
+import { ChecksumMismatchError, CorruptReleaseError, HealthCheckFailedError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
 import { releaseLayout, type HostTarget, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
@@ -198,6 +198,20 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const r = await ssh.run(t.host, node.downgrade(layout, t.version), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
       log.warn('downgrade script ran', { host: t.host.name, version: t.version, exitCode: r.exitCode });
       return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`.slice(-4000) };
+    },
+
+    /**
+     * One try of a rollout's health command on the host (in the deploy root, quoted from argv): exit 0 is healthy,
+     * anything else HealthCheckFailedError (retryable; the rollout's probe policy sets tries, interval, timeout). Read-only.
+     */
+    async healthCommand(t: OnHost & { command: string[]; timeoutSeconds: number }): Promise<{ host: string; output: string }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const r = await ssh.run(t.host, node.healthCommand(layout, t.command, t.timeoutSeconds), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+      const output = `${r.stdout}${r.stderr}`.trim().slice(-1000);
+      if (r.exitCode !== 0) {
+        throw new HealthCheckFailedError(`${t.host.name}: health command \`${t.command.join(' ')}\` exited with ${r.exitCode}${output ? `: ${output.split('\n').at(-1)}` : ''}`);
+      }
+      return { host: t.host.name, output };
     },
 
     /** Waits for the node to answer ping; NodeNotReadyError (retryable) while it boots. */
