@@ -79,7 +79,9 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const present = await ssh.run(t.host, and(release.prepareUpload(layout, t.release.version), release.sha256IfPresent(final)), {}, auth);
       if (present.stdout.split(/\s/)[0] === t.release.sha256) return { sent: false };
       const store = stores(t.store, t.ssh);
-      const beat = (bytes: number) => Context.current().heartbeat({ bytes, total: t.release.size });
+      // Captured now: the stream's callbacks can run in the async context of the pooled connection, not this activity's.
+      const ctx = Context.current();
+      const beat = (bytes: number) => ctx.heartbeat({ bytes, total: t.release.size });
       let via: TransferMode;
       if (store.presignedUrl && (await ssh.run(t.host, release.hasCurl(), {}, auth)).stdout.trim() === 'yes') {
         via = 'presigned-url';
