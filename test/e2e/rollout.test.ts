@@ -201,7 +201,8 @@ test('a worker killed with SIGKILL during an activity of batch 2 is replaced; th
   // The health command leaves a line in the host's own log each time it runs, then takes a few seconds: the kill lands in it.
   const log = (h: string) => join(env.hostRoot(h), 'ferry', 'hello', 'health.log');
   for (const h of HOSTS) rmSync(log(h), { force: true });
-  const printed = ferry(project, 'rollout', 'production', '--version=0.1.0', '--batch=1', '--print-plan');
+  const target = versions(project)[0] === '0.1.0' ? '0.2.0' : '0.1.0';
+  const printed = ferry(project, 'rollout', 'production', `--version=${target}`, '--batch=1', '--print-plan');
   assert.equal(printed.code, 0, printed.err);
   const plan = JSON.parse(printed.out) as RolloutPlan;
   plan.stages[0]!.healthCommand = { command: ['sh', '-c', 'echo check >> health.log; sleep 4'], retries: 2, intervalSeconds: 1, timeoutSeconds: 30 };
@@ -213,7 +214,7 @@ test('a worker killed with SIGKILL during an activity of batch 2 is replaced; th
   await stopWorker(worker, 'SIGKILL');
   worker = startWorker();
   assert.equal(await cliDone, 0);
-  assert.deepEqual(versions(project), ['0.1.0', '0.1.0', '0.1.0']);
+  assert.deepEqual(versions(project), [target, target, target]);
   assert.deepEqual(HOSTS.map((h, i) => starts(h) - before[i]!), [1, 1, 1], 'each node was deployed and started exactly once');
   const runs = (h: string) => readFileSync(log(h), 'utf8').trim().split('\n').length;
   assert.deepEqual(HOSTS.map(runs), [1, 2, 1], 'only the interrupted health command ran again');
