@@ -231,8 +231,10 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       const existing = await store.head(ref);
       if (existing?.sha256 === sha256) return existing;
       const temp = join(await mkdtemp(join(tmpdir(), 'ferry-fetch-')), 'release.tar.gz');
+      // Captured now: stream callbacks can run in another async context than this activity's.
+      const ctx = Context.current();
       try {
-        const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => Context.current().heartbeat({ bytes: n }), authOf(t.ssh));
+        const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => ctx.heartbeat({ bytes: n }), authOf(t.ssh));
         if (got !== sha256) throw new ChecksumMismatchError(`${t.buildHost.name}: ${t.remoteTarball} arrived with sha256 ${got}, expected ${sha256}`);
         if (existing) log.warn('release replaced in store', { version: t.version, old: existing.sha256, new: sha256 });
         // A generated appup is kept beside the upgrade, so a user can read, edit and reuse it.
@@ -247,7 +249,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
             builtAt: new Date().toISOString(),
             ...(t.upgrade ? { fromVersion: t.upgrade.fromVersion, appup: t.upgrade.appup } : {}),
           },
-          (n) => Context.current().heartbeat({ bytes: n, phase: 'store' }),
+          (n) => ctx.heartbeat({ bytes: n, phase: 'store' }),
         );
         log.info(t.upgrade ? 'upgrade stored' : 'release stored', { version: t.version, store: store.name });
         return stored;

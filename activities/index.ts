@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { buildHostActivities, storeActivities } from './build-host';
 import { hookActivities } from './hooks';
+import { healthActivities } from './health';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
@@ -47,6 +48,7 @@ export const createActivities = (deps: ActivityDeps) =>
     ...buildHostActivities(deps),
     ...storeActivities(deps),
     ...hookActivities(deps),
+    ...healthActivities(),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

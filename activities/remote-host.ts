@@ -3,7 +3,7 @@ import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, CorruptReleaseError, DiskFullError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
+import { ChecksumMismatchError, CorruptReleaseError, DiskFullError, HealthCheckFailedError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
 import { releaseLayout, type HostTarget, type NodeSettings, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
@@ -95,7 +95,9 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const present = await ssh.run(t.host, and(release.prepareUpload(layout, t.release.version), release.sha256IfPresent(final)), {}, auth);
       if (present.stdout.split(/\s/)[0] === t.release.sha256) return { sent: false };
       const store = stores(t.store, t.ssh);
-      const beat = (bytes: number) => Context.current().heartbeat({ bytes, total: t.release.size });
+      // Captured now: the stream's callbacks can run in the async context of the pooled connection, not this activity's.
+      const ctx = Context.current();
+      const beat = (bytes: number) => ctx.heartbeat({ bytes, total: t.release.size });
       const dir = layout.releaseDir(t.release.version);
       /**
        * Removes any partial file (a new transfer rewrites it anyway), then fails with DiskFullError when the host cannot
@@ -282,6 +284,20 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const r = await ssh.run(t.host, node.downgrade(layout, t.version), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
       log.warn('downgrade script ran', { host: t.host.name, version: t.version, exitCode: r.exitCode });
       return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`.slice(-4000) };
+    },
+
+    /**
+     * One try of a rollout's health command on the host (in the deploy root, quoted from argv): exit 0 is healthy,
+     * anything else HealthCheckFailedError (retryable; the rollout's probe policy sets tries, interval, timeout). Read-only.
+     */
+    async healthCommand(t: OnHost & { command: string[]; timeoutSeconds: number }): Promise<{ host: string; output: string }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const r = await ssh.run(t.host, node.healthCommand(layout, t.command, t.timeoutSeconds), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+      const output = `${r.stdout}${r.stderr}`.trim().slice(-1000);
+      if (r.exitCode !== 0) {
+        throw new HealthCheckFailedError(`${t.host.name}: health command \`${t.command.join(' ')}\` exited with ${r.exitCode}${output ? `: ${output.split('\n').at(-1)}` : ''}`);
+      }
+      return { host: t.host.name, output };
     },
 
     /** Waits for the node to answer ping; NodeNotReadyError (retryable) while it boots. */

@@ -1,7 +1,7 @@
 import { selectHosts, environmentOf } from '../core/config/parse';
-import type { DeliveryConfig } from '../core/config/schema';
+import type { DeliveryConfig, RolloutSettings } from '../core/config/schema';
 import type { SshSettings } from '../core/domain/host';
-import type { BatchSize, RolloutPlan, StagePlan } from '../core/domain/plan';
+import { FAILURE_POLICIES, type BatchSize, type RolloutPlan, type StagePlan } from '../core/domain/plan';
 import { gitRef, version } from '../core/domain/release';
 import type {
   BuildRequest,
@@ -132,6 +132,45 @@ export interface RolloutFlags {
   approveBefore?: boolean;
   approvalTimeout?: number;
   startDeploy?: boolean;
+  /** Hot-upgrade each host with the stored upgrade to `version` instead of deploying the release. */
+  upgrade?: boolean;
+  minHealthy?: string;
+  onFailure?: string;
+  afterRollback?: string;
+  healthCommand?: string;
+  healthUrl?: string;
+  healthStatus?: number;
+  healthRetries?: number;
+  healthInterval?: number;
+  healthTimeout?: number;
+}
+
+const choice = <T extends string>(text: string | undefined, flag: string, choices: readonly T[]): T | undefined => {
+  if (text !== undefined && !(choices as readonly string[]).includes(text)) throw new InputError(`${flag}: "${text}" must be one of ${choices.join(', ')}`);
+  return text as T | undefined;
+};
+const positive = (n: number | undefined, flag: string): number | undefined => {
+  if (n !== undefined && !(Number.isFinite(n) && n > 0)) throw new InputError(`${flag} must be a number of seconds above 0`);
+  return n;
+};
+
+/** A stage's optional health command and HTTP probe, from flags over <ENV>_HEALTH_* settings. */
+function healthChecks(flags: RolloutFlags, s: RolloutSettings | undefined): Pick<StagePlan, 'healthCommand' | 'healthHttp'> {
+  const timing = {
+    retries: count(flags.healthRetries, '--health-retries') ?? s?.healthRetries ?? 3,
+    intervalSeconds: positive(flags.healthInterval, '--health-interval') ?? s?.healthInterval ?? 2,
+    timeoutSeconds: positive(flags.healthTimeout, '--health-timeout') ?? s?.healthTimeout ?? 10,
+  };
+  const command = flags.healthCommand !== undefined ? flags.healthCommand.split(/\s+/).filter((w) => w !== '') : s?.healthCommand;
+  if (command && command.length === 0) throw new InputError('--health-command: give a command, e.g. --health-command="bin/check --quick"');
+  const url = flags.healthUrl ?? s?.healthUrl;
+  if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw new InputError(`health URL "${url}" must be an http:// or https:// URL, e.g. http://{host}:4000/health`);
+  const status = count(flags.healthStatus, '--health-status', 100) ?? s?.healthStatus ?? 200;
+  if (status > 599) throw new InputError(`health status ${status} is not an HTTP status`);
+  return {
+    ...(command ? { healthCommand: { command, ...timing } } : {}),
+    ...(url !== undefined ? { healthHttp: { url, expectStatus: status, ...timing } } : {}),
+  };
 }
 
 const SIZE = /^(?:[1-9][0-9]*|(?:100|[1-9][0-9]?)%)$/;
@@ -158,6 +197,9 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
     const approve = (flags.approve || s?.requireApproval) ?? false;
     const last = i === envs.length - 1;
     const batch = flags.batch !== undefined ? size(flags.batch, '--batch') : s?.batch;
+    const onFailure = choice(flags.onFailure, '--on-failure', FAILURE_POLICIES) ?? s?.onFailure;
+    const afterRollback = choice(flags.afterRollback, '--after-rollback', ['wait', 'end'] as const) ?? s?.afterRollback;
+    const minHealthy = flags.minHealthy !== undefined ? size(flags.minHealthy, '--min-healthy') : s?.minHealthy;
     return {
       environment: env.name,
       // --host narrows the last stage only: the environment the rollout exists to reach.
@@ -168,6 +210,11 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
       pauseSeconds: count(flags.pause, '--pause') ?? s?.pauseSeconds ?? 0,
       maxFailures: count(flags.maxFailures, '--max-failures') ?? s?.maxFailures ?? 0,
       startDeploy: flags.startDeploy ?? true,
+      ...(flags.upgrade ? { action: 'upgrade' as const } : {}),
+      ...(minHealthy !== undefined ? { minHealthy } : {}),
+      ...(onFailure !== undefined ? { onFailure } : {}),
+      ...(afterRollback !== undefined ? { afterRollback } : {}),
+      ...healthChecks(flags, s),
       approveBefore: flags.approveBefore === true || (approve && canary === 0),
       approveAfterCanary: approve && canary > 0,
       ...(env.node ? { node: env.node } : {}),

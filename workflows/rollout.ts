@@ -13,9 +13,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, OnHost } from '../activities';
 import { workflowIds } from '../core/domain/constants';
+import { NON_RETRYABLE } from '../core/domain/errors';
 import type { HostTarget } from '../core/domain/host';
 import {
   planBatches,
+  withinFailureLimit,
   rolloutPlanSchema,
   type Approval,
   type ApprovalRequest,
@@ -31,6 +33,7 @@ import type { StoredRelease } from '../core/domain/release';
 import { parseRequest } from '../core/domain/requests';
 import { failureMessage, validated } from './failures';
 import { hostDeploy } from './host-deploy';
+import { hostUpgrade } from './host-upgrade';
 import {
   approveSignal,
   approveUpdate,
@@ -43,15 +46,28 @@ import {
   resumeSignal,
   resumeUpdate,
 } from './messages';
-import { LOCAL, SSH_STEP } from './policies';
+import { LOCAL, SSH_STEP, VERIFY } from './policies';
 
 const local = proxyActivities<Activities>(LOCAL);
 const ssh = proxyActivities<Activities>(SSH_STEP);
+const verify = proxyActivities<Activities>(VERIFY);
+/** A downgrade runs once per rollback: the node is verified afterwards either way. */
+const script = proxyActivities<Activities>({ ...SSH_STEP, startToCloseTimeout: '6m', retry: { maximumAttempts: 1 } });
+
+/** A health probe's tries, interval and timeout, as an activity retry policy. */
+const probe = (p: { retries: number; intervalSeconds: number; timeoutSeconds: number }) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: `${p.timeoutSeconds + 30}s`,
+    heartbeatTimeout: '20s',
+    retry: { initialInterval: `${p.intervalSeconds}s`, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  });
 
 /** What a rollout hands to its next run when it continues as new: its progress and where to go on. */
 export interface RolloutCarry {
   progress: RolloutProgress;
-  release: StoredRelease;
+  /** The release deploy stages install, and the upgrade upgrade stages apply; looked up once, in the first run. */
+  release?: StoredRelease;
+  upgrade?: StoredRelease;
   at: { stage: number; batch: number };
   /** A pause asked for while the run ended; the next run honours it before its first batch. */
   paused?: boolean;
@@ -199,18 +215,45 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     progress.passed.push(name);
   };
 
-  const release = carry?.release ?? (await local.lookupRelease({ store: plan.store, app: plan.app, version: plan.version }));
+  const uses = (action: Stage['action']) => plan.stages.some((s) => s.action === action);
+  const release = carry ? carry.release : uses('deploy') ? await local.lookupRelease({ store: plan.store, app: plan.app, version: plan.version }) : undefined;
+  const upgrade = carry
+    ? carry.upgrade
+    : uses('upgrade')
+      ? await local.lookupRelease({ store: plan.store, app: plan.app, version: plan.version, type: 'upgrade', ssh: plan.ssh })
+      : undefined;
   const onHost = (host: HostTarget): OnHost => ({ host, app: plan.app, ssh: plan.ssh });
 
-  /** The action on one host. Hot upgrades go here: `case 'upgrade'` will run the hostUpgrade child. */
+  /** The action on one host: a hostDeploy child, or a hostUpgrade child for a hot upgrade. */
   const hostAction = async (stage: Stage, host: HostTarget, attempt: number): Promise<void> => {
     switch (stage.action) {
       case 'deploy':
         await executeChild(hostDeploy, {
           workflowId: workflowIds.rolloutHost(id, host.name, `deploy-${plan.version}-${attempt}`),
-          args: [{ host, app: plan.app, release, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh, ...(stage.node ? { node: stage.node } : {}), hooks: plan.hooks, environment: stage.environment }],
+          args: [{ host, app: plan.app, release: release!, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh, ...(stage.node ? { node: stage.node } : {}), hooks: plan.hooks, environment: stage.environment }],
+        });
+        break;
+      case 'upgrade':
+        await executeChild(hostUpgrade, {
+          workflowId: workflowIds.rolloutHost(id, host.name, `upgrade-${plan.version}-${attempt}`),
+          args: [{ host, app: plan.app, release: upgrade!, store: plan.store, ssh: plan.ssh, hooks: plan.hooks, environment: stage.environment }],
         });
     }
+  };
+
+  /** Ping and version, then the stage's optional command on the host and HTTP probe from the worker, each with its tries. */
+  const healthCheck = async (stage: Stage, host: HostTarget): Promise<void> => {
+    if (stage.healthCheck) {
+      const s = await ssh.nodeState(onHost(host));
+      if (!s.running) throw ApplicationFailure.nonRetryable(`${host.name}: node ${host.nodeName} does not answer ping`, 'HealthCheckFailed');
+      if (s.version !== plan.version) {
+        throw ApplicationFailure.nonRetryable(`${host.name}: node runs ${s.version ?? 'an unknown version'}, expected ${plan.version}`, 'HealthCheckFailed');
+      }
+    }
+    const c = stage.healthCommand;
+    if (c) await probe(c).healthCommand({ ...onHost(host), command: c.command, timeoutSeconds: c.timeoutSeconds });
+    const http = stage.healthHttp;
+    if (http) await probe(http).probeHttp({ host, url: http.url, expectStatus: http.expectStatus, timeoutSeconds: http.timeoutSeconds });
   };
 
   /** Deploys one host and checks its health; records the outcome instead of throwing. */
@@ -225,13 +268,9 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         h.previousVersion = before.running ? (before.version ?? null) : null;
       }
       await hostAction(stage, host, h.attempts);
-      if (stage.healthCheck && stage.startDeploy) {
+      if (stage.startDeploy || stage.action === 'upgrade') {
         h.step = 'health';
-        const s = await ssh.nodeState(onHost(host));
-        if (!s.running) throw ApplicationFailure.nonRetryable(`${host.name}: node ${host.nodeName} does not answer ping`, 'HealthCheckFailed');
-        if (s.version !== plan.version) {
-          throw ApplicationFailure.nonRetryable(`${host.name}: node runs ${s.version ?? 'an unknown version'}, expected ${plan.version}`, 'HealthCheckFailed');
-        }
+        await healthCheck(stage, host);
       }
       Object.assign(h, { step: 'done', outcome: 'ok', version: plan.version });
     } catch (err) {
@@ -243,13 +282,24 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     }
   };
 
-  /** Goes back to the version the node ran before this rollout; stops the node when none ran. */
-  const rollbackHost = async (si: number, host: HostTarget): Promise<void> => {
+  /**
+   * Goes back to the version the node ran before this rollout (a downgrade after a hot upgrade); stops the node when
+   * none ran. A failed host rolled back by the stage's failure policy stays failed: it still counts against the limit.
+   */
+  const rollbackHost = async (si: number, host: HostTarget, byPolicy = false): Promise<void> => {
     const h = progress.stages[si]!.hosts[host.name]!;
     const previous = h.previousVersion;
+    const failed = byPolicy && h.outcome === 'failed';
     h.step = 'rollback';
     try {
-      if (previous) {
+      if (previous && plan.stages[si]!.action === 'upgrade') {
+        const current = await ssh.nodeState(onHost(host));
+        // A failed hot upgrade downgrades the node itself; only a node on another version is downgraded here.
+        if (current.version !== previous) {
+          await script.downgradeNode({ ...onHost(host), version: previous });
+          await verify.verifyNode({ ...onHost(host), version: previous });
+        }
+      } else if (previous) {
         const old = await local.lookupRelease({ store: plan.store, app: plan.app, version: previous });
         await executeChild(hostDeploy, {
           workflowId: workflowIds.rolloutHost(id, host.name, `rollback-${previous}-${progress.decisions.length}`),
@@ -258,7 +308,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       } else if (previous === null) {
         await ssh.stopNode(onHost(host));
       }
-      Object.assign(h, { step: 'rolled-back', outcome: 'rolled-back', version: previous ?? undefined, error: undefined });
+      if (failed) Object.assign(h, { step: 'rolled-back', version: previous ?? undefined });
+      else Object.assign(h, { step: 'rolled-back', outcome: 'rolled-back', version: previous ?? undefined, error: undefined });
     } catch (err) {
       Object.assign(h, { step: 'failed', outcome: 'failed', error: `rollback: ${failureMessage(err)}` });
     }
@@ -266,12 +317,27 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   const hostsOf = (si: number) => plan.stages[si]!.hosts;
   const byName = (si: number, name: string) => hostsOf(si).find((t) => t.name === name)!;
 
-  /** Waits for operator decisions while the stage has more failed hosts than it tolerates. */
-  const settleFailures = async (si: number): Promise<void> => {
+  /**
+   * While the stage has more failed hosts than it tolerates: applies its failure policy (a rollback of the batch or
+   * the stage, once per failure), then ends or waits for operator decisions.
+   */
+  const settleFailures = async (si: number, b: number): Promise<void> => {
     const stage = plan.stages[si]!;
+    let applied = false;
     for (;;) {
-      const failed = Object.values(progress.stages[si]!.hosts).filter((h) => h.outcome === 'failed');
-      if (failed.length <= stage.maxFailures) return;
+      const all = Object.values(progress.stages[si]!.hosts);
+      const failed = all.filter((h) => h.outcome === 'failed');
+      if (withinFailureLimit(stage, all.length, failed.length)) return;
+      if (stage.onFailure !== 'halt' && !applied) {
+        applied = true;
+        const back = all.filter((h) => h.attempts > 0 && h.step !== 'rolled-back' && h.outcome !== 'skipped' && (stage.onFailure === 'rollback-stage' || h.batch === b));
+        record({ action: 'rollback', by: `policy ${stage.onFailure}` });
+        log.warn('rollout failure policy rolls back', { stage: stage.environment, policy: stage.onFailure, hosts: back.map((h) => h.host) });
+        await Promise.all(back.map((h) => rollbackHost(si, byName(si, h.host), true)));
+        if (stage.afterRollback === 'end') {
+          end('rolled-back', `${stage.environment}: ${failed.map((h) => h.host).join(', ')} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${back.map((h) => h.host).join(', ')}`);
+        }
+      }
       progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
       progress.phase = 'waiting-for-operator';
       log.warn('rollout waits for an operator', { stage: stage.environment, hosts: progress.waiting.hosts });
@@ -280,11 +346,15 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       decision = undefined;
       progress.waiting = undefined;
       progress.phase = 'running';
+      applied = false;
       const targets = failed.filter((h) => d.host === undefined || h.host === d.host);
       switch (d.action) {
-        case 'retry':
-          await Promise.all(targets.map((h) => runHost(si, byName(si, h.host))));
+        case 'retry': {
+          // Hosts the policy rolled back with the failed ones are deployed again too.
+          const again = d.host === undefined ? all.filter((h) => h.outcome === 'rolled-back') : [];
+          await Promise.all([...targets, ...again].map((h) => runHost(si, byName(si, h.host))));
           break;
+        }
         case 'skip':
           for (const h of targets) Object.assign(h, { step: 'skipped', outcome: 'skipped' });
           break;
@@ -295,7 +365,15 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
             break;
           }
           await Promise.all(
-            progress.stages.flatMap((s, i) => Object.values(s.hosts).filter((h) => h.attempts > 0).map((h) => rollbackHost(i, byName(i, h.host)))),
+            progress.stages.flatMap((s, i) =>
+              Object.values(s.hosts)
+                .filter((h) => h.attempts > 0)
+                .map(async (h) => {
+                  // A host the failure policy rolled back already is not touched again.
+                  if (h.step === 'rolled-back') Object.assign(h, { outcome: 'rolled-back', error: undefined });
+                  else await rollbackHost(i, byName(i, h.host));
+                }),
+            ),
           );
           end('rolled-back', `rolled back by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed`);
           break;
@@ -329,11 +407,11 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         // Updates in flight must finish first, or their callers would see the run end under them.
         await condition(allHandlersFinished);
         progress.runs++;
-        await continueAsNew<typeof rollout>(input, { progress, release, at: { stage: si, batch: b }, paused });
+        await continueAsNew<typeof rollout>(input, { progress, release, upgrade, at: { stage: si, batch: b }, paused });
       }
       progress.batch = b;
       await Promise.all(batches[b]!.map((name) => runHost(si, byName(si, name))));
-      await settleFailures(si);
+      await settleFailures(si, b);
       if (b === 0 && stage.canary > 0 && stage.approveAfterCanary && batches.length > 1) await gate(`${stage.environment}: after canary`);
     }
   }

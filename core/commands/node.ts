@@ -1,5 +1,5 @@
 import { distributedList, syncList, type ClusterSettings, type ReleaseLayout } from '../domain/host';
-import type { Argv } from './shell';
+import { inDir, type Argv } from './shell';
 
 /** Seconds a control command may take; `daemon` never returns for a broken release (ERLANG-NOTES). */
 const TIMEOUT = '60';
@@ -145,3 +145,7 @@ export function parsePid(output: string): number | undefined {
   const m = /^\s*(\d+)\s*$/m.exec(output);
   return m ? Number(m[1]) : undefined;
 }
+
+/** A rollout's health command: run in the app's deploy root, `timeoutSeconds` at most, its argv quoted when sent. */
+export const healthCommand = (l: ReleaseLayout, argv: Argv, timeoutSeconds: number): string =>
+  inDir(l.root, ['timeout', String(Math.max(1, Math.ceil(timeoutSeconds))), ...argv]);

@@ -2,7 +2,7 @@ import { InputError } from '../domain/errors';
 import type { ClusterSettings, HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseJump, parseSshTarget, type SshHop } from '../domain/host';
 import { appName } from '../domain/release';
-import type { BatchSize } from '../domain/plan';
+import { FAILURE_POLICIES, type BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
 import { parseAutoVersion } from '../domain/versioning';
 import type { BuildTool, DeliveryConfig, EnvironmentConfig, RolloutSettings } from './schema';
@@ -457,10 +457,24 @@ function readSizes(r: Reader, name: string): BatchSize[] | undefined {
   return sizes.map((s) => (s.endsWith('%') ? (s as `${number}%`) : Number(s)));
 }
 
-/** <ENV>_REQUIRE_APPROVAL, _CANARY, _RAMP, _BATCH, _PAUSE, _MAX_FAILURES, _APPROVAL_TIMEOUT; undefined when none is set. */
+/** One of `choices`; anything else is reported. */
+function readChoice<T extends string>(r: Reader, name: string, choices: readonly T[]): T | undefined {
+  const text = r.get(name);
+  if (text === undefined) return undefined;
+  if ((choices as readonly string[]).includes(text)) return text as T;
+  r.errors.push(`${r.at(name)}: "${text}" must be one of ${choices.join(', ')}`);
+  return undefined;
+}
+
+/**
+ * <ENV>_REQUIRE_APPROVAL, _CANARY, _RAMP, _BATCH, _PAUSE, _MAX_FAILURES, _MIN_HEALTHY, _APPROVAL_TIMEOUT, _ON_FAILURE,
+ * _AFTER_ROLLBACK, _HEALTH_COMMAND/_URL/_STATUS/_RETRIES/_INTERVAL/_TIMEOUT; undefined when none is set.
+ */
 function readRollout(r: Reader, env: string): RolloutSettings | undefined {
   const batch = readSizes(r, `${env}_BATCH`);
   if (batch && batch.length > 1) r.errors.push(`${r.at(`${env}_BATCH`)}: give one size; use ${env}_RAMP for several`);
+  const minHealthy = readSizes(r, `${env}_MIN_HEALTHY`);
+  if (minHealthy && minHealthy.length > 1) r.errors.push(`${r.at(`${env}_MIN_HEALTHY`)}: give one size`);
   const settings = {
     canary: readCount(r, `${env}_CANARY`, 0),
     ramp: readSizes(r, `${env}_RAMP`),
@@ -468,6 +482,15 @@ function readRollout(r: Reader, env: string): RolloutSettings | undefined {
     pauseSeconds: readCount(r, `${env}_PAUSE`, 0),
     maxFailures: readCount(r, `${env}_MAX_FAILURES`, 0),
     approvalTimeoutSeconds: readCount(r, `${env}_APPROVAL_TIMEOUT`, 1),
+    minHealthy: minHealthy?.[0],
+    onFailure: readChoice(r, `${env}_ON_FAILURE`, FAILURE_POLICIES),
+    afterRollback: readChoice(r, `${env}_AFTER_ROLLBACK`, ['wait', 'end'] as const),
+    healthCommand: words(r.get(`${env}_HEALTH_COMMAND`)).length > 0 ? words(r.get(`${env}_HEALTH_COMMAND`)) : undefined,
+    healthUrl: r.get(`${env}_HEALTH_URL`),
+    healthStatus: readCount(r, `${env}_HEALTH_STATUS`, 100),
+    healthRetries: readCount(r, `${env}_HEALTH_RETRIES`, 0),
+    healthInterval: readCount(r, `${env}_HEALTH_INTERVAL`, 1),
+    healthTimeout: readCount(r, `${env}_HEALTH_TIMEOUT`, 1),
   };
   const requireApproval = readFlag(r, `${env}_REQUIRE_APPROVAL`);
   const set = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));

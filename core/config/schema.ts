@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { hooksSchema, type Hooks } from '../domain/hooks';
-import type { BatchSize } from '../domain/plan';
+import { FAILURE_POLICIES, type BatchSize, type FailurePolicy } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
 import { AUTO_VERSION_PARTS, type AutoVersionPart } from '../domain/versioning';
@@ -29,6 +29,16 @@ export interface RolloutSettings {
   pauseSeconds?: number;
   maxFailures?: number;
   approvalTimeoutSeconds?: number;
+  minHealthy?: BatchSize;
+  onFailure?: FailurePolicy;
+  afterRollback?: 'wait' | 'end';
+  /** <ENV>_HEALTH_COMMAND, split into words. */
+  healthCommand?: string[];
+  healthUrl?: string;
+  healthStatus?: number;
+  healthRetries?: number;
+  healthInterval?: number;
+  healthTimeout?: number;
 }
 
 /** What `.deliver/config` means to Ferry, validated. Plain JSON: it crosses the workflow boundary. */
@@ -130,6 +140,15 @@ const environment = z.strictObject({
       pauseSeconds: z.number().min(0).optional().describe('<ENV>_PAUSE: seconds between batches'),
       maxFailures: z.number().int().min(0).optional().describe('<ENV>_MAX_FAILURES: failed hosts tolerated before an operator decides'),
       approvalTimeoutSeconds: z.number().positive().optional().describe('<ENV>_APPROVAL_TIMEOUT: seconds; then the rollout is rejected'),
+      minHealthy: batchSize.optional().describe('<ENV>_MIN_HEALTHY: hosts (a count or a percentage) that must not fail, else the failure policy applies'),
+      onFailure: z.enum(FAILURE_POLICIES).optional().describe('<ENV>_ON_FAILURE: halt (default), rollback-batch or rollback-stage, past the failure limit'),
+      afterRollback: z.enum(['wait', 'end']).optional().describe('<ENV>_AFTER_ROLLBACK: wait (default) for an operator after a policy rollback, or end the rollout'),
+      healthCommand: z.array(z.string().min(1)).min(1).optional().describe('<ENV>_HEALTH_COMMAND: a command run in the deploy root on each host after it is deployed; exit 0 is healthy (words, no shell syntax)'),
+      healthUrl: z.string().optional().describe('<ENV>_HEALTH_URL: a URL the worker GETs after each host, {host} is its address, e.g. http://{host}:4000/health'),
+      healthStatus: z.number().int().optional().describe('<ENV>_HEALTH_STATUS: the status <ENV>_HEALTH_URL must answer (default 200)'),
+      healthRetries: z.number().int().min(0).optional().describe('<ENV>_HEALTH_RETRIES: tries after the first failed one (default 3)'),
+      healthInterval: z.number().positive().optional().describe('<ENV>_HEALTH_INTERVAL: seconds between tries (default 2)'),
+      healthTimeout: z.number().positive().optional().describe('<ENV>_HEALTH_TIMEOUT: seconds one try may take (default 10)'),
     })
     .optional(),
   node: z

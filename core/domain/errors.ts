@@ -43,6 +43,9 @@ export class RemoteCommandError extends FerryError {
 /** The node did not answer or runs another version yet. Retryable: it may still be booting. */
 export class NodeNotReadyError extends FerryError {}
 
+/** A health command or HTTP probe said "unhealthy". Retryable: the rollout's probe policy decides how often. */
+export class HealthCheckFailedError extends FerryError {}
+
 /** The requested version is not in the release store. Never retried. */
 export class VersionNotInStoreError extends FerryError {}
 

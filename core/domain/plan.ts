@@ -17,18 +17,62 @@ const batchSize = z.union([
   z.string().regex(/^(?:100|[1-9][0-9]?)%$/, 'must be a host count or a percentage from 1% to 100%') as z.ZodType<`${number}%`>,
 ]);
 
+const probeTiming = {
+  retries: z.number().int().min(0).max(100).default(3).describe('Tries after the first failed one before the host counts as failed'),
+  intervalSeconds: z.number().positive().max(3600).default(2).describe('Wait between two tries'),
+  timeoutSeconds: z.number().positive().max(600).default(10).describe('How long one try may take'),
+};
+
+/** A command run on the host after the deploy, in the app's deploy root; exit 0 means healthy. Argv: quoted when sent. */
+const healthCommandSchema = z.strictObject({
+  command: z.array(z.string().min(1).refine((a) => !a.includes('\0'), 'contains NUL')).min(1, 'names no program').describe('The program and its arguments, e.g. ["bin/hello", "eval", "ok."]'),
+  ...probeTiming,
+});
+
+/** An HTTP GET from the worker; `{host}` in the URL becomes the host's address. */
+const healthHttpSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL (with {host} for the host\'s address)')
+    .describe('The URL to GET, e.g. http://{host}:4000/health; {host} is the host\'s address'),
+  expectStatus: z.number().int().min(100).max(599).default(200).describe('The status that means healthy'),
+  ...probeTiming,
+});
+
+export type HealthCommand = z.output<typeof healthCommandSchema>;
+export type HealthHttp = z.output<typeof healthHttpSchema>;
+
+/** What a stage does when more hosts fail than it tolerates. */
+export const FAILURE_POLICIES = ['halt', 'rollback-batch', 'rollback-stage'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
 const stageSchema = z.strictObject({
   environment: environmentSchema.describe('The environment this stage deploys to, e.g. staging, then production'),
   hosts: z.array(hostTargetSchema).min(1, 'names no host').describe('The hosts of the stage, in order: the canary comes first'),
-  // The extension point for hot upgrades: 'upgrade' will run a hostUpgrade child instead of hostDeploy.
-  action: z.enum(['deploy']).default('deploy').describe('What happens on each host: deploy (upload, unpack, configure, restart)'),
+  action: z
+    .enum(['deploy', 'upgrade'])
+    .default('deploy')
+    .describe('What happens on each host: deploy (upload, unpack, configure, restart) or upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade)'),
   startDeploy: z.boolean().default(true).describe('Start or restart the node and verify the version it runs'),
   canary: z.number().int().min(0).default(0).describe('How many hosts form the first batch, alone'),
   ramp: z.array(batchSize).default([]).describe('Sizes of the batches after the canary, e.g. [1, 2, "25%"]'),
   batch: batchSize.optional().describe('Size of every later batch; default: all remaining hosts at once'),
   pauseSeconds: z.number().min(0).default(0).describe('Wait between two batches'),
-  maxFailures: z.number().int().min(0).default(0).describe('Failed hosts the stage tolerates before it waits for an operator'),
+  maxFailures: z.number().int().min(0).default(0).describe('Failed hosts the stage tolerates before its failure policy applies'),
+  minHealthy: batchSize
+    .optional()
+    .describe('Hosts of the stage (a count or a percentage) that must not have failed; fewer apply the failure policy'),
+  onFailure: z
+    .enum(FAILURE_POLICIES)
+    .default('halt')
+    .describe('Past the failure limit: halt (wait for an operator), rollback-batch (the batch\'s touched hosts go back to their previous version) or rollback-stage (every host the stage touched goes back)'),
+  afterRollback: z
+    .enum(['wait', 'end'])
+    .default('wait')
+    .describe('After a rollback-batch or rollback-stage: wait for an operator (resume --retry/--skip/--rollback/--abort) or end the rollout as rolled back'),
   healthCheck: z.boolean().default(true).describe('After each host: ping it and compare the version it runs (with startDeploy)'),
+  healthCommand: healthCommandSchema.optional().describe('After the ping and version check: a command on the host that must exit 0'),
+  healthHttp: healthHttpSchema.optional().describe('After the ping and version check: an HTTP GET from the worker that must answer expectStatus'),
   approveBefore: z.boolean().default(false).describe('Wait for an approval before the stage touches any host'),
   approveAfterCanary: z.boolean().default(false).describe('Wait for an approval after the canary batch is healthy'),
   node: nodeSettingsSchema.describe('Per-node config of the environment: LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE, the cluster'),
@@ -57,6 +101,12 @@ export type RolloutPlan = z.input<typeof rolloutPlanSchema>;
 export type ParsedPlan = z.output<typeof rolloutPlanSchema>;
 export type Stage = z.output<typeof stageSchema>;
 export type StagePlan = z.input<typeof stageSchema>;
+
+/** True while a stage's failed hosts are within its limits: at most `maxFailures`, and at least `minHealthy` not failed. */
+export function withinFailureLimit(s: { maxFailures: number; minHealthy?: BatchSize | undefined }, total: number, failed: number): boolean {
+  if (failed > s.maxFailures) return false;
+  return s.minHealthy === undefined || total - failed >= Math.min(total, resolveSize(s.minHealthy, total));
+}
 
 /** Resolves a batch size against the stage's host count: a percentage rounds up and is at least one host. */
 export function resolveSize(size: BatchSize, total: number): number {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RolloutProgress } from '../../core/domain/plan';
+import type { RolloutPlan, RolloutProgress } from '../../core/domain/plan';
 import type { NodeCommandResult } from '../../core/domain/requests';
 import { exampleProject, testConfig, testEnv } from '../support/env';
 
@@ -85,7 +85,7 @@ after(async () => {
   await stopWorker(worker);
 });
 
-test('the stock temporal CLI starts a rollout from a plan file; the canary waits for approve; then every host runs 0.2.0', async () => {
+test('the stock temporal CLI starts a rollout from a plan file; the canary waits for approve; then every host runs 0.2.0', async (t) => {
   const plan = ferry(project, 'rollout', 'production', '--version=0.2.0', '--canary=1', '--batch=2', '--require-approval', '--print-plan');
   assert.equal(plan.code, 0, plan.err);
   const file = join(env.state, 'plan.json');
@@ -113,6 +113,12 @@ test('the stock temporal CLI starts a rollout from a plan file; the canary waits
   const status = ferry(project, '--json', 'status', 'production');
   assert.equal(status.code, 0, status.err);
   assert.equal((JSON.parse(status.out) as RolloutProgress).phase, 'done');
+  // The history size the README states: events of this 3-host run (an approval gate and the canary included).
+  const show = temporalCli('workflow', 'show', '--workflow-id', ID, '--output', 'json');
+  assert.equal(show.code, 0, show.err);
+  const events = (JSON.parse(show.out) as { events: unknown[] }).events.length;
+  t.diagnostic(`rollout history: ${events} events for 3 hosts`);
+  assert.ok(events / 3 < 60, `${events} events for 3 hosts`);
 });
 
 test('with PRODUCTION_REQUIRE_APPROVAL=true, ferry deploy goes through a rollout; ferry approve lets it finish', async () => {
@@ -188,4 +194,31 @@ test('ferry rollback production returns the hosts of the last rollout to the ver
   const again = ferry(project, 'rollback', 'production');
   assert.equal(again.code, 0, again.out + again.err);
   assert.deepEqual(versions(project), ['0.2.0', '0.2.0', '0.2.0'], 'a rollback is itself a rollout, so it can be undone');
+});
+
+test('a worker killed with SIGKILL during an activity of batch 2 is replaced; the step is redone, the rollout completes, each node started once', async () => {
+  const before = HOSTS.map(starts);
+  // The health command leaves a line in the host's own log each time it runs, then takes a few seconds: the kill lands in it.
+  const log = (h: string) => join(env.hostRoot(h), 'ferry', 'hello', 'health.log');
+  for (const h of HOSTS) rmSync(log(h), { force: true });
+  const target = versions(project)[0] === '0.1.0' ? '0.2.0' : '0.1.0';
+  const printed = ferry(project, 'rollout', 'production', `--version=${target}`, '--batch=1', '--print-plan');
+  assert.equal(printed.code, 0, printed.err);
+  const plan = JSON.parse(printed.out) as RolloutPlan;
+  plan.stages[0]!.healthCommand = { command: ['sh', '-c', 'echo check >> health.log; sleep 4'], retries: 2, intervalSeconds: 1, timeoutSeconds: 30 };
+  const file = join(env.state, 'plan-kill.json');
+  writeFileSync(file, JSON.stringify(plan));
+  const cli = spawn(join(root, 'bin', 'ferry'), ['rollout', 'production', `--plan-file=${file}`], { cwd: project, stdio: 'ignore' });
+  const cliDone = new Promise<number | null>((r) => cli.once('exit', r));
+  await until((p) => p.batch === 1 && p.stages[0]!.hosts[`127.0.0.1:${env.port('prod2')}`]?.step === 'health' && existsSync(log('prod2')), 'the health command of batch 2');
+  await stopWorker(worker, 'SIGKILL');
+  worker = startWorker();
+  assert.equal(await cliDone, 0);
+  assert.deepEqual(versions(project), [target, target, target]);
+  assert.deepEqual(HOSTS.map((h, i) => starts(h) - before[i]!), [1, 1, 1], 'each node was deployed and started exactly once');
+  const runs = (h: string) => readFileSync(log(h), 'utf8').trim().split('\n').length;
+  assert.deepEqual(HOSTS.map(runs), [1, 2, 1], 'only the interrupted health command ran again');
+  const done = progress();
+  assert.equal(done.phase, 'done');
+  assert.deepEqual(Object.values(done.stages[0]!.hosts).map((h) => [h.outcome, h.attempts]), [['ok', 1], ['ok', 1], ['ok', 1]]);
 });

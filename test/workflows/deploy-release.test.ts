@@ -66,7 +66,7 @@ const notUsed = async (): Promise<never> => {
 };
 const upgradeActivitiesNotUsed = {
   findRelease: notUsed, newestUpgrade: notUsed, readVersionAt: notUsed, makeRelup: notUsed,
-  nodeIdentity: notUsed, awaitNodeIdentity: notUsed, upgradeNode: notUsed, downgradeNode: notUsed,
+  nodeIdentity: notUsed, awaitNodeIdentity: notUsed, upgradeNode: notUsed, downgradeNode: notUsed, healthCommand: notUsed, probeHttp: notUsed,
 };
 
 

@@ -6,75 +6,15 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
-import { HostKeyError } from '../../core/domain/errors';
-import type { HostTarget } from '../../core/domain/host';
-import type { Approval, RolloutPlan, RolloutProgress, StagePlan } from '../../core/domain/plan';
+import type { Approval, RolloutPlan, RolloutProgress } from '../../core/domain/plan';
 import type { rollout } from '../../workflows/rollout';
+import { fleet, host, hosts, plan } from '../support/rollout-fleet';
 import { workflowEnv, workflowsPath } from '../support/workflow-env';
 
 const fixture = join(__dirname, 'fixtures', 'rollout.history.json');
 
 const wf = workflowEnv();
 const { withWorker } = wf;
-
-const host = (n: number): HostTarget => ({ name: `web${n}`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}` });
-const hosts = (n: number) => Array.from({ length: n }, (_, i) => host(i + 1));
-const plan = (stage: Partial<StagePlan>, extra: Partial<RolloutPlan> = {}): RolloutPlan => ({
-  app: 'hello',
-  version: '0.2.0',
-  store: '/var/ferry/store',
-  stages: [{ environment: 'production', hosts: hosts(3), ...stage }],
-  ...extra,
-});
-
-/** Upgrade steps: a rollout of releases never calls them. */
-const notUsed = async (): Promise<never> => {
-  throw new Error('not used by rollouts');
-};
-
-/** A fake fleet: what each node runs, every call in order, and hosts whose upload fails like a bad host key. */
-function fleet(initial: Record<string, string> = {}) {
-  const running = new Map(Object.entries(initial));
-  const calls: string[] = [];
-  const failOn = new Set<string>();
-  const release = (version: string) => ({ app: 'hello', version, type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: `/s/hello_${version}.release.tar.gz`, builtAt: '2026-01-01T00:00:00Z' });
-  const activities: Activities = {
-    lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version)),
-    uploadRelease: async (t) => {
-      calls.push(`upload ${t.host.name} ${t.release.version}`);
-      if (failOn.has(t.host.name)) throw new HostKeyError(t.host.name, 'mismatch', '/home/deploy/.ssh/known_hosts');
-      return { sent: true };
-    },
-    unpackRelease: async () => undefined,
-    configureNode: async () => undefined,
-    clusterView: notUsed,
-    startNode: async (t) => (running.set(t.host.name, t.version ?? ''), { action: 'restarted' as const }),
-    stopNode: async (t) => (calls.push(`stop ${t.host.name}`), running.delete(t.host.name), { host: t.host.name, running: false }),
-    nodeState: async (t) => ({ host: t.host.name, running: running.has(t.host.name), version: running.get(t.host.name) }),
-    verifyRunning: async (t) => ({ host: t.host.name, running: true, version: running.get(t.host.name) }),
-    verifyNode: async (t) => ({ host: t.host.name, running: true, version: t.version }),
-    resolveRevision: async () => ({ revision: 'f'.repeat(40), branch: 'main' }),
-    pushSource: async () => undefined,
-    compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
-    fetchRelease: async () => release('0.2.0'),
-    prepareBuild: async () => { throw new Error('not used: no hooks or versioning here'); },
-    versionFacts: async () => { throw new Error('not used: no hooks or versioning here'); },
-    runHook: async () => { throw new Error('not used: no hooks here'); },
-    findBuiltRelease: async () => undefined,
-    findRelease: notUsed,
-    newestUpgrade: notUsed,
-    readVersionAt: notUsed,
-    makeRelup: notUsed,
-    nodeIdentity: notUsed,
-    awaitNodeIdentity: notUsed,
-    upgradeNode: notUsed,
-    downgradeNode: notUsed,
-    pruneHostReleases: async (t) => ({ host: t.host.name, running: running.get(t.host.name), kept: [], removed: [] }),
-  };
-  return { running, calls, failOn, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };
-}
-
 
 const start = (name: string, input: RolloutPlan) => wf.client.workflow.start<typeof rollout>('rollout', { taskQueue: name, workflowId: name, args: [input] });
 

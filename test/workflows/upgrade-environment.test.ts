@@ -62,6 +62,8 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     uploadRelease: async (t) => (calls.push(`upload ${t.host.name} ${t.release.type}`), { sent: true }),
     upgradeNode: async (t) => (calls.push(`upgrade ${t.host.name}`), (nodes[t.host.name] = t.version), { exitCode: 0, output: '' }),
     downgradeNode: notUsed,
+    healthCommand: notUsed,
+    probeHttp: notUsed,
     unpackRelease: async (t) => void calls.push(`unpack ${t.host.name}`),
     configureNode: async () => undefined,
     clusterView: notUsed,

@@ -47,6 +47,8 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activ
     lookupRelease: async (r) => (r.type === 'upgrade' && r.version === '0.3.0' ? upgrade : notUsed()),
     newestUpgrade: async () => upgrade,
     findRelease: notUsed,
+    healthCommand: notUsed,
+    probeHttp: notUsed,
     findBuiltRelease: notUsed,
     pruneHostReleases: notUsed,
     readVersionAt: notUsed,

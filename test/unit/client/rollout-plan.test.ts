@@ -93,3 +93,22 @@ test('versioning flags become workflow input; AUTO_VERSION applies unless --auto
   assert.throws(() => versioningOf(c, { setVersion: '2.0' }), /--set-version=2\.0: give a version like 1\.2\.3/);
   assert.throws(() => versioningOf(c, { autoVersion: 'rev;rm' }), /unknown part "rev;rm"/);
 });
+
+test('<ENV>_ON_FAILURE, _AFTER_ROLLBACK, _MIN_HEALTHY and _HEALTH_* become the stage\'s failure policy and health checks; flags win', () => {
+  const c = config({
+    PRODUCTION_ON_FAILURE: 'rollback-batch', PRODUCTION_AFTER_ROLLBACK: 'end', PRODUCTION_MIN_HEALTHY: '80%',
+    PRODUCTION_HEALTH_COMMAND: 'bin/check --quick', PRODUCTION_HEALTH_URL: 'http://{host}:4000/health', PRODUCTION_HEALTH_RETRIES: '5',
+  });
+  assert.deepEqual(deliveryConfigSchema.parse(c), c);
+  const stage = rolloutPlan(c, ['production'], { version: '0.2.0' }, 'ana').stages[0]!;
+  assert.deepEqual([stage.onFailure, stage.afterRollback, stage.minHealthy], ['rollback-batch', 'end', '80%']);
+  assert.deepEqual(stage.healthCommand, { command: ['bin/check', '--quick'], retries: 5, intervalSeconds: 2, timeoutSeconds: 10 });
+  assert.deepEqual(stage.healthHttp, { url: 'http://{host}:4000/health', expectStatus: 200, retries: 5, intervalSeconds: 2, timeoutSeconds: 10 });
+  const flagged = rolloutPlan(c, ['production'], { version: '0.2.0', onFailure: 'rollback-stage', healthStatus: 204, healthInterval: 0.5, upgrade: true }, 'ana');
+  const s = parseRequest(rolloutPlanSchema, flagged, 'rollout').stages[0]!;
+  assert.deepEqual([s.onFailure, s.action, s.healthHttp?.expectStatus, s.healthHttp?.intervalSeconds], ['rollback-stage', 'upgrade', 204, 0.5]);
+  assert.throws(() => rolloutPlan(c, ['production'], { version: '0.2.0', onFailure: 'retry' }, 'ana'), /--on-failure: "retry" must be one of halt, rollback-batch, rollback-stage/);
+  assert.throws(() => rolloutPlan(c, ['production'], { version: '0.2.0', healthUrl: 'ftp://{host}/' }, 'ana'), /health URL "ftp:\/\/\{host\}\/" must be an http/);
+  const bad = parseDeliveryConfig({ ...vars, PRODUCTION_ON_FAILURE: 'panic' }, ctx);
+  assert.ok(!bad.ok && bad.errors.some((e) => /PRODUCTION_ON_FAILURE: "panic" must be one of halt, rollback-batch, rollback-stage/.test(e)), JSON.stringify(bad));
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError } from '../../../core/domain/errors';
-import { planBatches, resolveSize, rolloutPlanSchema, type RolloutPlan } from '../../../core/domain/plan';
+import { planBatches, resolveSize, rolloutPlanSchema, withinFailureLimit, type RolloutPlan } from '../../../core/domain/plan';
 import { parseRequest } from '../../../core/domain/requests';
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => `h${i + 1}`);
@@ -45,19 +45,39 @@ test('a minimal plan gets the documented defaults', () => {
   const p = parseRequest(rolloutPlanSchema, plan, 'rollout');
   assert.deepEqual(p.stages[0], {
     environment: 'production', hosts: [host], action: 'deploy', startDeploy: true, canary: 0, ramp: [], pauseSeconds: 0,
-    maxFailures: 0, healthCheck: true, approveBefore: false, approveAfterCanary: false,
+    maxFailures: 0, onFailure: 'halt', afterRollback: 'wait', healthCheck: true, approveBefore: false, approveAfterCanary: false,
   });
   assert.equal(p.forbidSelfApproval, false);
   assert.equal(p.continueAsNewAfterEvents, 2000);
 });
 
 test('a bad plan is refused naming every bad field', () => {
-  const bad = { ...plan, version: '1; reboot', stages: [{ environment: 'Prod', hosts: [], batch: '0%', ramp: [0], action: 'upgrade' }] };
+  const bad = {
+    ...plan,
+    version: '1; reboot',
+    stages: [
+      {
+        environment: 'Prod', hosts: [], batch: '0%', ramp: [0], action: 'rollback', onFailure: 'panic', minHealthy: '0%',
+        healthCommand: { command: [] }, healthHttp: { url: 'ftp://{host}/', expectStatus: 700 },
+      },
+    ],
+  };
   assert.throws(() => parseRequest(rolloutPlanSchema, bad, 'rollout'), (err: unknown) => {
     assert.ok(err instanceof InputError);
-    for (const field of ['version', 'stages.0.environment', 'stages.0.hosts', 'stages.0.batch', 'stages.0.ramp.0', 'stages.0.action']) {
+    for (const field of ['version', 'stages.0.environment', 'stages.0.hosts', 'stages.0.batch', 'stages.0.ramp.0', 'stages.0.action',
+      'stages.0.onFailure', 'stages.0.minHealthy', 'stages.0.healthCommand.command', 'stages.0.healthHttp.url', 'stages.0.healthHttp.expectStatus']) {
       assert.match(err.message, new RegExp(`${field.replaceAll('.', '\\.')}: `));
     }
     return true;
   });
+});
+
+test('the failure limit: at most maxFailures failed hosts, and at least minHealthy (count or percentage) not failed', () => {
+  assert.equal(withinFailureLimit({ maxFailures: 0 }, 5, 0), true);
+  assert.equal(withinFailureLimit({ maxFailures: 0 }, 5, 1), false);
+  assert.equal(withinFailureLimit({ maxFailures: 2, minHealthy: '80%' }, 5, 1), true);
+  assert.equal(withinFailureLimit({ maxFailures: 2, minHealthy: '80%' }, 5, 2), false);
+  assert.equal(withinFailureLimit({ maxFailures: 9, minHealthy: 3 }, 4, 1), true);
+  assert.equal(withinFailureLimit({ maxFailures: 9, minHealthy: 3 }, 4, 2), false);
+  assert.equal(withinFailureLimit({ maxFailures: 9, minHealthy: 10 }, 4, 0), true, 'minHealthy above the stage size means every host');
 });

@@ -1,0 +1,73 @@
+import type { Activities } from '../../activities';
+import { HealthCheckFailedError, HostKeyError } from '../../core/domain/errors';
+import type { HostTarget } from '../../core/domain/host';
+import type { RolloutPlan, StagePlan } from '../../core/domain/plan';
+
+/** A fake fleet for rollout workflow tests (dev server and time-skipping server alike). */
+export const host = (n: number): HostTarget => ({ name: `web${n}`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}` });
+export const hosts = (n: number) => Array.from({ length: n }, (_, i) => host(i + 1));
+export const plan = (stage: Partial<StagePlan>, extra: Partial<RolloutPlan> = {}): RolloutPlan => ({
+  app: 'hello',
+  version: '0.2.0',
+  store: '/var/ferry/store',
+  stages: [{ environment: 'production', hosts: hosts(3), ...stage }],
+  ...extra,
+});
+
+/** Upgrade steps: a rollout of releases never calls them. */
+const notUsed = async (): Promise<never> => {
+  throw new Error('not used by rollouts');
+};
+
+/** A fake fleet: what each node runs, every call in order, and hosts whose upload fails like a bad host key. */
+export function fleet(initial: Record<string, string> = {}) {
+  const running = new Map(Object.entries(initial));
+  const calls: string[] = [];
+  const failOn = new Set<string>();
+  /** Hosts whose health command fails, and how often each host's command and probe were tried. */
+  const unhealthy = new Set<string>();
+  const probes: string[] = [];
+  const release = (version: string) => ({ app: 'hello', version, type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: `/s/hello_${version}.release.tar.gz`, builtAt: '2026-01-01T00:00:00Z' });
+  const activities: Activities = {
+    lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version)),
+    uploadRelease: async (t) => {
+      calls.push(`upload ${t.host.name} ${t.release.version}`);
+      if (failOn.has(t.host.name)) throw new HostKeyError(t.host.name, 'mismatch', '/home/deploy/.ssh/known_hosts');
+      return { sent: true };
+    },
+    unpackRelease: async () => undefined,
+    configureNode: async () => undefined,
+    clusterView: notUsed,
+    startNode: async (t) => (running.set(t.host.name, t.version ?? ''), { action: 'restarted' as const }),
+    stopNode: async (t) => (calls.push(`stop ${t.host.name}`), running.delete(t.host.name), { host: t.host.name, running: false }),
+    nodeState: async (t) => ({ host: t.host.name, running: running.has(t.host.name), version: running.get(t.host.name) }),
+    verifyRunning: async (t) => ({ host: t.host.name, running: true, version: running.get(t.host.name) }),
+    verifyNode: async (t) => ({ host: t.host.name, running: true, version: t.version }),
+    resolveRevision: async () => ({ revision: 'f'.repeat(40), branch: 'main' }),
+    pushSource: async () => undefined,
+    compileRelease: async () => ({ version: '0.2.0', remoteTarball: '/b/hello-0.2.0.tar.gz', output: { tail: 'ok', length: 2 } }),
+    fetchRelease: async () => release('0.2.0'),
+    prepareBuild: notUsed,
+    versionFacts: notUsed,
+    runHook: notUsed,
+    findBuiltRelease: async () => undefined,
+    findRelease: notUsed,
+    newestUpgrade: notUsed,
+    readVersionAt: notUsed,
+    makeRelup: notUsed,
+    nodeIdentity: notUsed,
+    awaitNodeIdentity: notUsed,
+    upgradeNode: notUsed,
+    downgradeNode: notUsed,
+    healthCommand: async (t) => {
+      probes.push(`command ${t.host.name}`);
+      if (unhealthy.has(t.host.name)) throw new HealthCheckFailedError(`${t.host.name}: health command \`${t.command.join(' ')}\` exited with 1`);
+      return { host: t.host.name, output: '' };
+    },
+    probeHttp: async (t) => (probes.push(`http ${t.host.name}`), { host: t.host.name, status: t.expectStatus }),
+    pruneHostReleases: async (t) => ({ host: t.host.name, running: running.get(t.host.name), kept: [], removed: [] }),
+  };
+  return { running, calls, failOn, unhealthy, probes, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };
+}
+
+
