@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { buildHostActivities, storeActivities } from './build-host';
+import { migrationActivities } from './migrations';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
@@ -45,8 +46,10 @@ export const createActivities = (deps: ActivityDeps) =>
     ...remoteHostActivities(deps),
     ...buildHostActivities(deps),
     ...storeActivities(deps),
+    ...migrationActivities(deps),
   });
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { OnHost, ReleaseOnHost, NodeState } from './remote-host';
+export type { MigrationOutput } from './migrations';
 export type { BuildOutput, BuildTarget, BuiltRelease, Resolved } from './build-host';

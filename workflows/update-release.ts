@@ -3,8 +3,12 @@ import { parseRequest, updateRequestSchema, type DeployStatus, type UpdateReques
 import { buildRelease } from './build-release';
 import { deployRelease } from './deploy-release';
 import { validated } from './failures';
+import { migrationStep } from './migrate';
 
-/** edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host. */
+/**
+ * edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host. With
+ * `migrations`, runs them once, before the deploy or after every host is done.
+ */
 export async function updateRelease(input: UpdateRequest): Promise<DeployStatus> {
   const req = validated(() => parseRequest(updateRequestSchema, input, 'updateRelease'));
   const id = workflowInfo().workflowId;
@@ -12,7 +16,9 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
     workflowId: `${id}/build`,
     args: [{ app: req.app, projectDir: req.projectDir, ref: req.ref, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, store: req.store, ssh: req.ssh }],
   });
-  return executeChild(deployRelease, {
+  const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };
+  const before = req.migrations?.when === 'before' ? await migrationStep(req.migrations, 'before', target) : undefined;
+  const status = await executeChild(deployRelease, {
     workflowId: `${id}/deploy`,
     args: [
       {
@@ -27,4 +33,6 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
       },
     ],
   });
+  const migration = req.migrations?.when === 'after' ? await migrationStep(req.migrations, 'after', target) : before;
+  return migration ? { ...status, migration } : status;
 }

@@ -52,6 +52,9 @@ export class ChecksumMismatchError extends FerryError {}
 /** A stored artifact's bytes do not match its manifest: the store itself is damaged. Never retried. */
 export class CorruptReleaseError extends FerryError {}
 
+/** Another run holds a host's migration lock. Never retried: the message names the holder. */
+export class MigrationLockedError extends FerryError {}
+
 /** Failure types that a retry cannot fix: the activity retry policy stops on them. */
 export const NON_RETRYABLE = [
   'InputError',
@@ -60,6 +63,7 @@ export const NON_RETRYABLE = [
   'RemoteCommandError',
   'VersionNotInStoreError',
   'CorruptReleaseError',
+  'MigrationLockedError',
 ] as const;
 
 const shorten = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s);

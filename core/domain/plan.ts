@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
-import { appSchema, environmentSchema, hostTargetSchema, sshSettingsSchema, versionSchema } from './requests';
+import { appSchema, environmentSchema, hostTargetSchema, migrationStepSchema, sshSettingsSchema, versionSchema } from './requests';
+import type { MigrateResult } from './migrations';
 import { storeDescriptorSchema } from './store';
 
 /**
@@ -30,6 +31,9 @@ const stageSchema = z.strictObject({
   healthCheck: z.boolean().default(true).describe('After each host: ping it and compare the version it runs (with startDeploy)'),
   approveBefore: z.boolean().default(false).describe('Wait for an approval before the stage touches any host'),
   approveAfterCanary: z.boolean().default(false).describe('Wait for an approval after the canary batch is healthy'),
+  migrations: migrationStepSchema
+    .optional()
+    .describe('Run migrations once in this stage, on its first running node: `before` its first batch or `after` its last (default)'),
 });
 
 export const rolloutPlanSchema = z.strictObject({
@@ -139,7 +143,8 @@ export interface RolloutProgress {
   /** The stage and batch being worked on (0-based indexes), when one is. */
   stage?: number;
   batch?: number;
-  stages: Array<{ environment: string; batches: string[][]; hosts: Record<string, RolloutHost> }>;
+  /** Per stage; `migration` is what the stage's migrations printed, once they ran. */
+  stages: Array<{ environment: string; batches: string[][]; hosts: Record<string, RolloutHost>; migration?: MigrateResult }>;
   waiting?: Waiting;
   approvals: Approval[];
   refused: Refusal[];

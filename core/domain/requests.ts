@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+import type { MigrateResult } from './migrations';
 import { storeDescriptorSchema } from './store';
 
 /**
@@ -40,6 +41,18 @@ export const sshSettingsSchema = z.strictObject({ knownHostsFile: pathSchema.opt
 
 /** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa). */
 export const environmentSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production');
+
+/** Migrations as one step of an update, upgrade or rollout stage (`--run-migrations`); see core/domain/migrations. */
+export const migrationStepSchema = z.strictObject({
+  when: z.enum(['before', 'after']).default('after').describe('Run them before the hosts are changed, or after every host is done'),
+  expression: z
+    .string()
+    .min(1, 'is empty')
+    .max(4000, 'is longer than 4000 characters')
+    .refine((s) => !s.includes('\0'), 'cannot contain NUL')
+    .describe('The expression `bin/<app> eval` runs (MIGRATE_COMMAND, `{version}` filled in)'),
+});
+export type MigrationStep = z.input<typeof migrationStepSchema>;
 
 export const buildRequestSchema = z.strictObject({
   app: appSchema,
@@ -87,6 +100,7 @@ export const updateRequestSchema = buildRequestSchema.extend({
   hosts: deployRequestSchema.shape.hosts,
   startDeploy: deployRequestSchema.shape.startDeploy,
   maxParallel: deployRequestSchema.shape.maxParallel,
+  migrations: migrationStepSchema.optional(),
 });
 
 export const buildUpgradeRequestSchema = buildRequestSchema
@@ -106,6 +120,7 @@ export const deployUpgradeRequestSchema = z.strictObject({
   hosts: deployRequestSchema.shape.hosts,
   store: storeDescriptorSchema,
   maxParallel: deployRequestSchema.shape.maxParallel,
+  migrations: migrationStepSchema.optional(),
   ssh: sshSettingsSchema,
 });
 
@@ -114,6 +129,7 @@ export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
   environment: deployRequestSchema.shape.environment,
   hosts: deployRequestSchema.shape.hosts,
   maxParallel: deployRequestSchema.shape.maxParallel,
+  migrations: migrationStepSchema.optional(),
 });
 
 export type BuildRequest = z.input<typeof buildRequestSchema>;
@@ -181,6 +197,8 @@ export interface DeployStatus {
   release?: StoredRelease;
   hosts: Record<string, HostProgress>;
   failed: number;
+  /** `--run-migrations`: where they ran and what they printed. */
+  migration?: MigrateResult;
 }
 
 /** One host's answer to a node command. */
