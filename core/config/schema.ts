@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HostTarget, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
+import type { MigrationCommands } from '../domain/migrations';
 import type { BatchSize } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
@@ -45,6 +46,8 @@ export interface DeliveryConfig {
   approvers?: string[];
   /** FORBID_SELF_APPROVAL=true: the one who started a rollout may not approve it. */
   forbidSelfApproval?: boolean;
+  /** MIGRATE_COMMAND, MIGRATE_DOWN_COMMAND, MIGRATIONS_STATUS_COMMAND, MIGRATE_WHEN; mix apps have default commands. */
+  migrations?: MigrationCommands;
 }
 
 /** Turns a domain validator (which throws InputError) into a zod predicate, so both judge values alike. */
@@ -130,4 +133,13 @@ export const deliveryConfigSchema = z.strictObject({
   }),
   approvers: z.array(z.string().min(1)).optional().describe('APPROVERS: space-separated names that may approve or reject a rollout'),
   forbidSelfApproval: z.boolean().optional().describe('FORBID_SELF_APPROVAL=true: who started a rollout may not approve it'),
+  migrations: z
+    .strictObject({
+      up: z.string().optional().describe('MIGRATE_COMMAND: expression `bin/<app> eval` runs for `ferry migrate <env> up`; `{version}` is the --version'),
+      down: z.string().optional().describe('MIGRATE_DOWN_COMMAND: expression for `ferry migrate <env> down --version=N`; must hold `{version}`'),
+      status: z.string().optional().describe('MIGRATIONS_STATUS_COMMAND: expression for `ferry show migrations <env>`'),
+      when: z.enum(['before', 'after']).describe('MIGRATE_WHEN: with --run-migrations, before or after the code change (default after)'),
+    })
+    .optional()
+    .describe('Defaults for mix: <App>.Release.migrate({version}), <App>.Release.rollback({version}), <App>.Release.status()'),
 }) satisfies z.ZodType<DeliveryConfig>;
