@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DeployStatus } from '../../core/domain/requests';
@@ -39,9 +39,14 @@ SSH_IDENTITY_FILE="${env.identity}"
 `,
     env.exampleMixRepo,
   );
-  worker = spawn(join(root, 'bin', 'ferry'), ['worker'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' } });
-  worker.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
+  worker = startWorker();
 });
+
+function startWorker(): ChildProcess {
+  const w = spawn(join(root, 'bin', 'ferry'), ['worker'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' } });
+  w.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
+  return w;
+}
 
 after(async () => {
   ferry('stop', 'production');
@@ -112,6 +117,31 @@ test('ferry update production --tag=0.2.0 --start-deploy --run-migrations restar
   const log = readFileSync(onHost('prod1', 'data/migrations/log'), 'utf8');
   assert.equal(log.match(/^up 3 add_audit_log$/gm)?.length, 1);
   assert.match(ferry('version', 'production').out, /0\.2\.0/);
+});
+
+test('a worker killed with SIGKILL while an update runs its migrations is replaced; they ran exactly once', async () => {
+  const pause = onHost('prod1', 'data/migrations/pause');
+  const owner = onHost('prod1', 'ferry/migrate.owner');
+  const calls = () => (readFileSync(onHost('prod1', 'data/migrations/log'), 'utf8').match(/^migrate latest$/gm) ?? []).length;
+  const before = calls();
+  writeFileSync(pause, '8000');
+  try {
+    const cli = spawn(join(root, 'bin', 'ferry'), ['update', 'production', '--tag=0.2.0', '--start-deploy', '--run-migrations', '--json'], { cwd: project });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => cli.once('exit', r));
+    // The migration holds the host's lock (and sleeps 8 s inside HelloMix.Release.migrate): kill the worker now.
+    while (!(existsSync(owner) && readFileSync(owner, 'utf8').startsWith('ferry_hello_mix_production_after@'))) await new Promise((r) => setTimeout(r, 100));
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    worker = startWorker();
+    assert.equal(await exited, 0, out);
+    const status = JSON.parse(out) as DeployStatus;
+    assert.match(status.migration?.output ?? '', /nothing to migrate \(applied: 1, 2, 3\)/);
+    assert.equal(calls() - before, 1, `HelloMix.Release.migrate ran once (recorded: ${String(status.migration?.recorded)})`);
+  } finally {
+    rmSync(pause, { force: true });
+  }
 });
 
 test('ferry stop production stops the mix nodes; then migrations find no running node', () => {
