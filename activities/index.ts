@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { buildHostActivities, storeActivities } from './build-host';
 import { hookActivities } from './hooks';
 import { healthActivities } from './health';
+import { migrationActivities } from './migrations';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
@@ -49,9 +50,11 @@ export const createActivities = (deps: ActivityDeps) =>
     ...storeActivities(deps),
     ...hookActivities(deps),
     ...healthActivities(),
+    ...migrationActivities(deps),
   });
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { OnHost, ReleaseOnHost, NodeState } from './remote-host';
 export type { HookOnHost, HookOutput } from './hooks';
+export type { MigrationOutput } from './migrations';
 export type { BuildOutput, BuildTarget, BuiltRelease, Resolved } from './build-host';

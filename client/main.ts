@@ -8,6 +8,7 @@ import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deplo
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb, pruneHosts } from './verbs/node';
 import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
+import { migrateVerb } from './verbs/migrate';
 import { download, pruneStore, show, upload, type Artifact } from './verbs/store';
 import { trust } from './verbs/trust';
 
@@ -62,10 +63,12 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--start-deploy', 'start or restart the nodes and verify the running version')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .addOption(new Option('--max-parallel <n>', 'hosts deployed at once').argParser(Number))
-    .action(async (words: string[], o: object) =>
+    .option('--run-migrations', 'upgrade: run MIGRATE_COMMAND once, before or after the upgrade (MIGRATE_WHEN)')
+    .action(async (words: string[], o: { runMigrations?: boolean }) =>
       run(async () => {
         const [artifact = '', env, ...rest] = noise(words);
         expect(artifact, ['release', 'upgrade'], 'deploy');
+        if (artifact === 'release' && o.runMigrations) throw new InputError('--run-migrations is for `ferry deploy upgrade`, `ferry update` and `ferry upgrade`; or run `ferry migrate <env>`');
         if (artifact === 'upgrade') {
           if (!env || rest.length > 0) throw new InputError('usage: ferry deploy upgrade to <environment> [--version=V]');
           return deployUpgrade(ctx, env, { ...globals(), ...o });
@@ -86,6 +89,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--increment-version <part>', 'raise the declared version: patch, minor or major')
     .option('--set-version <version>', 'build this version instead of the declared one')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
+    .option('--run-migrations', 'run MIGRATE_COMMAND once, before or after the deploy (MIGRATE_WHEN)')
     .action(async (words: string[], o: object) =>
       run(async () => {
         const [env, ...rest] = noise(words);
@@ -105,6 +109,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--set-version <version>', 'build this version instead of the declared one')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(Number))
+    .option('--run-migrations', 'run MIGRATE_COMMAND once, before or after the upgrade (MIGRATE_WHEN)')
     .action(async (words: string[], o: object) =>
       run(async () => {
         const [env, ...rest] = noise(words);
@@ -124,6 +129,21 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       run(async () => nodeVerb(ctx, o.cluster ? 'cluster' : command, env, { ...globals(), ...o }))(),
     );
   }
+
+  p.command('migrate')
+    .argument('<words...>', '[on] <environment> [up|down]')
+    .description('run the migrations (MIGRATE_COMMAND), or roll them back to --version (MIGRATE_DOWN_COMMAND), on one running node')
+    .option('--version <n>', 'up: migrate up to this version; down: go back to this version (0 reverts all)')
+    .option('--host <host>', 'only these hosts are candidates (the first that answers ping runs it)', collect)
+    .action(async (words: string[], o: { version?: string; host?: string[] }) =>
+      run(async () => {
+        const [env, direction = 'up', ...rest] = noise(words);
+        if (!env || rest.length > 0 || (direction !== 'up' && direction !== 'down')) {
+          throw new InputError('usage: ferry migrate <environment> [up|down] [--version=N]');
+        }
+        return migrateVerb(ctx, env, direction, { ...globals(), ...o });
+      })(),
+    );
 
   p.command('doctor')
     .argument('[environment]', 'only this environment (default: every one)')
@@ -206,10 +226,16 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
-    .argument('<what>', 'releases | appups | relup')
-    .argument('[version]', 'appups, relup: the upgrade version')
-    .description('list what the release store holds, or the appup or relup of an upgrade')
-    .action(async (what: string, version: string | undefined) => run(async () => show(ctx, what, version, globals()))());
+    .argument('<what>', 'releases | appups | relup | migrations')
+    .argument('[version]', 'appups, relup: the upgrade version; migrations: the environment')
+    .description('list what the release store holds, the appup or relup of an upgrade, or the migrations of an environment')
+    .action(async (what: string, version: string | undefined) =>
+      run(async () => {
+        if (what !== 'migrations') return show(ctx, what, version, globals());
+        if (version === undefined) throw new InputError('usage: ferry show migrations <environment>');
+        return migrateVerb(ctx, version, 'status', globals());
+      })(),
+    );
 
   p.command('upload')
     .argument('<artifact>', 'release | upgrade')

@@ -15,6 +15,7 @@ import type {
 } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 import { INCREMENTS, parseAutoVersion, type Increment, type Versioning } from '../core/domain/versioning';
+import { defaultMigrationCommands, fillVersion, migrationVersion, type MigrateRequest, type MigrationDirection, type MigrationStep } from '../core/domain/migrations';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
 
@@ -249,7 +250,7 @@ export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags & Ver
   if (flags.from === undefined && flags.with === undefined) {
     throw new InputError('build upgrade needs --from=<git revision> of the old release, or --with=<version> from the store (see `ferry show releases`)');
   }
-  if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
+  if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   return {
     ...buildRequest(c, { autoVersion: flags.autoVersion, incrementVersion: flags.incrementVersion, setVersion: flags.setVersion }),
     ref: flags.to === undefined ? 'HEAD' : gitRef(flags.to, 'to'),
@@ -259,8 +260,10 @@ export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags & Ver
 }
 
 /** `deploy upgrade to <env> [--version=V]`: without a version, the workflow takes the newest upgrade in the store. */
-export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit<DeployFlags, 'startDeploy'>): DeployUpgradeRequest {
+export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit<DeployFlags, 'startDeploy'> & MigrationFlags): DeployUpgradeRequest {
+  if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   return {
+    ...migrationsOf(c, flags),
     app: c.app,
     environment: env,
     ...(flags.version !== undefined ? { version: version(flags.version) } : {}),
@@ -273,14 +276,66 @@ export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit
 }
 
 /** `upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: edeliver's automatic upgrade of an environment. */
-export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & VersionFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
-  if (c.buildTool === 'mix') throw new InputError('mix releases have no relup: use `ferry update <env> --start-deploy` (a rolling restart) instead');
+export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
+  if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   const e = environmentOf(c, env);
   return {
+    ...migrationsOf(c, flags),
     ...buildRequest(c, flags),
     environment: env,
     hosts: selectHosts(e, flags.host),
     maxParallel: flags.maxParallel ?? 10,
     ...(e.node ? { node: e.node } : {}),
+  };
+}
+
+/** Why `build upgrade`, `deploy upgrade` and `upgrade` refuse a mix app, before any work. */
+export const NO_RELUP = 'mix releases have no relup; use `ferry update <env> --start-deploy` with a rolling restart (add --run-migrations to migrate)';
+
+export interface MigrationFlags {
+  /** Run MIGRATE_COMMAND once, before or after the code change (MIGRATE_WHEN). */
+  runMigrations?: boolean;
+}
+
+/** The app's migration commands: MIGRATE_COMMAND, ... over the defaults (mix only). */
+const commandsOf = (c: DeliveryConfig) => ({ ...defaultMigrationCommands(c.app, c.buildTool), ...c.migrations });
+
+/** relx's eval wants a complete Erlang form: the final dot is added when the expression has none. */
+const forTool = (c: DeliveryConfig, expression: string): string => (c.buildTool === 'rebar3' && !/\.\s*$/.test(expression) ? `${expression}.` : expression);
+
+const NOT_SET: Record<MigrationDirection, string> = {
+  up: "MIGRATE_COMMAND is not set: add the Erlang expression that runs your migrations, e.g. MIGRATE_COMMAND='my_app_release:migrate().'",
+  down: "MIGRATE_DOWN_COMMAND is not set: add the expression that rolls back to a version, e.g. MIGRATE_DOWN_COMMAND='my_app_release:rollback({version}).'",
+  status: "MIGRATIONS_STATUS_COMMAND is not set: add the expression that prints what is applied, e.g. MIGRATIONS_STATUS_COMMAND='my_app_release:status().'",
+};
+const VARIABLE: Record<MigrationDirection, string> = { up: 'MIGRATE_COMMAND', down: 'MIGRATE_DOWN_COMMAND', status: 'MIGRATIONS_STATUS_COMMAND' };
+
+/** The expression for one direction, `{version}` filled with a validated number; InputError when it is not configured. */
+function migrationExpression(c: DeliveryConfig, direction: MigrationDirection, version?: string): string {
+  const template = commandsOf(c)[direction];
+  if (template === undefined) throw new InputError(`${c.source}: ${NOT_SET[direction]}`);
+  return forTool(c, fillVersion(template, version, `${c.source}: ${VARIABLE[direction]}`));
+}
+
+/** `migrations` of an update or upgrade request with `--run-migrations`; nothing without it. */
+export function migrationsOf(c: DeliveryConfig, flags: MigrationFlags): { migrations?: MigrationStep } {
+  if (!flags.runMigrations) return {};
+  return { migrations: { when: commandsOf(c).when ?? 'after', expression: migrationExpression(c, 'up') } };
+}
+
+/** `migrate <env> [up|down] [--version=N] [--host=H]` and `show migrations <env>` (direction `status`). */
+export function migrateRequest(c: DeliveryConfig, env: string, direction: MigrationDirection, flags: { version?: string; host?: string[] }): MigrateRequest {
+  if (direction === 'status' && flags.version !== undefined) throw new InputError('--version is for `ferry migrate <env> up|down`');
+  if (direction === 'down' && flags.version === undefined) {
+    throw new InputError('migrate down needs --version=N: the migration version to go back to (0 reverts all); see `ferry show migrations <env>`');
+  }
+  const v = flags.version === undefined ? undefined : migrationVersion(flags.version);
+  return {
+    app: c.app,
+    environment: env,
+    hosts: selectHosts(environmentOf(c, env), flags.host),
+    direction,
+    expression: migrationExpression(c, direction, v),
+    ssh: sshOf(c),
   };
 }

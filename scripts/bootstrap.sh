@@ -17,6 +17,9 @@ command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v flock >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v perl >/dev/null || missing+=(perl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -4,6 +4,7 @@ import { deployUpgradeRequestSchema, parseRequest, type DeployStatus, type Deplo
 import { fanOut, trackHosts } from './fan-out';
 import { validated } from './failures';
 import { hostUpgrade } from './host-upgrade';
+import { migrationStep } from './migrate';
 import { LOCAL } from './policies';
 
 const local = proxyActivities<Activities>(LOCAL);
@@ -11,7 +12,8 @@ const local = proxyActivities<Activities>(LOCAL);
 /**
  * Hot-upgrades every host of an environment with a stored upgrade (the newest one unless `version` is given): one
  * hostUpgrade child per host, at most `maxParallel` at a time. A host that fails or is refused does not stop the
- * others; the workflow fails at the end naming every failed host.
+ * others; the workflow fails at the end naming every failed host. With `migrations`, runs them once, before the hosts
+ * are touched or after every host is upgraded.
  */
 export async function deployUpgrade(input: DeployUpgradeRequest): Promise<DeployStatus> {
   const req = validated(() => parseRequest(deployUpgradeRequestSchema, input, 'deployUpgrade'));
@@ -31,7 +33,9 @@ export async function deployUpgrade(input: DeployUpgradeRequest): Promise<Deploy
   status.release = upgrade;
   status.version = upgrade.version;
   status.fromVersion = upgrade.fromVersion;
-  return fanOut(status, req.hosts, req.maxParallel, hostUpgrade, (host) => ({
+  const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };
+  if (req.migrations?.when === 'before') status.migration = await migrationStep(req.migrations, 'before', target);
+  const done = await fanOut(status, req.hosts, req.maxParallel, hostUpgrade, (host) => ({
     host,
     app: req.app,
     release: upgrade,
@@ -40,4 +44,6 @@ export async function deployUpgrade(input: DeployUpgradeRequest): Promise<Deploy
     hooks: req.hooks,
     environment: req.environment,
   }));
+  if (req.migrations?.when === 'after') done.migration = await migrationStep(req.migrations, 'after', target);
+  return done;
 }

@@ -13,3 +13,4 @@ export { buildUpgrade } from './build-upgrade';
 export { deployUpgrade } from './deploy-upgrade';
 export { hostUpgrade } from './host-upgrade';
 export { upgradeEnvironment } from './upgrade-environment';
+export { migrate } from './migrate';

@@ -24,3 +24,6 @@ export const VERIFY: ActivityOptions = {
 
 /** Local, read-only steps on the worker: git and store look-ups. */
 export const LOCAL: ActivityOptions = { startToCloseTimeout: '1m', retry };
+
+/** Migrations: one release command that may run long; the worker beats every 5 s, so a lost worker is noticed in 20 s. */
+export const MIGRATE: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: '20s', retry };

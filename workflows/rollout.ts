@@ -34,6 +34,7 @@ import { parseRequest } from '../core/domain/requests';
 import { failureMessage, validated } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
+import { migrationStep } from './migrate';
 import {
   approveSignal,
   approveUpdate,
@@ -390,6 +391,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     const batches = progress.stages[si]!.batches;
     progress.stage = si;
     if (stage.approveBefore) await gate(`${stage.environment}: before`);
+    const migrationTarget = { app: plan.app, environment: stage.environment, hosts: stage.hosts, ssh: plan.ssh };
+    if (stage.migrations?.when === 'before' && (si !== from.stage || from.batch === 0)) progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-before`, migrationTarget);
     for (let b = si === from.stage ? from.batch : 0; b < batches.length; b++) {
       const resumed = carry !== undefined && si === from.stage && b === from.batch;
       if (b > 0 && !resumed && stage.pauseSeconds > 0) await sleep(stage.pauseSeconds * 1000);
@@ -414,6 +417,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       await settleFailures(si, b);
       if (b === 0 && stage.canary > 0 && stage.approveAfterCanary && batches.length > 1) await gate(`${stage.environment}: after canary`);
     }
+    if (stage.migrations?.when === 'after') progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-after`, migrationTarget);
   }
   progress.phase = 'done';
   progress.batch = undefined;

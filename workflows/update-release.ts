@@ -4,10 +4,12 @@ import { buildRelease } from './build-release';
 import { runHookIfDefined } from './hooks';
 import { deployRelease } from './deploy-release';
 import { validated } from './failures';
+import { migrationStep } from './migrate';
 
 /**
- * edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host.
- * `pre_erlang_update` runs on the build host before the build, `post_erlang_update` there after every host is deployed.
+ * edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host. With
+ * `migrations`, runs them once, before the deploy or after every host is done. `pre_erlang_update` runs on the build
+ * host before the build, `post_erlang_update` there after every host is deployed (and after the migrations).
  */
 export async function updateRelease(input: UpdateRequest): Promise<DeployStatus> {
   const req = validated(() => parseRequest(updateRequestSchema, input, 'updateRelease'));
@@ -23,6 +25,8 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
       },
     ],
   });
+  const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };
+  const before = req.migrations?.when === 'before' ? await migrationStep(req.migrations, 'before', target) : undefined;
   const status = await executeChild(deployRelease, {
     workflowId: `${id}/deploy`,
     args: [
@@ -40,6 +44,7 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
       },
     ],
   });
+  const migration = req.migrations?.when === 'after' ? await migrationStep(req.migrations, 'after', target) : before;
   await runHookIfDefined(req.hooks, 'post_erlang_update', req.buildHost, { ...vars, VERSION: release.version }, req.ssh);
-  return status;
+  return migration ? { ...status, migration } : status;
 }

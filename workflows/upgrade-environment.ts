@@ -7,6 +7,7 @@ import { eachLimited } from './fan-out';
 import { failureMessage, validated } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
+import { migrationStep } from './migrate';
 import { hostProgressSignal, statusQuery } from './messages';
 import { LOCAL, SSH_STEP } from './policies';
 
@@ -18,6 +19,7 @@ const ssh = proxyActivities<Activities>(SSH_STEP);
  * fails naming them, before any change); builds the upgrade from that version to `ref` (from the store's release of
  * that version, else from the git tag of that name); hot-upgrades the running nodes and deploys and starts the full
  * release on the stopped ones. A host that fails does not stop the others; the workflow fails at the end naming them.
+ * With `migrations`, runs them once, before the hosts are touched or after every host is done.
  */
 export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Promise<DeployStatus> {
   const req = validated(() => parseRequest(upgradeEnvironmentRequestSchema, input, 'upgradeEnvironment'));
@@ -82,6 +84,8 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
   status.phase = 'deploying';
   for (const h of [...online, ...offline]) status.hosts[h.name] = { host: h.name, step: 'waiting' };
 
+  const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };
+  if (req.migrations?.when === 'before') status.migration = await migrationStep(req.migrations, 'before', target);
   await eachLimited([...online, ...offline], req.maxParallel, async (host) => {
     const args = { host, app: req.app, release: upgrade, store: req.store, ssh: req.ssh, hooks: req.hooks, environment: req.environment };
     const workflowId = workflowIds.hostDeploy(id, host.name);
@@ -100,5 +104,6 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
     const names = Object.values(status.hosts).filter((h) => h.step === 'failed').map((h) => h.host);
     throw ApplicationFailure.create({ type: 'DeployFailed', nonRetryable: true, message: `${status.failed} of ${req.hosts.length} hosts failed: ${names.join(', ')}`, details: [status] });
   }
+  if (req.migrations?.when === 'after') status.migration = await migrationStep(req.migrations, 'after', target);
   return status;
 }

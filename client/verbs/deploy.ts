@@ -1,7 +1,8 @@
 import { workflowIds } from '../../core/domain/constants';
 import type { DeployStatus, UpdateRequest } from '../../core/domain/requests';
 import { deployReport, followBuild, followDeploy } from '../progress';
-import { buildRequest, deployRequest, deployUpgradeRequest, upgradeEnvironmentRequest, type DeployFlags, type RefFlags, type VersionFlags } from '../requests';
+import { buildRequest, deployRequest, deployUpgradeRequest, migrationsOf, upgradeEnvironmentRequest, type DeployFlags, type MigrationFlags, type RefFlags, type VersionFlags } from '../requests';
+import { migrationReport } from './migrate';
 import { loadConfig, runWorkflow, type GlobalOptions, type VerbContext } from './common';
 import { InputError } from '../../core/domain/errors';
 import { environmentOf } from '../../core/config/parse';
@@ -31,7 +32,7 @@ export async function deploy(ctx: VerbContext, env: string, opts: GlobalOptions 
 }
 
 /** `ferry deploy upgrade to <env> [--version=V] [--host=H]`: hot-upgrades every node; exit 0 when every host is on the target. */
-export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags): Promise<number> {
+export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags & MigrationFlags): Promise<number> {
   if (opts.startDeploy) throw new InputError('--start-deploy is for `deploy release`; an upgrade needs running nodes');
   const config = await loadConfig(opts, ctx);
   const request = deployUpgradeRequest(config, env, opts);
@@ -50,17 +51,17 @@ export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalO
 }
 
 /** `ferry update <env> [--branch=B] [--start-deploy]`: build, then deploy what was built and verify every host. */
-export async function update(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & Omit<DeployFlags, 'version'>): Promise<number> {
+export async function update(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & MigrationFlags & Omit<DeployFlags, 'version'>): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const build = buildRequest(config, opts);
   // The version is unknown until the build ran; validate everything else now with a placeholder.
   const { hosts, startDeploy, maxParallel, environment, node } = deployRequest(config, env, { ...opts, version: '0.0.0' });
-  const request: UpdateRequest = { ...build, environment, hosts, startDeploy, maxParallel, ...(node ? { node } : {}) };
+  const request: UpdateRequest = { ...build, environment, hosts, startDeploy, maxParallel, ...(node ? { node } : {}), ...migrationsOf(config, opts) };
   const id = workflowIds.environment(config.app, env);
   const r = await runWorkflow<DeployStatus>(
     ctx,
     opts,
-    { workflowType: 'updateRelease', workflowId: id, args: [request], request: `update ${build.ref}${startDeploy ? ' --start-deploy' : ''}` },
+    { workflowType: 'updateRelease', workflowId: id, args: [request], request: `update ${build.ref}${startDeploy ? ' --start-deploy' : ''}${request.migrations ? ' --run-migrations' : ''}` },
     async (handle, done) => {
       const children = handle.client;
       await followBuild(children.getHandle(`${id}/build`), ctx.out, closed(() => children.getHandle(`${id}/build`).result(), done), false);
@@ -74,7 +75,7 @@ export async function update(ctx: VerbContext, env: string, opts: GlobalOptions 
  * `ferry upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: the running nodes must agree on a version; the
  * upgrade from it is built, the running nodes are hot-upgraded and the stopped ones get the full release and start.
  */
-export async function upgradeEnvironment(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & { host?: string[]; maxParallel?: number }): Promise<number> {
+export async function upgradeEnvironment(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number }): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const request = upgradeEnvironmentRequest(config, env, opts);
   const id = workflowIds.environment(config.app, env);
@@ -104,7 +105,7 @@ async function closed(result: () => Promise<unknown>, done: Promise<unknown>): P
 function report(ctx: VerbContext, opts: GlobalOptions, r: { ok: true; result: DeployStatus } | { ok: false; message: string; report?: DeployStatus }): number {
   const status = r.ok ? r.result : r.report;
   if (opts.json) ctx.out.write(`${JSON.stringify(status ?? { error: r.ok ? undefined : r.message })}\n`);
-  else if (status) ctx.out.write(`${deployReport(status)}\n`);
+  else if (status) ctx.out.write(`${deployReport(status)}\n${status.migration ? `${migrationReport(status.migration)}\n` : ''}`);
   else if (!r.ok) ctx.out.write(`failed: ${r.message}\n`);
   return r.ok ? 0 : 1;
 }

@@ -4,15 +4,45 @@ import { inDir, type Argv } from './shell';
 /** Seconds a control command may take; `daemon` never returns for a broken release (ERLANG-NOTES). */
 const TIMEOUT = '60';
 
-/** The release's own control script, with run_erl pipes under the deploy root instead of the shared /tmp. */
-const script = (l: ReleaseLayout, ...args: string[]): Argv => ['timeout', TIMEOUT, 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, ...args];
+/** What `releases` evaluates on a relx node. */
+const WHICH_RELEASES = '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].';
+
+/**
+ * Runs the release's control script, relx or mix, told apart on the host: only a mix release has `releases/COOKIE`.
+ * A mix script has no `ping` and takes its node name from the environment, so for mix the node name is read from the
+ * per-host vm.args Ferry writes (`configure`), `ping` and `ferry-releases` become `rpc` calls on the node, and `stop`
+ * waits until the node's OS process is gone (mix's `stop` returns while the node still shuts down).
+ * `ferry-releases` prints `[{"<vsn>",permanent}]` for both kinds.
+ */
+const CONTROL = [
+  'root=$1; bin=$2; shift 2',
+  'if [ -f "$root/releases/COOKIE" ]; then',
+  '  RELEASE_NODE=$(sed -n "s/^-name //p" "$root/ferry/vm.args" 2>/dev/null | head -n 1)',
+  '  RELEASE_DISTRIBUTION=name; export RELEASE_NODE RELEASE_DISTRIBUTION',
+  '  case $1 in',
+  '    ping) exec "$bin" rpc "IO.puts(:pong)" ;;',
+  '    ferry-releases) exec "$bin" rpc \'IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}]))\' ;;',
+  '    stop) pid=$("$bin" pid) && "$bin" stop && while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; exit $? ;;',
+  '  esac',
+  'fi',
+  `if [ "$1" = ferry-releases ]; then set -- eval '${WHICH_RELEASES}'; fi`,
+  'exec "$bin" "$@"',
+].join('\n');
+
+/** The release's own control script (see CONTROL), with run_erl pipes under the deploy root instead of the shared /tmp. */
+const script = (l: ReleaseLayout, ...args: string[]): Argv => control(l, TIMEOUT, ...args);
+
+/** The control script (see CONTROL) with `args`, killed after `seconds`. */
+export const control = (l: ReleaseLayout, seconds: number | string, ...args: string[]): Argv => [
+  'timeout', String(seconds), 'env', `PIPE_DIR=${l.pipeDir}`, 'sh', '-c', CONTROL, 'control', l.root, l.bin, ...args,
+];
 
 export const start = (l: ReleaseLayout): Argv => script(l, 'daemon');
 export const stop = (l: ReleaseLayout): Argv => script(l, 'stop');
 export const ping = (l: ReleaseLayout): Argv => script(l, 'ping');
 
-/** Prints `[{"0.1.0", permanent}]`: what the release handler knows, read from the running node. */
-export const releases = (l: ReleaseLayout): Argv => script(l, 'eval', '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].');
+/** Prints `[{"0.1.0", permanent}]`: what the release handler knows (mix: the version it booted), read from the running node. */
+export const releases = (l: ReleaseLayout): Argv => script(l, 'ferry-releases');
 
 /** Reads `releases`' output: the version that is current (mid-upgrade) or else permanent. */
 export function runningVersion(output: string): string | undefined {
@@ -20,8 +50,9 @@ export function runningVersion(output: string): string | undefined {
   return (found.find((r) => r.s === 'current') ?? found.find((r) => r.s === 'permanent'))?.v;
 }
 
-/** Evaluates one Erlang expression (with its trailing dot) on the running node and prints the result. It exits 0 even
- *  when the expression fails (the output then starts with `{error,`). */
+/** relx: evaluates one Erlang expression (with its trailing dot) on the running node and prints the result; it exits 0
+ *  even when the expression fails (the output then starts with `{error,`). mix: evaluates Elixir in a new VM beside the
+ *  node (the release's code loaded, the app not started) and exits non-zero when it raises. */
 export const evaluate = (l: ReleaseLayout, expression: string): Argv => script(l, 'eval', expression);
 
 /** Prints the OS pid of the node. */

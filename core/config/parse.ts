@@ -1,6 +1,7 @@
 import { InputError } from '../domain/errors';
 import type { ClusterSettings, HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseJump, parseSshTarget, type SshHop } from '../domain/host';
+import { defaultMigrationCommands, VERSION_PLACEHOLDER, type MigrationCommands } from '../domain/migrations';
 import { appName } from '../domain/release';
 import { FAILURE_POLICIES, type BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
@@ -61,6 +62,7 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const forbidSelfApproval = readFlag(r, 'FORBID_SELF_APPROVAL');
   const autoVersionText = r.get('AUTO_VERSION');
   const autoVersion = autoVersionText === undefined ? undefined : r.check(() => parseAutoVersion(autoVersionText, r.at('AUTO_VERSION')));
+  const migrations = readMigrations(r, app, buildTool);
 
   if (r.errors.length > 0 || !app || !buildTool || !buildHost || !buildAt || releaseStore === undefined) {
     return { ok: false, errors: r.errors };
@@ -82,6 +84,8 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
       ...(approvers.length > 0 ? { approvers } : {}),
       ...(forbidSelfApproval !== undefined ? { forbidSelfApproval } : {}),
       ...(autoVersion ? { autoVersion } : {}),
+      // Only when there is something to say: a rebar3 config without migration variables has none.
+      ...(migrations.up || migrations.down || migrations.status || migrations.when === 'before' ? { migrations } : {}),
     },
   };
 }
@@ -499,3 +503,17 @@ function readRollout(r: Reader, env: string): RolloutSettings | undefined {
 }
 
 const words = (text: string | undefined): string[] => (text ?? '').split(/\s+/).filter((w) => w !== '');
+
+/** MIGRATE_COMMAND, MIGRATE_DOWN_COMMAND, MIGRATIONS_STATUS_COMMAND and MIGRATE_WHEN, over mix's defaults. */
+function readMigrations(r: Reader, app: string | undefined, tool: BuildTool | undefined): MigrationCommands {
+  const defaults = app && tool ? defaultMigrationCommands(app, tool) : {};
+  const up = r.get('MIGRATE_COMMAND') ?? defaults.up;
+  const down = r.get('MIGRATE_DOWN_COMMAND') ?? defaults.down;
+  const status = r.get('MIGRATIONS_STATUS_COMMAND') ?? defaults.status;
+  if (r.get('MIGRATE_DOWN_COMMAND') !== undefined && !down!.includes(VERSION_PLACEHOLDER)) {
+    r.errors.push(`${r.at('MIGRATE_DOWN_COMMAND')}: has no ${VERSION_PLACEHOLDER} placeholder: write where the target version goes, e.g. MIGRATE_DOWN_COMMAND='my_app_release:rollback(${VERSION_PLACEHOLDER}).'`);
+  }
+  const whenText = r.get('MIGRATE_WHEN') ?? 'after';
+  if (whenText !== 'before' && whenText !== 'after') r.errors.push(`${r.at('MIGRATE_WHEN')}: "${whenText}" is not supported: set MIGRATE_WHEN="before" or MIGRATE_WHEN="after"`);
+  return { ...(up ? { up } : {}), ...(down ? { down } : {}), ...(status ? { status } : {}), when: whenText === 'before' ? 'before' : 'after' };
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { HostTarget, NodeSettings, SshTarget } from '../domain/host';
 import { absolutePath, nodeName, parseSshTarget } from '../domain/host';
 import { hooksSchema, type Hooks } from '../domain/hooks';
+import type { MigrationCommands } from '../domain/migrations';
 import { FAILURE_POLICIES, type BatchSize, type FailurePolicy } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
@@ -63,6 +64,8 @@ export interface DeliveryConfig {
   autoVersion?: AutoVersionPart[];
   /** The hook functions the file defines (edeliver's pre_/post_ names), as `declare -f` prints them. */
   hooks?: Hooks;
+  /** MIGRATE_COMMAND, MIGRATE_DOWN_COMMAND, MIGRATIONS_STATUS_COMMAND, MIGRATE_WHEN; mix apps have default commands. */
+  migrations?: MigrationCommands;
 }
 
 /** Turns a domain validator (which throws InputError) into a zod predicate, so both judge values alike. */
@@ -212,4 +215,13 @@ export const deliveryConfigSchema = z.strictObject({
   hooks: hooksSchema.describe(
     'pre_/post_ bash functions (pre_erlang_clean_compile, post_extract_release_archive, ...): run over SSH on the host of their step',
   ),
+  migrations: z
+    .strictObject({
+      up: z.string().optional().describe('MIGRATE_COMMAND: expression `bin/<app> eval` runs for `ferry migrate <env> up`; `{version}` is the --version'),
+      down: z.string().optional().describe('MIGRATE_DOWN_COMMAND: expression for `ferry migrate <env> down --version=N`; must hold `{version}`'),
+      status: z.string().optional().describe('MIGRATIONS_STATUS_COMMAND: expression for `ferry show migrations <env>`'),
+      when: z.enum(['before', 'after']).describe('MIGRATE_WHEN: with --run-migrations, before or after the code change (default after)'),
+    })
+    .optional()
+    .describe('Defaults for mix: <App>.Release.migrate({version}), <App>.Release.rollback({version}), <App>.Release.status()'),
 }) satisfies z.ZodType<DeliveryConfig>;

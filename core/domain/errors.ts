@@ -68,6 +68,8 @@ export class HookFailedError extends FerryError {
 }
 /** The host has too little free space where the release goes. Never retried: someone must free space first. */
 export class DiskFullError extends FerryError {}
+/** Another run holds a host's migration lock. Never retried: the message names the holder. */
+export class MigrationLockedError extends FerryError {}
 
 /** Failure types that a retry cannot fix: the activity retry policy stops on them. */
 export const NON_RETRYABLE = [
@@ -79,6 +81,7 @@ export const NON_RETRYABLE = [
   'CorruptReleaseError',
   'HookFailedError',
   'DiskFullError',
+  'MigrationLockedError',
 ] as const;
 
 const shorten = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s);

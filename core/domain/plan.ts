@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
-import { appSchema, environmentSchema, hostTargetSchema, nodeSettingsSchema, sshSettingsSchema, versionSchema } from './requests';
+import { appSchema, environmentSchema, hostTargetSchema, migrationStepSchema, nodeSettingsSchema, sshSettingsSchema, versionSchema } from './requests';
 import { hooksSchema } from './hooks';
+import type { MigrateResult } from './migrations';
 import { storeDescriptorSchema } from './store';
 
 /**
@@ -76,6 +77,9 @@ const stageSchema = z.strictObject({
   approveBefore: z.boolean().default(false).describe('Wait for an approval before the stage touches any host'),
   approveAfterCanary: z.boolean().default(false).describe('Wait for an approval after the canary batch is healthy'),
   node: nodeSettingsSchema.describe('Per-node config of the environment: LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE, the cluster'),
+  migrations: migrationStepSchema
+    .optional()
+    .describe('Run migrations once in this stage, on its first running node: `before` its first batch or `after` its last (default)'),
 });
 
 export const rolloutPlanSchema = z.strictObject({
@@ -192,7 +196,8 @@ export interface RolloutProgress {
   /** The stage and batch being worked on (0-based indexes), when one is. */
   stage?: number;
   batch?: number;
-  stages: Array<{ environment: string; batches: string[][]; hosts: Record<string, RolloutHost> }>;
+  /** Per stage; `migration` is what the stage's migrations printed, once they ran. */
+  stages: Array<{ environment: string; batches: string[][]; hosts: Record<string, RolloutHost>; migration?: MigrateResult }>;
   waiting?: Waiting;
   approvals: Approval[];
   refused: Refusal[];

@@ -3,6 +3,7 @@ import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
 import { hooksSchema } from './hooks';
+import type { MigrateResult } from './migrations';
 import { storeDescriptorSchema } from './store';
 import { versioningSchema } from './versioning';
 
@@ -74,6 +75,18 @@ export const sshSettingsSchema = z
 /** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa). */
 export const environmentSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production');
 
+/** Migrations as one step of an update, upgrade or rollout stage (`--run-migrations`); see core/domain/migrations. */
+export const migrationStepSchema = z.strictObject({
+  when: z.enum(['before', 'after']).default('after').describe('Run them before the hosts are changed, or after every host is done'),
+  expression: z
+    .string()
+    .min(1, 'is empty')
+    .max(4000, 'is longer than 4000 characters')
+    .refine((s) => !s.includes('\0'), 'cannot contain NUL')
+    .describe('The expression `bin/<app> eval` runs (MIGRATE_COMMAND, `{version}` filled in)'),
+});
+export type MigrationStep = z.input<typeof migrationStepSchema>;
+
 export const buildRequestSchema = z.strictObject({
   app: appSchema,
   projectDir: pathSchema,
@@ -131,6 +144,7 @@ export const updateRequestSchema = buildRequestSchema.extend({
   startDeploy: deployRequestSchema.shape.startDeploy,
   maxParallel: deployRequestSchema.shape.maxParallel,
   node: deployRequestSchema.shape.node,
+  migrations: migrationStepSchema.optional(),
 });
 
 export const buildUpgradeRequestSchema = buildRequestSchema
@@ -150,6 +164,7 @@ export const deployUpgradeRequestSchema = z.strictObject({
   hosts: deployRequestSchema.shape.hosts,
   store: storeDescriptorSchema,
   maxParallel: deployRequestSchema.shape.maxParallel,
+  migrations: migrationStepSchema.optional(),
   ssh: sshSettingsSchema,
   hooks: hooksSchema,
 });
@@ -161,6 +176,7 @@ export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
   maxParallel: deployRequestSchema.shape.maxParallel,
   /** Per-node config for the stopped nodes, which get the full release. */
   node: deployRequestSchema.shape.node,
+  migrations: migrationStepSchema.optional(),
 });
 
 export type BuildRequest = z.input<typeof buildRequestSchema>;
@@ -228,6 +244,8 @@ export interface DeployStatus {
   release?: StoredRelease;
   hosts: Record<string, HostProgress>;
   failed: number;
+  /** `--run-migrations`: where they ran and what they printed. */
+  migration?: MigrateResult;
 }
 
 /** One host's answer to a node command. */

@@ -20,6 +20,8 @@ export function testEnv() {
     state,
     temporalAddress: process.env.TEMPORAL_ADDRESS,
     exampleRepo: process.env.FERRY_EXAMPLE_REPO ?? join(state, 'example'),
+    /** The mix example app's repository (scripts/example-mix-repo.sh): tags 0.1.0 and 0.2.0. */
+    exampleMixRepo: process.env.FERRY_EXAMPLE_MIX_REPO ?? join(state, 'example-mix'),
     knownHosts: join(state, 'ssh', 'known_hosts'),
     identity: join(state, 'ssh', 'id_ed25519'),
     port: (name: string): number => Number(ports[name]),
@@ -81,10 +83,10 @@ export async function startWorker(env: TestEnv, taskQueue: string, auth: SshAuth
   };
 }
 
-/** A private copy of the example repository with the given `.deliver/config` text. */
-export function exampleProject(env: TestEnv, config: string): string {
+/** A private copy of the example repository (or another one) with the given `.deliver/config` text. */
+export function exampleProject(env: TestEnv, config: string, repo = env.exampleRepo): string {
   const dir = mkdtempSync(join(env.state, 'project-'));
-  cpSync(env.exampleRepo, dir, { recursive: true });
+  cpSync(repo, dir, { recursive: true });
   writeFileSync(join(dir, '.deliver', 'config'), config);
   return dir;
 }

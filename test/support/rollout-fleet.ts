@@ -30,6 +30,8 @@ export function fleet(initial: Record<string, string> = {}) {
   const release = (version: string) => ({ app: 'hello', version, type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: `/s/hello_${version}.release.tar.gz`, builtAt: '2026-01-01T00:00:00Z' });
   const activities: Activities = {
     lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version)),
+    runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.runKey ?? ''}`), { output: 'up 1', recorded: false }),
+    migrationStatus: async () => ({ output: '', recorded: false }),
     uploadRelease: async (t) => {
       calls.push(`upload ${t.host.name} ${t.release.version}`);
       if (failOn.has(t.host.name)) throw new HostKeyError(t.host.name, 'mismatch', '/home/deploy/.ssh/known_hosts');

@@ -35,6 +35,8 @@ function recordingActivities(calls: string[], opts: { failOn?: string; delayMs?:
   const release = { app: 'hello', version: '0.2.0', type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: '/var/ferry/store/hello_0.2.0.release.tar.gz', builtAt: '2026-01-01T00:00:00Z' };
   return {
     lookupRelease: async () => release,
+    runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.expression}`), { output: 'up 1', recorded: false }),
+    migrationStatus: async () => ({ output: '', recorded: false }),
     uploadRelease: async (t) => {
       await step('upload', t.host.name);
       if (t.host.name === opts.failOn) throw new HostKeyError(t.host.name, 'mismatch', '/home/deploy/.ssh/known_hosts');

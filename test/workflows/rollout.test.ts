@@ -271,3 +271,24 @@ test('a recorded rollout history replays on the current workflow code (determini
   const history = JSON.parse(readFileSync(fixture, 'utf8'));
   await Worker.runReplayHistory({ workflowsPath }, history, 'ro-approve');
 });
+
+test('stage migrations run once each, on the stage hosts: before its first batch and after its last, across continue-as-new', async () => {
+  const f = fleet({ web9: '0.1.0' });
+  const input: RolloutPlan = {
+    ...plan({}),
+    continueAsNewAfterEvents: 50,
+    stages: [
+      { environment: 'staging', hosts: [host(9)], migrations: { when: 'before', expression: 'HelloMix.Release.migrate()' } },
+      { environment: 'production', hosts: hosts(4), batch: 1, migrations: { expression: 'HelloMix.Release.migrate()' } },
+    ],
+  };
+  const result = await withWorker('ro-migrate', f.activities, async () => (await start('ro-migrate', input)).result());
+  assert.ok(result.runs > 0, 'the rollout continued as new');
+  const steps = f.calls.filter((c) => c.startsWith('migrate') || c.startsWith('upload')).map((c) => c.split(' ').slice(0, 2).join(' '));
+  assert.deepEqual(steps, ['migrate web9', 'upload web9', 'upload web1', 'upload web2', 'upload web3', 'upload web4', 'migrate web1']);
+  const keys = f.calls.filter((c) => c.startsWith('migrate')).map((c) => c.split(' ')[2]);
+  assert.match(keys[0]!, /^ro-migrate_staging-before@[0-9a-f-]+$/);
+  assert.match(keys[1]!, /^ro-migrate_production-after@[0-9a-f-]+$/);
+  assert.equal(result.stages[1]!.migration?.output, 'up 1');
+  assert.equal(result.stages[1]!.migration?.host, 'web1');
+});

@@ -48,6 +48,8 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     findRelease: async (r) => (r.version === '0.2.0' ? release('0.2.0', 'release') : null),
     lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version, 'release')),
     newestUpgrade: notUsed,
+    runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.expression}`), { output: 'up 1', recorded: false }),
+    migrationStatus: notUsed,
     findBuiltRelease: notUsed,
     pruneHostReleases: notUsed,
     resolveRevision: async ({ ref }) => ({ revision: (ref === '0.3.0' ? 'a' : 'b').repeat(40) }),

@@ -50,6 +50,8 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>): Activ
     healthCommand: notUsed,
     probeHttp: notUsed,
     findBuiltRelease: notUsed,
+    runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.expression}`), { output: 'up 1', recorded: false }),
+    migrationStatus: notUsed,
     pruneHostReleases: notUsed,
     readVersionAt: notUsed,
     makeRelup: notUsed,

@@ -36,34 +36,58 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 
 // --- node: the release's control script ---
 
+/** The words of a control command after the constant script: `control <root> <bin> <args...>`. */
+function controlArgs(argv: readonly string[]): string[] {
+  assert.deepEqual(argv.slice(0, 5), ['timeout', '60', 'env', `PIPE_DIR=${argv[3]!.slice('PIPE_DIR='.length)}`, 'sh']);
+  assert.equal(argv[5], '-c');
+  return argv.slice(7);
+}
+
 test('node.start runs the daemon under a timeout with pipes under the deploy root', () => {
-  assert.equal(toShell(node.start(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello daemon');
+  const argv = node.start(layout);
+  assert.equal(argv[3], 'PIPE_DIR=/opt/ferry/hello/ferry/pipes/');
+  assert.deepEqual(controlArgs(argv), ['control', '/opt/ferry/hello', '/opt/ferry/hello/bin/hello', 'daemon']);
 });
 
 test('node.start quotes a deploy root that has a space', () => {
+  assert.match(toShell(node.start(spaced)), / control '\/opt\/my app\/hello' '\/opt\/my app\/hello\/bin\/hello' daemon$/);
+});
+
+test('node.stop, ping, osPid and releases pass their command to the control script', () => {
+  assert.deepEqual(controlArgs(node.stop(layout)).slice(3), ['stop']);
+  assert.deepEqual(controlArgs(node.ping(layout)).slice(3), ['ping']);
+  assert.deepEqual(controlArgs(node.osPid(layout)).slice(3), ['pid']);
+  assert.deepEqual(controlArgs(node.releases(layout)).slice(3), ['ferry-releases']);
+});
+
+/** A deploy root with a fake `bin/hello` that prints its environment's node name and its arguments. */
+function fakeControl(mix: boolean) {
+  const l = releaseLayout(tempDir(), 'hello');
+  mkdirSync(path.dirname(l.bin), { recursive: true });
+  mkdirSync(path.dirname(l.vmArgs), { recursive: true });
+  writeFileSync(l.vmArgs, '-name hello_2231@127.0.0.1\n-setcookie c\n');
+  writeFileSync(l.bin, '#!/bin/sh\necho "node=${RELEASE_NODE:-} dist=${RELEASE_DISTRIBUTION:-}"; for a in "$@"; do echo "[$a]"; done\n', { mode: 0o755 });
+  if (mix) {
+    mkdirSync(l.releasesDir, { recursive: true });
+    writeFileSync(path.join(l.releasesDir, 'COOKIE'), 'c');
+  }
+  return l;
+}
+
+test('node.releases run by sh on a relx release evaluates which_releases on the node', () => {
+  const l = fakeControl(false);
+  const r = sh(toShell(node.releases(l)));
+  assert.equal(r.stdout, 'node= dist=\n[eval]\n[[{V,S} || {_,V,_,S} <- release_handler:which_releases()].]\n');
+});
+
+test('node.releases and node.ping run by sh on a mix release use rpc with the node name from vm.args', () => {
+  const l = fakeControl(true);
+  assert.equal(sh(toShell(node.ping(l))).stdout, 'node=hello_2231@127.0.0.1 dist=name\n[rpc]\n[IO.puts(:pong)]\n');
   assert.equal(
-    toShell(node.start(spaced)),
-    "timeout 60 env 'PIPE_DIR=/opt/my app/hello/ferry/pipes/' '/opt/my app/hello/bin/hello' daemon",
+    sh(toShell(node.releases(l))).stdout,
+    'node=hello_2231@127.0.0.1 dist=name\n[rpc]\n[IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}]))]\n',
   );
-});
-
-test('node.stop stops the node through the control script', () => {
-  assert.equal(toShell(node.stop(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello stop');
-});
-
-test('node.ping pings the node through the control script', () => {
-  assert.equal(toShell(node.ping(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello ping');
-});
-
-test('node.osPid asks the control script for the pid', () => {
-  assert.equal(toShell(node.osPid(layout)), 'timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello pid');
-});
-
-test('node.releases evaluates which_releases as one quoted argument', () => {
-  assert.equal(
-    toShell(node.releases(layout)),
-    "timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello eval '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].'",
-  );
+  assert.equal(sh(toShell(node.start(l))).stdout, 'node=hello_2231@127.0.0.1 dist=name\n[daemon]\n');
 });
 
 test('node.runningVersion reads the permanent version of a single release', () => {

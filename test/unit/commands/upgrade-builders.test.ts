@@ -38,9 +38,10 @@ test('node.downgrade runs the release script under a 300 s timeout', () => {
 });
 
 test('node.evaluate passes the expression as one quoted argument', () => {
-  assert.equal(
-    toShell(node.evaluate(layout, "hello_server:bump(), 'x'.")),
-    `timeout 60 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello eval 'hello_server:bump(), '\\''x'\\''.'`,
+  assert.ok(
+    toShell(node.evaluate(layout, "hello_server:bump(), 'x'.")).endsWith(
+      ` control /opt/ferry/hello /opt/ferry/hello/bin/hello eval 'hello_server:bump(), '\\''x'\\''.'`,
+    ),
   );
 });
 
