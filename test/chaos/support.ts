@@ -31,19 +31,8 @@ export async function stopWorker(w: ChildProcess, signal: NodeJS.Signals = 'SIGT
   await exited;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Seeded PRNG (mulberry32): the same seed gives the same fault schedule. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The benchmark's seeded PRNG (mulberry32) and sleep: the same seed gives the same fault schedule.
+export { prng, sleep } from '../../bench/env';
 
 /** Node starts a host has seen: run_erl writes a LOGGING STARTED line each time the node starts. */
 export function starts(env: TestEnv, host: string): number {
