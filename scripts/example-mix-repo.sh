@@ -19,25 +19,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRC="$ROOT/examples/hello_mix"
 [ -f "$SRC/mix.exs" ] || die "missing $SRC"
 
-if [ -e "$DEST" ]; then
-    [ -d "$DEST" ] || die "$DEST exists and is not a directory"
-    if [ -n "$(ls -A "$DEST")" ]; then
-        marker=$(git -C "$DEST" config --local --get ferry.exampleRepo 2>/dev/null || true)
-        [ "$marker" = "true" ] && [ -d "$DEST/.git" ] \
-            || die "$DEST is not empty and was not made by this script; not touching it"
-    fi
-    rm -rf "$DEST"
-fi
-mkdir -p "$DEST"
-DEST=$(cd "$DEST" && pwd)
-
-export GIT_AUTHOR_NAME=Ferry GIT_AUTHOR_EMAIL=ferry@example.invalid
-export GIT_COMMITTER_NAME=Ferry GIT_COMMITTER_EMAIL=ferry@example.invalid
-export GIT_CONFIG_NOSYSTEM=1
-g() {
-    git -C "$DEST" -c user.name=Ferry -c user.email=ferry@example.invalid \
-        -c commit.gpgsign=false -c tag.gpgsign=false -c core.hooksPath=/dev/null "$@"
-}
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
+DEST=$(example_repo_dest "$DEST") || die "not creating the example repository"
+export_example_git_identity
 
 tar -C "$SRC" --exclude=./_build --exclude=./deps -cf - . | tar -C "$DEST" -xf -
 

@@ -32,3 +32,32 @@ stop_background() {
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$pid_file"
 }
+
+# example_repo_dest DEST: for scripts/example-repo.sh and example-mix-repo.sh. Removes DEST when one of them made it
+# (the ferry.exampleRepo mark), refuses any other non-empty path, creates it empty and prints its absolute path.
+example_repo_dest() {
+  local dest=$1 marker
+  if [ -e "$dest" ]; then
+    [ -d "$dest" ] || { echo "$dest exists and is not a directory" >&2; return 1; }
+    if [ -n "$(ls -A "$dest")" ]; then
+      marker=$(git -C "$dest" config --local --get ferry.exampleRepo 2>/dev/null || true)
+      [ "$marker" = "true" ] && [ -d "$dest/.git" ] || { echo "$dest is not empty and was not made by this script; not touching it" >&2; return 1; }
+    fi
+    rm -rf "$dest"
+  fi
+  mkdir -p "$dest"
+  (cd "$dest" && pwd)
+}
+
+# The example repositories' fixed identity, so they build without a git identity and give the same commit ids.
+export_example_git_identity() {
+  export GIT_AUTHOR_NAME=Ferry GIT_AUTHOR_EMAIL=ferry@example.invalid
+  export GIT_COMMITTER_NAME=Ferry GIT_COMMITTER_EMAIL=ferry@example.invalid
+  export GIT_CONFIG_NOSYSTEM=1
+}
+
+# g ARGS...: git in $DEST, with that identity, no signing and no hooks.
+g() {
+  git -C "$DEST" -c user.name=Ferry -c user.email=ferry@example.invalid \
+    -c commit.gpgsign=false -c tag.gpgsign=false -c core.hooksPath=/dev/null "$@"
+}

@@ -1,3 +1,4 @@
+import { environmentOf } from '../../core/config/parse';
 import type { NodeCommand, NodeCommandResult, PruneResult } from '../../core/domain/requests';
 import { nodeReport } from '../progress';
 import { nodeCommandRequest, pruneRequest } from '../requests';
@@ -22,6 +23,10 @@ export async function nodeVerb(ctx: VerbContext, command: NodeCommand, env: stri
   const result = r.ok ? r.result : r.report;
   if (opts.json) ctx.out.write(`${JSON.stringify(result ?? { error: r.ok ? undefined : r.message })}\n`);
   else ctx.out.write(`${result ? nodeReport(result) : `${command} failed: ${r.ok ? '' : r.message}`}\n`);
+  if (command === 'cluster' && !r.ok && environmentOf(config, env).node?.cluster === undefined) {
+    const name = env.toUpperCase();
+    ctx.err?.write(`ferry: note: ${env} is not configured as a cluster, so its nodes are not told to connect; set ${name}_CLUSTER=true in .deliver/config and deploy again\n`);
+  }
   return r.ok ? 0 : 1;
 }
 
