@@ -134,6 +134,24 @@ export function openSshArgv(host: SshTarget, auth: SshAuth): { argv: string[]; r
   return { argv, route };
 }
 
+/**
+ * Runs a transfer that stops with a clear error the moment its SSH connection closes: a dropped connection does not
+ * always fail a pending SFTP write, and the transfer would wait for its heartbeat timeout instead. The step's retry
+ * then sends the file again on a new connection.
+ */
+async function untilClosed<T>(host: SshTarget, client: Client, transfer: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const lost = () => stop.abort(new Error(`${host.name}: the SSH connection closed during the transfer`));
+  client.once('close', lost);
+  try {
+    return await transfer(stop.signal);
+  } catch (err) {
+    throw stop.signal.aborted ? stop.signal.reason : err;
+  } finally {
+    client.off('close', lost);
+  }
+}
+
 interface Pooled {
   client: Client;
   sftp?: Promise<SFTPWrapper>;
@@ -184,7 +202,7 @@ export class SshPool {
     return this.using(host, auth, async (pooled) => {
       const sftp = await this.sftp(pooled);
       const hash = createHash('sha256');
-      await pipeline(source, counter(hash, onBytes), sftp.createWriteStream(remotePath));
+      await untilClosed(host, pooled.client, (signal) => pipeline(source, counter(hash, onBytes), sftp.createWriteStream(remotePath), { signal }));
       return hash.digest('hex');
     });
   }
@@ -209,7 +227,7 @@ export class SshPool {
     return this.using(host, auth, async (pooled) => {
       const sftp = await this.sftp(pooled);
       const hash = createHash('sha256');
-      await pipeline(sftp.createReadStream(remotePath), counter(hash, onBytes), createWriteStream(localPath));
+      await untilClosed(host, pooled.client, (signal) => pipeline(sftp.createReadStream(remotePath), counter(hash, onBytes), createWriteStream(localPath), { signal }));
       return hash.digest('hex');
     });
   }
