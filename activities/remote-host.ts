@@ -92,31 +92,30 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const final = layout.tarball(t.release.version);
       const partial = release.partialPath(final);
       const auth = authOf(t.ssh);
-      const present = await ssh.run(t.host, and(release.prepareUpload(layout, t.release.version), release.sha256IfPresent(final)), {}, auth);
-      if (present.stdout.split(/\s/)[0] === t.release.sha256) return { sent: false };
       const store = stores(t.store, t.ssh);
       // Captured now: the stream's callbacks can run in the async context of the pooled connection, not this activity's.
       const ctx = Context.current();
       const beat = (bytes: number) => ctx.heartbeat({ bytes, total: t.release.size });
       const dir = layout.releaseDir(t.release.version);
-      /**
-       * Removes any partial file (a new transfer rewrites it anyway), then fails with DiskFullError when the host cannot
-       * hold the tarball. Before a transfer and again after one failed: a full disk shows as a bare SFTP "Failure".
-       */
-      const checkSpace = async (failed?: Error) => {
+      const noSpace = (free: number, failed?: Error) =>
+        new DiskFullError(
+          `${t.host.name}: no space left for ${releaseFileName(t.release)} in ${dir} (${free} KiB free, it needs ${Math.ceil(t.release.size / 1024)} KiB)` +
+            `${failed ? `; the upload failed (${failed.message}) and its partial file was removed` : ''}; nothing was extracted: free disk space on the host and deploy again`,
+        );
+      // One round trip before the transfer: the directory made, an old partial file removed, what is there, curl, df.
+      const survey = release.parseUploadSurvey((await ssh.run(t.host, release.surveyUpload(dir, final, partial), {}, auth)).stdout);
+      if (survey.sha256 === t.release.sha256) return { sent: false };
+      if (survey.freeKiB !== undefined && survey.freeKiB * 1024 < t.release.size) throw noSpace(survey.freeKiB);
+      /** After a failed transfer: removes the partial file, then tells a full disk (a bare SFTP "Failure") from the rest. */
+      const checkSpace = async (failed: Error) => {
         await ssh.run(t.host, release.removePartial(partial), { allowFailure: true }, auth).catch(() => undefined);
         const df = await ssh.run(t.host, release.diskFree(dir), { allowFailure: true }, auth).catch(() => undefined);
         const free = df ? release.availableKiB(df.stdout) : undefined;
-        if (free !== undefined && free * 1024 < t.release.size) {
-          throw new DiskFullError(
-            `${t.host.name}: no space left for ${releaseFileName(t.release)} in ${dir} (${free} KiB free, it needs ${Math.ceil(t.release.size / 1024)} KiB)` +
-              `${failed ? `; the upload failed (${failed.message}) and its partial file was removed` : ''}; nothing was extracted: free disk space on the host and deploy again`,
-          );
-        }
+        if (free !== undefined && free * 1024 < t.release.size) throw noSpace(free, failed);
       };
       /** Brings the tarball to the partial path: by the host's own curl from a presigned URL, or streamed over SFTP. */
       const transfer = async (): Promise<TransferMode> => {
-        if (store.presignedUrl && (await ssh.run(t.host, release.hasCurl(), {}, auth)).stdout.trim() === 'yes') {
+        if (store.presignedUrl && survey.curl) {
           const url = await store.presignedUrl(t.release, PRESIGNED_URL_SECONDS);
           await ssh.run(t.host, release.download(partial), { stdin: release.curlConfig(url), signal: Context.current().cancellationSignal }, auth);
           return 'presigned-url';
@@ -130,7 +129,6 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
         }
         return store.kind === 'remote' ? 'store-host' : 'worker';
       };
-      await checkSpace();
       let via: TransferMode;
       try {
         via = await transfer();

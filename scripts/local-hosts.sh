@@ -35,6 +35,8 @@ set -eu
 
 DEFAULT_HOSTS="build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241"
 SSHD=/usr/sbin/sshd
+# root's .bashrc on this machine, replaced inside every host by a plain one (see write_host_files)
+ROOT_BASHRC=$(getent passwd root | cut -d: -f6)/.bashrc
 
 die() { echo "local-hosts.sh: $*" >&2; exit 1; }
 say() { echo "$*"; }
@@ -222,6 +224,9 @@ AcceptEnv LANG LC_*
 Subsystem sftp internal-sftp
 EOF
     mv -f "$d/sshd_config.tmp" "$d/sshd_config"
+    # The host's root gets a fresh server's .bashrc, not this machine's: sshd's shell reads it for every command,
+    # and a developer's profile (pyenv and the like) would slow every step and print noise into stderr.
+    printf '# .bashrc of root on local test host %s (bind-mounted by scripts/local-hosts.sh)\n' "$1" >"$d/bashrc"
     echo "$2" >"$d/port"
 }
 
@@ -269,8 +274,8 @@ start_host() {
     rm -f "$d/sshd.pid"
     echo "--- $(date '+%F %T') local-hosts.sh start $name on port $port" >>"$d/sshd.log"
     unshare --mount --propagation private sh -c \
-        'mount --bind "$1" /opt && exec "$2" -D -f "$3" -p "$4" -E "$5"' \
-        ferry-host "$d/root" "$SSHD" "$d/sshd_config" "$port" "$d/sshd.log" \
+        'mount --bind "$1" /opt && { [ ! -f "$6" ] || mount --bind "$7" "$6"; } && exec "$2" -D -f "$3" -p "$4" -E "$5"' \
+        ferry-host "$d/root" "$SSHD" "$d/sshd_config" "$port" "$d/sshd.log" "$ROOT_BASHRC" "$d/bashrc" \
         </dev/null >>"$d/sshd.log" 2>&1 9>&- &
     bg=$!
     # sshd writes its pid file once it listens

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, existsSync, readFileSync } from 'n
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
-import { Transform, type Duplex, type Readable } from 'node:stream';
+import { Transform, Writable, type Duplex, type Readable } from 'node:stream';
 import { Client, utils, type AnyAuthMethod, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import type { Argv } from '../../core/commands/shell';
 import { toShell } from '../../core/commands/shell';
@@ -202,7 +202,7 @@ export class SshPool {
     return this.using(host, auth, async (pooled) => {
       const sftp = await this.sftp(pooled);
       const hash = createHash('sha256');
-      await untilClosed(host, pooled.client, (signal) => pipeline(source, counter(hash, onBytes), sftp.createWriteStream(remotePath), { signal }));
+      await untilClosed(host, pooled.client, (signal) => pipeline(source, counter(hash, onBytes), sftpWriter(sftp, remotePath), { signal }));
       return hash.digest('hex');
     });
   }
@@ -395,6 +395,57 @@ function authMethods(route: Route, auth: SshAuth): AnyAuthMethod[] {
 
 const describeKeys = (route: Route, auth: SshAuth): string =>
   [...route.identityFiles.filter((f) => existsSync(f)), ...(auth.agentSocket ? ['the agent'] : [])].join(', ') || 'no key found';
+
+/**
+ * Writes a stream to a remote file with up to `inFlight` SFTP write requests outstanding, as OpenSSH's sftp does:
+ * ssh2's own write stream waits for each chunk's reply before it sends the next, one round trip per chunk.
+ */
+function sftpWriter(sftp: SFTPWrapper, path: string, inFlight = 16): Writable {
+  let handle: Buffer | undefined;
+  let position = 0;
+  let pending = 0;
+  let failed: Error | undefined;
+  let waiting: (() => void) | undefined;
+  const settled = () => {
+    const w = waiting;
+    waiting = undefined;
+    w?.();
+  };
+  return new Writable({
+    construct(done) {
+      sftp.open(path, 'w', (err, h) => {
+        handle = h;
+        done(err ?? null);
+      });
+    },
+    write(chunk: Buffer, _enc, done) {
+      if (failed) return done(failed);
+      pending++;
+      sftp.write(handle!, chunk, 0, chunk.length, position, (err) => {
+        pending--;
+        failed ??= err ?? undefined;
+        settled();
+      });
+      position += chunk.length;
+      // Backpressure: the next chunk is taken once fewer than `inFlight` writes are outstanding.
+      if (pending < inFlight) return done();
+      waiting = () => done(failed ?? null);
+    },
+    final(done) {
+      const drain = () => {
+        if (failed) return done(failed);
+        if (pending > 0) return void (waiting = drain);
+        sftp.close(handle!, (err) => done(err ?? null));
+      };
+      drain();
+    },
+    destroy(err, done) {
+      // Not waited for: after a lost connection its reply never comes. The partial file is never used.
+      if (handle && !this.writableFinished) sftp.close(handle, () => undefined);
+      done(err);
+    },
+  });
+}
 
 function counter(hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): Transform {
   let n = 0;

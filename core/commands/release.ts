@@ -4,11 +4,36 @@ import type { Argv } from './shell';
 /** Where an upload lands before its checksum is verified; never extracted from. */
 export const partialPath = (final: string): string => `${final}.partial`;
 
-/** Makes the directory an upload goes to. Repeatable. */
-export const prepareUpload = (layout: ReleaseLayout, v: string): Argv => ['mkdir', '-p', layout.releaseDir(v)];
+/**
+ * Everything an upload checks before it sends a byte, in one command (one round trip, one remote shell): makes the
+ * release directory, removes a partial file an earlier try left, then prints the final file's sha256 (or `-` when it is
+ * not there), `curl` or `no-curl`, and `df -Pk` of the directory. Read with `parseUploadSurvey`. Repeatable.
+ */
+export const surveyUpload = (dir: string, final: string, partial: string): Argv => [
+  'sh',
+  '-c',
+  'mkdir -p -- "$1" && rm -f -- "$3" && { if [ -f "$2" ]; then sha256sum -- "$2"; else echo -; fi; ' +
+    'if command -v curl >/dev/null 2>&1; then echo curl; else echo no-curl; fi; df -Pk -- "$1" || true; }',
+  'survey',
+  dir,
+  final,
+  partial,
+];
 
-/** Prints the sha256 of a file, or nothing when it does not exist: the check before an upload. */
-export const sha256IfPresent = (path: string): Argv => ['sh', '-c', 'if [ -f "$1" ]; then sha256sum "$1"; fi', 'sha256', path];
+export interface UploadSurvey {
+  /** The sha256 of the file already in place, if any. */
+  sha256?: string;
+  /** Whether the host has curl (it can fetch a presigned URL itself). */
+  curl: boolean;
+  /** Free KiB where the file goes; undefined when df could not tell. */
+  freeKiB?: number;
+}
+
+export function parseUploadSurvey(stdout: string): UploadSurvey {
+  const [present = '-', curl, ...df] = stdout.split('\n');
+  const sha256 = /^\\?([0-9a-f]{64})\s/.exec(present)?.[1];
+  return { ...(sha256 ? { sha256 } : {}), curl: curl === 'curl', freeKiB: availableKiB(df.join('\n')) };
+}
 
 /** Checks the sha256 of a partial upload, then moves it into place (atomic on one filesystem). */
 export const verifyAndPlace = (partial: string, final: string, sha256: string): Argv[] => [
@@ -43,9 +68,6 @@ export const listVersions = (layout: ReleaseLayout): Argv => [
   'versions',
   layout.releasesDir,
 ];
-
-/** Prints `yes` when the host has curl: whether it can fetch a presigned URL itself. */
-export const hasCurl = (): Argv => ['sh', '-c', 'if command -v curl >/dev/null 2>&1; then echo yes; else echo no; fi', 'has-curl'];
 
 /**
  * Downloads to the partial path with curl, which reads the URL from stdin (`curlConfig`): a presigned URL never

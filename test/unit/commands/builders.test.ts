@@ -295,18 +295,13 @@ test('release.partialPath appends .partial', () => {
   assert.equal(release.partialPath('/opt/ferry/hello/releases/0.2.0/hello.tar.gz'), '/opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial');
 });
 
-test('release.prepareUpload makes the release directory', () => {
-  assert.equal(toShell(release.prepareUpload(layout, version('0.2.0'))), 'mkdir -p /opt/ferry/hello/releases/0.2.0');
-});
-
-test('release.prepareUpload quotes a deploy root that has a space', () => {
-  assert.equal(toShell(release.prepareUpload(spaced, version('0.2.0'))), "mkdir -p '/opt/my app/hello/releases/0.2.0'");
-});
-
-test('release.sha256IfPresent passes the path as a parameter of a constant script', () => {
+test('release.surveyUpload passes its paths as parameters of a constant script, quoted when they have a space', () => {
+  const final = spaced.tarball('0.2.0');
   assert.equal(
-    toShell(release.sha256IfPresent(layout.tarball('0.2.0'))),
-    `sh -c 'if [ -f "$1" ]; then sha256sum "$1"; fi' sha256 /opt/ferry/hello/releases/0.2.0/hello.tar.gz`,
+    toShell(release.surveyUpload(spaced.releaseDir('0.2.0'), final, release.partialPath(final))),
+    `sh -c 'mkdir -p -- "$1" && rm -f -- "$3" && { if [ -f "$2" ]; then sha256sum -- "$2"; else echo -; fi; ` +
+      `if command -v curl >/dev/null 2>&1; then echo curl; else echo no-curl; fi; df -Pk -- "$1" || true; }' survey ` +
+      "'/opt/my app/hello/releases/0.2.0' '/opt/my app/hello/releases/0.2.0/hello.tar.gz' '/opt/my app/hello/releases/0.2.0/hello.tar.gz.partial'",
   );
 });
 
@@ -351,17 +346,29 @@ test('release.listVersions lists the directories under releases/ with a constant
   );
 });
 
-test('release.sha256IfPresent run by sh prints the sha256 of an existing file', () => {
-  const file = path.join(tempDir(), 'hello.tar.gz');
-  writeFileSync(file, 'release bytes');
-  const r = sh(toShell(release.sha256IfPresent(file)));
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, `${sha256('release bytes')}  ${file}\n`);
+test('release.surveyUpload run by sh makes the directory, removes a partial file and reports what is there', () => {
+  const dir = path.join(tempDir(), 'releases', '0.2.0');
+  const final = path.join(dir, 'hello.tar.gz');
+  const partial = release.partialPath(final);
+  const first = sh(toShell(release.surveyUpload(dir, final, partial)));
+  assert.equal(first.status, 0, first.stderr);
+  assert.ok(existsSync(dir));
+  const none = release.parseUploadSurvey(first.stdout);
+  assert.equal(none.sha256, undefined);
+  assert.equal(none.curl, spawnSync('sh', ['-c', 'command -v curl']).status === 0);
+  assert.ok(none.freeKiB! > 0, first.stdout);
+  writeFileSync(final, 'release bytes');
+  writeFileSync(partial, 'half a rel');
+  const again = release.parseUploadSurvey(sh(toShell(release.surveyUpload(dir, final, partial))).stdout);
+  assert.equal(again.sha256, sha256('release bytes'));
+  assert.equal(existsSync(partial), false);
 });
 
-test('release.sha256IfPresent run by sh prints nothing and succeeds for a missing file', () => {
-  const r = sh(toShell(release.sha256IfPresent(path.join(tempDir(), 'missing.tar.gz'))));
-  assert.deepEqual(r, { status: 0, stdout: '', stderr: '' });
+test('release.parseUploadSurvey reads a hash, curl and a full disk; anything else is unknown', () => {
+  const df = 'Filesystem 1024-blocks Used Available Capacity Mounted on\ntmpfs 1024 1024 0 100% /opt/x\n';
+  assert.deepEqual(release.parseUploadSurvey(`${SHA}  /opt/x/hello.tar.gz\ncurl\n${df}`), { sha256: SHA, curl: true, freeKiB: 0 });
+  assert.deepEqual(release.parseUploadSurvey(`-\nno-curl\ndf: /opt/x: No such file or directory\n`), { curl: false, freeKiB: undefined });
+  assert.deepEqual(release.parseUploadSurvey(''), { curl: false, freeKiB: undefined });
 });
 
 test('release.verifyAndPlace run by sh moves a partial with the right checksum into place', () => {

@@ -51,10 +51,6 @@ test('release.download reads the URL from stdin, so it is never in argv', () => 
   assert.throws(() => release.curlConfig('file:///etc/shadow'));
 });
 
-test('release.hasCurl answers yes or no', () => {
-  assert.match(sh(toShell(release.hasCurl())), /^(yes|no)\n$/);
-});
-
 test('a host line names how the tarball came', () => {
   assert.equal(hostLine({ host: 'web1', step: 'done', version: '0.2.0', sent: true, via: 'presigned-url' }).replace(/\s+/g, ' ').trim(), '✓ web1 done 0.2.0 (via presigned URL, fetched by the host)');
   assert.equal(hostLine({ host: 'web1', step: 'done', version: '0.2.0', sent: false }).replace(/\s+/g, ' ').trim(), '✓ web1 done 0.2.0 (already uploaded)');
