@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadDeliveryConfig } from '../../client/config-file';
-import { buildRequest, deployRequest } from '../../client/requests';
+import { buildRequest, buildUpgradeRequest, deployRequest, deployUpgradeRequest } from '../../client/requests';
 import { exampleProject, testConfig, testEnv } from '../support/env';
 import { allLogins, ferry, spawnWorker, stopWorker, summary, temporal } from './support';
 
@@ -68,6 +68,10 @@ function cliCases(): Case[] {
     { what: 'shell metacharacters in BUILD_AT', message: /BUILD_AT|path/, run: () => ferry(project('', [/^BUILD_AT=.*$/m, 'BUILD_AT="/opt/$(id)"']), 'build', 'release') },
     { what: 'relative RELEASE_STORE with traversal', message: /RELEASE_STORE|path|store/i, run: () => deploy(project('', [/^RELEASE_STORE=.*$/m, 'RELEASE_STORE="../../etc"']), '--version=0.1.0') },
     { what: 'an upgrade that is not in the store (wrong from-version)', message: /upgrade/i, run: () => ferry(good, 'deploy', 'upgrade', 'to', 'production', '--version=0.1.0') },
+    { what: 'build upgrade from a revision that does not exist', message: /9\.9\.9/, run: () => ferry(good, 'build', 'upgrade', '--from=9.9.9', '--to=0.2.0') },
+    { what: 'build upgrade with an old version not in the store', message: /9\.9\.9/, run: () => ferry(good, 'build', 'upgrade', '--with=9.9.9', '--to=0.2.0') },
+    { what: 'build upgrade whose from-version is its to-version', message: /two different versions/, run: () => ferry(good, 'build', 'upgrade', '--from=0.1.0', '--to=0.1.0') },
+    { what: 'build upgrade with metacharacters in --from', message: /from/, run: () => ferry(good, 'build', 'upgrade', '--from=0.1.0;id', '--to=0.2.0') },
     { what: 'unknown host key (empty known_hosts)', message: /host key|known_hosts/i, run: () => deploy(project(`SSH_KNOWN_HOSTS="${emptyKnownHosts}"\n`), '--version=0.1.0') },
   ];
 }
@@ -76,6 +80,8 @@ async function temporalCases(): Promise<Case[]> {
   const config = await loadDeliveryConfig({ cwd: good });
   const base = deployRequest(config, 'production', { version: '0.1.0', startDeploy: true });
   const build = buildRequest(config, { tag: '0.1.0' });
+  const upgrade = buildUpgradeRequest(config, { from: '0.1.0', to: '0.2.0' });
+  const deployUpgrade = deployUpgradeRequest(config, 'production', { version: '0.2.0' });
   let n = 0;
   const start = (type: string, input: unknown) => () => {
     const id = `chaos-bad-input-${process.pid}-${++n}`;
@@ -101,6 +107,11 @@ async function temporalCases(): Promise<Case[]> {
     { what: 'deployRelease: path traversal in ssh.knownHostsFile', message: /knownHostsFile|path/, run: start('deployRelease', { ...base, ssh: { knownHostsFile: '/etc/../root/x' } }) },
     { what: 'buildRelease: metacharacters in ref', message: /ref/, run: start('buildRelease', { ...build, ref: 'main;id' }) },
     { what: 'buildRelease: option injection in ref', message: /ref/, run: start('buildRelease', { ...build, ref: '--upload-pack=id' }) },
+    { what: 'buildUpgrade: a from-revision that does not exist', message: /9\.9\.9/, run: start('buildUpgrade', { ...upgrade, from: '9.9.9' }) },
+    { what: 'buildUpgrade: an old version not in the store', message: /9\.9\.9/, run: start('buildUpgrade', { ...upgrade, from: undefined, with: '9.9.9' }) },
+    { what: 'buildUpgrade: from-version equal to the to-version', message: /two different versions/, run: start('buildUpgrade', { ...upgrade, ref: '0.1.0' }) },
+    { what: 'buildUpgrade: metacharacters in from', message: /from/, run: start('buildUpgrade', { ...upgrade, from: '0.1.0$(id)' }) },
+    { what: 'deployUpgrade: an upgrade to a version not in the store', message: /9\.9\.9/, run: start('deployUpgrade', { ...deployUpgrade, version: '9.9.9' }) },
     { what: 'buildRelease: metacharacters in buildAt', message: /buildAt|path/, run: start('buildRelease', { ...build, buildAt: '/opt/$(id)' }) },
   ];
 }
