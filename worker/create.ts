@@ -3,6 +3,7 @@ import { createActivities } from '../activities';
 import { SshPool, type SshAuth } from '../activities/ssh/ssh-pool';
 import { storeFactory, type S3Settings } from '../activities/store';
 import { TASK_QUEUE } from '../core/domain/constants';
+import { workflowBundle } from './bundle';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -20,7 +21,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    workflowBundle: await workflowBundle(),
     activities: createActivities({ ssh, auth: opts.auth, stores: storeFactory({ ssh, s3: opts.s3 }) }),
     maxConcurrentActivityTaskExecutions: 50,
     // Build output and byte counts travel in heartbeats; the CLI shows them live.

@@ -2,9 +2,10 @@ import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { workflowBundle } from '../../worker/bundle';
 
-/** The workflow bundle every workflow test runs. */
-export const workflowsPath = require.resolve('../../workflows');
+/** The workflow bundle every workflow test runs (and replays): the worker's, cached by the digest of its sources. */
+export { workflowBundle } from '../../worker/bundle';
 
 /**
  * The dev server that scripts/with-test-env.sh started, connected before the test file's tests and closed after them.
@@ -33,7 +34,7 @@ export function workflowEnv() {
     },
     /** Runs `fn` while a worker with `activities` polls `taskQueue`. */
     async withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
-      const worker = await Worker.create({ connection: conn.native!, taskQueue, workflowsPath, activities });
+      const worker = await Worker.create({ connection: conn.native!, taskQueue, workflowBundle: await workflowBundle(), activities });
       return worker.runUntil(fn);
     },
   };

@@ -10,7 +10,7 @@ import type { Activities } from '../../activities';
 import { HostKeyError } from '../../core/domain/errors';
 import type { HostTarget } from '../../core/domain/host';
 import type { DeployRequest, DeployStatus } from '../../core/domain/requests';
-import { workflowEnv, workflowsPath } from '../support/workflow-env';
+import { workflowEnv, workflowBundle } from '../support/workflow-env';
 
 const fixture = join(__dirname, 'fixtures', 'deploy-release.history.json');
 
@@ -142,7 +142,7 @@ test('input that does not validate fails at once with an InputError and runs no 
 
 test('a recorded deploy history replays on the current workflow code (determinism)', async () => {
   const history = JSON.parse(readFileSync(fixture, 'utf8'));
-  await Worker.runReplayHistory({ workflowsPath }, history, 'wf-ok');
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'wf-ok');
 });
 
 const buildInput = (extra: object = {}) => ({

@@ -9,7 +9,7 @@ import type { Activities } from '../../activities';
 import type { RolloutPlan, RolloutProgress } from '../../core/domain/plan';
 import type { rollout } from '../../workflows/rollout';
 import { fleet, hosts, plan } from '../support/rollout-fleet';
-import { workflowsPath } from '../support/workflow-env';
+import { workflowBundle } from '../support/workflow-env';
 
 /**
  * Rollout workflow tests on the time-skipping test server (`temporal-test-server`, pinned in scripts/bootstrap.sh):
@@ -33,7 +33,7 @@ after(async () => {
 });
 
 async function withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
   return worker.runUntil(fn);
 }
 const start = (name: string, input: RolloutPlan) => env.client.workflow.start<typeof rollout>('rollout', { taskQueue: name, workflowId: name, args: [input] });

@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Approval, RolloutPlan, RolloutProgress } from '../../core/domain/plan';
 import type { rollout } from '../../workflows/rollout';
 import { fleet, host, hosts, plan } from '../support/rollout-fleet';
-import { workflowEnv, workflowsPath } from '../support/workflow-env';
+import { workflowEnv, workflowBundle } from '../support/workflow-env';
 
 const fixture = join(__dirname, 'fixtures', 'rollout.history.json');
 
@@ -269,7 +269,7 @@ test('a long rollout continues as new between batches and finishes every host on
 
 test('a recorded rollout history replays on the current workflow code (determinism)', async () => {
   const history = JSON.parse(readFileSync(fixture, 'utf8'));
-  await Worker.runReplayHistory({ workflowsPath }, history, 'ro-approve');
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'ro-approve');
 });
 
 test('stage migrations run once each, on the stage hosts: before its first batch and after its last, across continue-as-new', async () => {

@@ -10,7 +10,7 @@ import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
 import type { DeployStatus, UpgradeEnvironmentRequest } from '../../core/domain/requests';
-import { workflowEnv, workflowsPath } from '../support/workflow-env';
+import { workflowEnv, workflowBundle } from '../support/workflow-env';
 
 /** Histories recorded once from 'wfe-ok' (re-recorded only when a fixture is deleted on purpose), replayed below. */
 const fixtures = {
@@ -98,7 +98,7 @@ test('builds the upgrade from the version the running nodes agree on, hot-upgrad
 
 for (const [id, file] of Object.entries(fixtures)) {
   test(`a recorded history of ${id} replays on the current workflow code (determinism)`, async () => {
-    await Worker.runReplayHistory({ workflowsPath }, JSON.parse(readFileSync(file, 'utf8')), id);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, JSON.parse(readFileSync(file, 'utf8')), id);
   });
 }
 

@@ -10,7 +10,7 @@ import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
 import type { BuildResult, BuildUpgradeRequest, DeployStatus, DeployUpgradeRequest } from '../../core/domain/requests';
-import { workflowEnv, workflowsPath } from '../support/workflow-env';
+import { workflowEnv, workflowBundle } from '../support/workflow-env';
 
 const fixture = join(__dirname, 'fixtures', 'deploy-upgrade.history.json');
 const buildFixture = join(__dirname, 'fixtures', 'build-upgrade.history.json');
@@ -215,10 +215,10 @@ test('buildUpgrade from a git ref whose release the store lacks builds that rele
 });
 
 test('a recorded buildUpgrade history (old release built by a child, then the relup) replays on the current workflow code', async () => {
-  await Worker.runReplayHistory({ workflowsPath }, JSON.parse(readFileSync(buildFixture, 'utf8')), 'wfu-build');
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, JSON.parse(readFileSync(buildFixture, 'utf8')), 'wfu-build');
 });
 
 test('a recorded upgrade history replays on the current workflow code (determinism)', async () => {
   const history = JSON.parse(readFileSync(fixture, 'utf8'));
-  await Worker.runReplayHistory({ workflowsPath }, history, 'wfu-ok');
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'wfu-ok');
 });
