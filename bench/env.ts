@@ -169,6 +169,11 @@ export async function stopProcess(p: ChildProcess, signal: NodeJS.Signals): Prom
   await exited;
 }
 
+/** Removes what a deploy left on the hosts, so that every run does the full work. */
+export function clearHosts(env: BenchEnv, hosts: string[]): void {
+  for (const h of hosts) for (const d of ['ferry', 'raw', 'raw.tar.gz']) rmSync(join(env.hostRoot(h), d), { recursive: true, force: true });
+}
+
 /** Runs `cmd` and resolves with its exit status (rejects on a non-zero one). */
 export function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

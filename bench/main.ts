@@ -2,15 +2,16 @@
  * `npm run bench`: Ferry against the raw baseline on the same local hosts, in one run. See README "Benchmarks".
  *
  * Env: BENCH_HOSTS (host counts, default 1,3,10,25), BENCH_RUNS (repetitions, default 5), BENCH_ROLLOUT_HOSTS (P2,
- * default 50), BENCH_BATCH (P2 batch size, default 10), BENCH_TEMPORAL_PORT (7253), BENCH_PORT_BASE (3000: the build
- * host; host i on BASE+i), BENCH_STATE (.ferry/bench), BENCH_OUT (bench/results).
+ * default 50), BENCH_BATCH (P2 batch size, default 10), BENCH_P3_HOSTS (10), BENCH_P6_HOSTS (100), BENCH_P6_BATCH
+ * (25), BENCH_ONLY (figures to run, default p1,p2,p3,p5,p6), BENCH_TEMPORAL_PORT (7253), BENCH_PORT_BASE (3000: the
+ * build host; host i on BASE+i), BENCH_STATE (.ferry/bench), BENCH_OUT (bench/results).
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRequest, deployRequest, rolloutPlan } from '../client/requests';
 import type { DeliveryConfig } from '../core/config/schema';
 import type { RolloutProgress } from '../core/domain/plan';
-import { ROOT, benchEnv, median, memoryOf, run, sleep, type BenchEnv } from './env';
+import { measureAvailability } from './availability';
+import { ROOT, benchEnv, clearHosts, median, memoryOf, run, sleep, type BenchEnv } from './env';
 import { count, familyHistory, typeOf } from './history';
 import { writeResults, type Results } from './report';
 
@@ -19,6 +20,20 @@ const HOSTS = list(process.env.BENCH_HOSTS, [1, 3, 10, 25]);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ROLLOUT_HOSTS = Number(process.env.BENCH_ROLLOUT_HOSTS ?? 50);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10);
+const P3_HOSTS = Number(process.env.BENCH_P3_HOSTS ?? 10);
+const P6_HOSTS = Number(process.env.BENCH_P6_HOSTS ?? 100);
+const P6_BATCH = Number(process.env.BENCH_P6_BATCH ?? 25);
+const FIGURES = ['p1', 'p2', 'p3', 'p5', 'p6'] as const;
+type Figure = (typeof FIGURES)[number];
+/** BENCH_ONLY: the figures to run (P4 and P6 per host count come with P1; p6 is P6 at scale). */
+const ONLY: Figure[] = (() => {
+  const given = process.env.BENCH_ONLY?.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '');
+  if (!given?.length) return [...FIGURES];
+  const unknown = given.filter((g) => !(FIGURES as readonly string[]).includes(g));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown figure(s) ${unknown.join(', ')}; use a comma list of ${FIGURES.join(', ')}`);
+  return FIGURES.filter((f) => given.includes(f));
+})();
+const runs = (f: Figure) => ONLY.includes(f);
 const VERSION = '0.1.0';
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -27,11 +42,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
   return performance.now() - t;
-}
-
-/** Removes what a deploy left on the hosts, so that every run does the full work. */
-function clearHosts(env: BenchEnv, hosts: string[]) {
-  for (const h of hosts) for (const d of ['ferry', 'raw', 'raw.tar.gz']) rmSync(join(env.hostRoot(h), d), { recursive: true, force: true });
 }
 
 /** The raw baseline: `scp` of the tarball, then `ssh host 'tar xzf ...'`, on every host in parallel. */
@@ -60,7 +70,9 @@ async function ferryRollout(env: BenchEnv, config: DeliveryConfig, hosts: string
 }
 
 async function main() {
-  const maxHosts = Math.max(...HOSTS, ROLLOUT_HOSTS);
+  // as many hosts as the largest figure that runs needs (P5 uses up to 5)
+  const counts = { p1: HOSTS, p2: [ROLLOUT_HOSTS], p3: [P3_HOSTS], p5: [5], p6: [P6_HOSTS] };
+  const maxHosts = Math.max(...ONLY.flatMap((f) => counts[f]));
   const env = await benchEnv({
     state: process.env.BENCH_STATE ?? join(ROOT, '.ferry', 'bench'),
     temporalPort: Number(process.env.BENCH_TEMPORAL_PORT ?? 7253),
@@ -88,13 +100,13 @@ async function measure(env: BenchEnv): Promise<Results> {
   const tarball = join(env.state, 'store', `hello_${VERSION}.release.tar.gz`);
   const results: Results = {
     machine: { cores: (await import('node:os')).availableParallelism(), note: process.env.BENCH_MACHINE ?? '' },
-    parameters: { hosts: HOSTS, runs: RUNS, rolloutHosts: ROLLOUT_HOSTS, batch: BATCH },
+    parameters: { only: ONLY, hosts: HOSTS, runs: RUNS, rolloutHosts: ROLLOUT_HOSTS, batch: BATCH, p3Hosts: P3_HOSTS, p6Hosts: P6_HOSTS, p6Batch: P6_BATCH },
     fanOut: [],
     startedAt: new Date().toISOString(),
   };
 
   // P1 fan-out, P4 handshakes, P6 peak RSS: per host count, a fresh worker, runs alternating ferry and raw.
-  for (const n of HOSTS) {
+  for (const n of runs('p1') ? HOSTS : []) {
     const hosts = env.names.slice(0, n);
     await env.killWorker();
     await env.startWorker();
@@ -123,7 +135,7 @@ async function measure(env: BenchEnv): Promise<Results> {
   clearHosts(env, env.names);
 
   // P2 orchestration overhead: a rollout in batches against the same work done raw, batch after batch.
-  {
+  if (runs('p2')) {
     const hosts = env.names.slice(0, ROLLOUT_HOSTS);
     await env.killWorker();
     await env.startWorker();
@@ -179,8 +191,15 @@ async function measure(env: BenchEnv): Promise<Results> {
   }
   clearHosts(env, env.names);
 
+  // P3 availability: a client calls every node every 10 ms during a hot upgrade, then during a restart-based update.
+  if (runs('p3')) {
+    await env.killWorker();
+    await env.startWorker();
+    results.availability = await measureAvailability(env, config, env.names.slice(0, P3_HOSTS), { nextId, log });
+  }
+
   // P5: kill -9 the worker while a rollout is mid-batch; time from the restart to work going on.
-  {
+  if (runs('p5')) {
     const hosts = env.names.slice(0, Math.max(2, Math.min(env.names.length, 5)));
     const samples: Array<{ readyMs: number; workflowTaskMs: number; activityMs: number }> = [];
     for (let r = 0; r < RUNS; r++) {
@@ -214,6 +233,20 @@ async function measure(env: BenchEnv): Promise<Results> {
       activityMs: median(samples.map((s) => s.activityMs)),
       runs: samples,
     };
+  }
+
+  // P6 at scale: a fresh worker, one rollout (no node start) of P6_HOSTS hosts; the worker's peak RSS.
+  if (runs('p6')) {
+    const hosts = env.names.slice(0, P6_HOSTS);
+    await env.killWorker();
+    const worker = await env.startWorker();
+    clearHosts(env, hosts);
+    const idleMiB = memoryOf(worker.pid!).hwmKiB / 1024;
+    const rolloutMs = await timed(async () => (await ferryRollout(env, config, hosts, P6_BATCH)).done);
+    const peakMiB = memoryOf(worker.pid!).hwmKiB / 1024;
+    results.scale = { hosts: hosts.length, batch: P6_BATCH, rolloutMs, workerIdlePeakRssMiB: idleMiB, workerPeakRssMiB: peakMiB };
+    log(`P6 ${hosts.length} hosts in batches of ${P6_BATCH}: rollout ${seconds(rolloutMs)} s, worker peak RSS ${peakMiB.toFixed(0)} MiB (${idleMiB.toFixed(0)} MiB before it)`);
+    clearHosts(env, hosts);
   }
   results.finishedAt = new Date().toISOString();
   return results;

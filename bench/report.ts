@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Availability } from './availability';
 
 export interface FanOutRow {
   hosts: number;
@@ -15,7 +16,7 @@ export interface FanOutRow {
 
 export interface Results {
   machine: { cores: number; note: string };
-  parameters: { hosts: number[]; runs: number; rolloutHosts: number; batch: number };
+  parameters: { only: string[]; hosts: number[]; runs: number; rolloutHosts: number; batch: number; p3Hosts: number; p6Hosts: number; p6Batch: number };
   startedAt: string;
   finishedAt?: string;
   fanOut: FanOutRow[];
@@ -37,6 +38,9 @@ export interface Results {
     continueAsNewAtHosts: number;
     runsFor500: number;
   };
+  availability?: Availability;
+  /** P6 at scale: one rollout of many hosts through a fresh worker. */
+  scale?: { hosts: number; batch: number; rolloutMs: number; workerIdlePeakRssMiB: number; workerPeakRssMiB: number };
   recovery?: { hosts: number; readyMs: number; workflowTaskMs: number; activityMs: number; runs: Array<{ readyMs: number; workflowTaskMs: number; activityMs: number }> };
 }
 
@@ -49,19 +53,24 @@ export function markdown(r: Results): string {
     '',
     `Run ${r.startedAt} to ${r.finishedAt ?? '?'} on ${r.machine.cores} cores${r.machine.note ? ` (${r.machine.note})` : ''}; medians of ${r.parameters.runs} runs.`,
     'Every ratio is Ferry against the raw baseline measured in the same run on the same local hosts.',
-    '',
-    '## P1 fan-out, P4 SSH handshakes, P6 worker peak RSS',
-    '',
-    'Deploy of the example release (deployRelease through a worker) against parallel `scp` + `ssh host tar xzf`.',
-    '',
-    '| hosts | ferry (s) | raw (s) | ratio | SSH logins per host | steps per host | logins per step | worker peak RSS (MiB) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...r.fanOut.map(
-      (f) =>
-        `| ${f.hosts} | ${s(f.ferryMs)} | ${s(f.rawMs)} | ${f.ratio.toFixed(2)} | ${f.handshakesPerHost.toFixed(1)} | ${f.stepsPerHost.toFixed(1)} | ${(f.handshakesPerHost / f.stepsPerHost).toFixed(2)} | ${f.workerPeakRssMiB.toFixed(0)} |`,
-    ),
+    `Figures run: ${r.parameters.only.join(', ')}.`,
     '',
   ];
+  if (r.fanOut.length) {
+    lines.push(
+      '## P1 fan-out, P4 SSH handshakes, P6 worker peak RSS',
+      '',
+      'Deploy of the example release (deployRelease through a worker) against parallel `scp` + `ssh host tar xzf`.',
+      '',
+      '| hosts | ferry (s) | raw (s) | ratio | SSH logins per host | steps per host | logins per step | worker peak RSS (MiB) |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...r.fanOut.map(
+        (f) =>
+          `| ${f.hosts} | ${s(f.ferryMs)} | ${s(f.rawMs)} | ${f.ratio.toFixed(2)} | ${f.handshakesPerHost.toFixed(1)} | ${f.stepsPerHost.toFixed(1)} | ${(f.handshakesPerHost / f.stepsPerHost).toFixed(2)} | ${f.workerPeakRssMiB.toFixed(0)} |`,
+      ),
+      '',
+    );
+  }
   const ro = r.rollout;
   if (ro) {
     lines.push(
@@ -82,6 +91,25 @@ export function markdown(r: Results): string {
       '',
     );
   }
+  const av = r.availability;
+  if (av) {
+    const row = (name: string, a: Availability['hot']) =>
+      `| ${name} | ${a.hosts} | ${a.calls} | ${a.failed} | ${a.longestGapMs} | ${a.pidsUnchanged ? 'yes' : 'no'} | ${a.onTarget ? 'yes' : 'no'} | ${s(a.workflowMs)} |`;
+    lines.push(
+      '## P3 availability during a hot upgrade',
+      '',
+      `A hidden Erlang node calls \`hello:version()\` on every node every ${av.intervalMs} ms (\`erpc:call\`, 1 s timeout) while the nodes go from ${av.from} to ${av.to}, until 1 s after the workflow returned.`,
+      `Hot upgrade: \`deployUpgrade\` (\`ferry deploy upgrade to production\`). Restart: \`deployRelease\` with start (what \`ferry update production --start-deploy\` runs after its build), on fresh ${av.from} nodes.`,
+      '',
+      `| path | hosts | calls | failed calls | longest gap (ms) | pids unchanged | all on ${av.to} | workflow (s) |`,
+      '| --- | ---: | ---: | ---: | ---: | --- | --- | ---: |',
+      row('hot upgrade', av.hot),
+      row('restart', av.restart),
+      '',
+      'The longest gap is the longest time a node went without a successful answer (calls every 10 ms make about 10 ms the floor on an idle machine).',
+      '',
+    );
+  }
   const rc = r.recovery;
   if (rc) {
     lines.push(
@@ -99,7 +127,16 @@ export function markdown(r: Results): string {
       '',
     );
   }
-  lines.push('![time against host count](fan-out.svg)', '');
+  const sc = r.scale;
+  if (sc) {
+    lines.push(
+      '## P6 worker peak RSS at scale',
+      '',
+      `A fresh worker runs one rollout (no node start) of ${sc.hosts} hosts in batches of ${sc.batch}: ${s(sc.rolloutMs)} s; its peak RSS (VmHWM) was **${sc.workerPeakRssMiB.toFixed(0)} MiB** (${sc.workerIdlePeakRssMiB.toFixed(0)} MiB once started, before the rollout).`,
+      '',
+    );
+  }
+  if (r.fanOut.length) lines.push('![time against host count](fan-out.svg)', '');
   return lines.join('\n');
 }
 
@@ -137,5 +174,5 @@ export function writeResults(dir: string, r: Results): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
   writeFileSync(join(dir, 'results.md'), markdown(r));
-  writeFileSync(join(dir, 'fan-out.svg'), svg(r.fanOut));
+  if (r.fanOut.length) writeFileSync(join(dir, 'fan-out.svg'), svg(r.fanOut));
 }
