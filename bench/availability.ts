@@ -12,10 +12,11 @@ import { ROOT, clearHosts, sleep, stopProcess, type BenchEnv } from './env';
  * P3: availability of the nodes while they change version. A hidden Erlang node (bench/p3_client.erl) calls every
  * node every INTERVAL ms during a hot upgrade (`deployUpgrade`, what `ferry deploy upgrade to production` runs) and
  * during a restart-based update (`deployRelease` with startDeploy, what `ferry update production --start-deploy`
- * runs after its build), both from FROM to TO on freshly deployed nodes.
+ * runs after its build), both from FROM to TO on freshly deployed nodes. 0.2.0 -> 0.3.0 is the example's upgrade
+ * that converts the state of a running gen_server (hello_server, suspended meanwhile), which the probe calls.
  */
-const FROM = '0.1.0';
-const TO = '0.2.0';
+const FROM = '0.2.0';
+const TO = '0.3.0';
 const INTERVAL_MS = 10;
 /** How long the probe goes on after the workflow returned. */
 const AFTER_MS = 1000;
@@ -28,6 +29,8 @@ export interface ProbeRow {
   longestGapMs: number;
   /** The versions hello:version() answered, in the order seen. */
   versions: string[];
+  /** Times hello_server's counter did not go on from its last value: the state was lost. */
+  stateResets: number;
   pidBefore: string;
   pidAfter: string;
   firstError: string | null;
@@ -41,6 +44,8 @@ export interface AvailabilityRun {
   failed: number;
   longestGapMs: number;
   pidsUnchanged: boolean;
+  /** No node lost hello_server's counter. */
+  stateKept: boolean;
   /** Every node answered TO last. */
   onTarget: boolean;
   nodes: ProbeRow[];
@@ -66,8 +71,8 @@ export async function measureAvailability(env: BenchEnv, config: DeliveryConfig,
   const deploy = (version: string) => execute<DeployStatus>('deployRelease', 'p3-deploy', deployRequest(config, 'production', { version, host, startDeploy: true }));
   const stopNodes = () => execute('nodeCommand', 'p3-stop', nodeCommandRequest(config, 'production', 'stop', host));
 
-  log(`P3: building ${TO} and the upgrade ${FROM} -> ${TO}`);
-  await execute('buildRelease', 'build', buildRequest(config, { tag: TO }));
+  log(`P3: building ${FROM}, ${TO} and the upgrade ${FROM} -> ${TO}`);
+  for (const tag of [FROM, TO]) await execute('buildRelease', 'build', buildRequest(config, { tag }));
   await execute('buildUpgrade', 'build-upgrade', buildUpgradeRequest(config, { from: FROM, to: TO }));
 
   /** Fresh nodes on FROM, then `change` under the probe; the probe goes on AFTER_MS after it returned. */
@@ -93,12 +98,13 @@ export async function measureAvailability(env: BenchEnv, config: DeliveryConfig,
       failed: rows.reduce((s, r) => s + r.failed, 0),
       longestGapMs: Math.max(...rows.map((r) => r.longestGapMs)),
       pidsUnchanged: rows.every((r) => r.pidBefore !== '' && r.pidBefore === r.pidAfter),
+      stateKept: rows.every((r) => r.stateResets === 0),
       onTarget: rows.length === nodes.length && rows.every((r) => r.versions.at(-1) === TO),
       nodes: rows,
     };
     log(
       `P3 ${label}, ${hosts.length} hosts: ${run.calls} calls, ${run.failed} failed, longest gap ${run.longestGapMs} ms, ` +
-        `pids ${run.pidsUnchanged ? 'unchanged' : 'changed'}, ${run.onTarget ? `all on ${TO}` : `NOT all on ${TO}`}; workflow ${Math.round(workflowMs)} ms`,
+        `pids ${run.pidsUnchanged ? 'unchanged' : 'changed'}, state ${run.stateKept ? 'kept' : 'lost'}, ${run.onTarget ? `all on ${TO}` : `NOT all on ${TO}`}; workflow ${Math.round(workflowMs)} ms`,
     );
     return run;
   };

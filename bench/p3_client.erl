@@ -5,10 +5,12 @@
 %%
 %% Usage: ERL_FLAGS="-name NAME@127.0.0.1 -hidden -setcookie COOKIE" escript bench/p3_client.erl INTERVAL_MS NODE...
 %%
-%% Each call is erpc:call(Node, hello, version, [], 1000): it runs the application's own code on the node, so it
-%% goes through the module a hot upgrade replaces. Once every node answered (and gave its OS pid), it prints
-%% `ready`; it probes until a line (or end of file) arrives on stdin, then prints one JSON object per node:
-%% {"node", "calls", "failed", "longestGapMs", "versions" (in the order seen), "pidBefore", "pidAfter", "firstError"}.
+%% Each call is hello:version() and then hello_server:bump() on the node (erpc, 1 s timeout each): the module a hot
+%% upgrade reloads, and a gen_server whose state the upgrade converts while the process is suspended. A bump that
+%% does not answer one more than the last one means the counter was lost (the node restarted). Once every node
+%% answered (and gave its OS pid), it prints `ready`; it probes until a line (or end of file) arrives on stdin, then
+%% prints one JSON object per node: {"node", "calls", "failed", "longestGapMs", "versions" (in the order seen),
+%% "stateResets", "pidBefore", "pidAfter", "firstError"}.
 -mode(compile).
 
 main([IntervalArg | Names]) when Names =/= [] ->
@@ -51,16 +53,17 @@ wait_pid(Node, Deadline) ->
 probe(Parent, Node, Interval) ->
     Now = now_ms(),
     loop(#{parent => Parent, node => Node, interval => Interval, calls => 0, failed => 0, last_ok => Now, gap => 0,
-           versions => [], first_error => none, next => Now}).
+           versions => [], count => none, resets => 0, first_error => none, next => Now}).
 
 loop(S = #{node := Node, interval := Interval, next := Next, calls := Calls}) ->
     receive
         stop -> finish(S)
     after max(0, Next - now_ms()) ->
         Start = now_ms(),
-        Answer = try erpc:call(Node, hello, version, [], 1000) catch Class:Reason -> {error, Class, Reason} end,
+        Answer = try {erpc:call(Node, hello, version, [], 1000), erpc:call(Node, hello_server, bump, [], 1000)}
+                 catch Class:Reason -> {error, Class, Reason} end,
         S1 = case Answer of
-                 V when is_binary(V) -> answered(S, V, now_ms());
+                 {V, N} when is_binary(V), is_integer(N) -> counted(answered(S, V, now_ms()), N);
                  Err -> failed(S, Err)
              end,
         loop(S1#{calls := Calls + 1, next := Start + Interval})
@@ -73,6 +76,10 @@ answered(S = #{last_ok := Last, gap := Gap, versions := Vs}, V, Now) ->
            end,
     S#{last_ok := Now, gap := max(Gap, Now - Last), versions := Seen}.
 
+counted(S = #{count := Last, resets := R}, N) ->
+    Reset = case Last of none -> 0; _ when N =:= Last + 1 -> 0; _ -> 1 end,
+    S#{count := N, resets := R + Reset}.
+
 failed(S = #{failed := F, first_error := First}, Err) ->
     S#{failed := F + 1, first_error := case First of none -> Err; _ -> First end}.
 
@@ -80,11 +87,11 @@ finish(S = #{parent := Parent, last_ok := Last, gap := Gap}) ->
     %% a node that has not answered since its last success counts up to now
     Parent ! {result, self(), S#{gap := max(Gap, now_ms() - Last)}}.
 
-json(Node, PidBefore, PidAfter, #{calls := Calls, failed := Failed, gap := Gap, versions := Vs, first_error := E}) ->
+json(Node, PidBefore, PidAfter, #{calls := Calls, failed := Failed, gap := Gap, versions := Vs, resets := Resets, first_error := E}) ->
     Error = case E of none -> "null"; _ -> str(io_lib:format("~0p", [E])) end,
-    io_lib:format("{\"node\":~s,\"calls\":~b,\"failed\":~b,\"longestGapMs\":~b,\"versions\":[~s],\"pidBefore\":~s,\"pidAfter\":~s,\"firstError\":~s}",
+    io_lib:format("{\"node\":~s,\"calls\":~b,\"failed\":~b,\"longestGapMs\":~b,\"versions\":[~s],\"stateResets\":~b,\"pidBefore\":~s,\"pidAfter\":~s,\"firstError\":~s}",
                   [str(atom_to_list(Node)), Calls, Failed, Gap, lists:join(",", [str(binary_to_list(V)) || V <- lists:reverse(Vs)]),
-                   str(PidBefore), str(PidAfter), Error]).
+                   Resets, str(PidBefore), str(PidAfter), Error]).
 
 %% A JSON string of printable text.
 str(Chars) ->

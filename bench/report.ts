@@ -94,15 +94,15 @@ export function markdown(r: Results): string {
   const av = r.availability;
   if (av) {
     const row = (name: string, a: Availability['hot']) =>
-      `| ${name} | ${a.hosts} | ${a.calls} | ${a.failed} | ${a.longestGapMs} | ${a.pidsUnchanged ? 'yes' : 'no'} | ${a.onTarget ? 'yes' : 'no'} | ${s(a.workflowMs)} |`;
+      `| ${name} | ${a.hosts} | ${a.calls} | ${a.failed} | ${a.longestGapMs} | ${a.pidsUnchanged ? 'yes' : 'no'} | ${a.stateKept ? 'yes' : 'no'} | ${a.onTarget ? 'yes' : 'no'} | ${s(a.workflowMs)} |`;
     lines.push(
       '## P3 availability during a hot upgrade',
       '',
-      `A hidden Erlang node calls \`hello:version()\` on every node every ${av.intervalMs} ms (\`erpc:call\`, 1 s timeout) while the nodes go from ${av.from} to ${av.to}, until 1 s after the workflow returned.`,
+      `A hidden Erlang node calls \`hello:version()\` and \`hello_server:bump()\` on every node every ${av.intervalMs} ms (\`erpc:call\`, 1 s timeout each) while the nodes go from ${av.from} to ${av.to}, until 1 s after the workflow returned.`,
       `Hot upgrade: \`deployUpgrade\` (\`ferry deploy upgrade to production\`). Restart: \`deployRelease\` with start (what \`ferry update production --start-deploy\` runs after its build), on fresh ${av.from} nodes.`,
       '',
-      `| path | hosts | calls | failed calls | longest gap (ms) | pids unchanged | all on ${av.to} | workflow (s) |`,
-      '| --- | ---: | ---: | ---: | ---: | --- | --- | ---: |',
+      `| path | hosts | calls | failed calls | longest gap (ms) | pids unchanged | counter kept | all on ${av.to} | workflow (s) |`,
+      '| --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |',
       row('hot upgrade', av.hot),
       row('restart', av.restart),
       '',
