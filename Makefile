@@ -1,5 +1,5 @@
 # Two commands on a fresh Debian machine: `make demo` (the main job on embedded defaults) and `make test`.
-.PHONY: demo demo-stop test check lint typecheck bootstrap
+.PHONY: demo demo-stop test check lint typecheck bootstrap chaos bench
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -17,6 +17,13 @@ check: bootstrap
 	npm run typecheck
 	npm run lint
 	npm test
+
+# The slower targets: fault injection (about 25 min at its defaults) and the benchmarks (about 40 min).
+chaos: bootstrap
+	npm run chaos
+
+bench: bootstrap
+	npm run bench
 
 typecheck lint:
 	npm run $@
