@@ -10,6 +10,7 @@ import type { SshSettings, SshTarget } from '../core/domain/host';
 import { isVersion, releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
 import type { StoreDescriptor } from '../core/domain/store';
 import type { VersionFacts } from '../core/domain/versioning';
+import { reportProgress } from './heartbeat';
 import { authOf } from './ssh/auth';
 import { definedOnly, openSshArgv, type SshAuth, type SshPool } from './ssh/ssh-pool';
 import { getRelease, newestUpgrade, type StoreFactory } from './store';
@@ -94,7 +95,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       let output = '';
       let seq = 0;
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      const beat = setInterval(() => reportProgress(ctx, { seq, output: output.slice(-4000) }), 1000);
       try {
         await ssh.run(t.buildHost, toShell(build.withBuildLock(t.buildAt, inDir(t.buildAt, ...commands))), {
           signal: ctx.cancellationSignal,
@@ -130,7 +131,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       let output = '';
       let seq = 0;
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      const beat = setInterval(() => reportProgress(ctx, { seq, output: output.slice(-4000) }), 1000);
       try {
         const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
         const r = await ssh.run(
@@ -182,14 +183,14 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       const v1 = t.from.version;
       let output = '';
       let seq = 0;
-      const beat = setInterval(() => ctx.heartbeat({ seq, output: output.slice(-4000) }), 1000);
+      const beat = setInterval(() => reportProgress(ctx, { seq, output: output.slice(-4000) }), 1000);
       const run = (command: string, opts: { stdin?: string } = {}) =>
         ssh.run(t.buildHost, command, { ...opts, signal: ctx.cancellationSignal, onOutput: (c) => ((output += c), (seq += c.length), (output = output.slice(-16000))) }, auth);
       try {
         const oldTarball = build.oldTarballPath(t.buildAt, t.app, v1);
         await run(toShell(build.prepareFerryDir(t.buildAt)));
         const store = stores(t.store, t.ssh);
-        const sent = await ssh.putStream(t.buildHost, await store.openRead(t.from), oldTarball, (n) => ctx.heartbeat({ seq, bytes: n }), auth);
+        const sent = await ssh.putStream(t.buildHost, await store.openRead(t.from), oldTarball, (n) => reportProgress(ctx, { seq, bytes: n }), auth);
         if (sent !== t.from.sha256) {
           throw new ChecksumMismatchError(`${store.name}: ${releaseFileName(t.from)} has sha256 ${sent}, the manifest says ${t.from.sha256}`);
         }
@@ -234,7 +235,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       // Captured now: stream callbacks can run in another async context than this activity's.
       const ctx = Context.current();
       try {
-        const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => ctx.heartbeat({ bytes: n }), authOf(t.ssh));
+        const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => reportProgress(ctx, { bytes: n }), authOf(t.ssh));
         if (got !== sha256) throw new ChecksumMismatchError(`${t.buildHost.name}: ${t.remoteTarball} arrived with sha256 ${got}, expected ${sha256}`);
         if (existing) log.warn('release replaced in store', { version: t.version, old: existing.sha256, new: sha256 });
         // A generated appup is kept beside the upgrade, so a user can read, edit and reuse it.
@@ -249,7 +250,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
             builtAt: new Date().toISOString(),
             ...(t.upgrade ? { fromVersion: t.upgrade.fromVersion, appup: t.upgrade.appup } : {}),
           },
-          (n) => ctx.heartbeat({ bytes: n, phase: 'store' }),
+          (n) => reportProgress(ctx, { bytes: n, phase: 'store' }),
         );
         log.info(t.upgrade ? 'upgrade stored' : 'release stored', { version: t.version, store: store.name });
         return stored;

@@ -9,6 +9,7 @@ import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
 import type { TransferMode } from '../core/domain/requests';
 import type { StoreDescriptor } from '../core/domain/store';
+import { reportProgress } from './heartbeat';
 import type { SshPool } from './ssh/ssh-pool';
 import { authOf } from './ssh/auth';
 import type { StoreFactory } from './store';
@@ -95,7 +96,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const store = stores(t.store, t.ssh);
       // Captured now: the stream's callbacks can run in the async context of the pooled connection, not this activity's.
       const ctx = Context.current();
-      const beat = (bytes: number) => ctx.heartbeat({ bytes, total: t.release.size });
+      const beat = (bytes: number) => reportProgress(ctx, { bytes, total: t.release.size });
       const dir = layout.releaseDir(t.release.version);
       const noSpace = (free: number, failed?: Error) =>
         new DiskFullError(

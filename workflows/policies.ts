@@ -9,8 +9,8 @@ const retry: RetryPolicy = { initialInterval: '1s', maximumInterval: '30s', maxi
  */
 export const SSH_STEP: ActivityOptions = { startToCloseTimeout: '3m', heartbeatTimeout: '20s', retry };
 
-/** Tarball transfers; they heartbeat bytes sent. */
-export const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry };
+/** Tarball transfers; they heartbeat bytes sent, and every 5 s while quiet (a host's own curl download, a checksum). */
+export const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '20s', retry };
 
 /** A build on the build host; it heartbeats its output every second. */
 export const BUILD: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '1m', retry: { ...retry, maximumAttempts: 2 } };
