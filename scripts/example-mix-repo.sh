@@ -30,10 +30,7 @@ git -c init.defaultBranch=main init -q "$DEST"
 g symbolic-ref HEAD refs/heads/main
 g config ferry.exampleRepo true
 
-export GIT_AUTHOR_DATE="2024-01-01T12:00:00Z" GIT_COMMITTER_DATE="2024-01-01T12:00:00Z"
-g add -A
-g commit -q -m "hello_mix 0.1.0"
-g tag -a 0.1.0 -m "hello_mix 0.1.0"
+example_commit 1 0.1.0 "hello_mix 0.1.0"
 
 # 0.2.0: bump the version, change the greeting, add migration 3
 sed -i 's/version: "0.1.0"/version: "0.2.0"/' "$DEST/mix.exs"
@@ -43,8 +40,6 @@ grep -q 'version: "0.2.0"' "$DEST/mix.exs" || die "could not bump mix.exs"
 grep -q 'mix app 0.2!' "$DEST/lib/hello_mix.ex" || die "could not change HelloMix.greeting/0"
 grep -q '{3, "add_audit_log"}' "$DEST/lib/hello_mix/migrations.ex" || die "could not add migration 3"
 
-export GIT_AUTHOR_DATE="2024-01-02T12:00:00Z" GIT_COMMITTER_DATE="2024-01-02T12:00:00Z"
-g commit -q -a -m "hello_mix 0.2.0"
-g tag -a 0.2.0 -m "hello_mix 0.2.0"
+example_commit 2 0.2.0 "hello_mix 0.2.0"
 
 echo "example mix repo at $DEST: branch main, tags $(g tag -l | tr '\n' ' ')(HEAD $(g rev-parse --short HEAD))"

@@ -40,10 +40,7 @@ git -c init.defaultBranch=main init -q "$DEST"
 g symbolic-ref HEAD refs/heads/main
 g config ferry.exampleRepo true
 
-export GIT_AUTHOR_DATE="2024-01-01T12:00:00Z" GIT_COMMITTER_DATE="2024-01-01T12:00:00Z"
-g add -A
-g commit -q -m "hello 0.1.0"
-g tag -a 0.1.0 -m "hello 0.1.0"
+example_commit 1 0.1.0 "hello 0.1.0"
 
 # 0.2.0: bump both versions, change something visible
 sed -i 's/{vsn, "0.1.0"}/{vsn, "0.2.0"}/' "$DEST/src/hello.app.src"
@@ -53,9 +50,7 @@ grep -q '{vsn, "0.2.0"}' "$DEST/src/hello.app.src" || die "could not bump src/he
 grep -q '{release, {hello, "0.2.0"}' "$DEST/rebar.config" || die "could not bump rebar.config"
 grep -q 'Hello again from Ferry 0.2!' "$DEST/src/hello.erl" || die "could not change hello:greeting/0"
 
-export GIT_AUTHOR_DATE="2024-01-02T12:00:00Z" GIT_COMMITTER_DATE="2024-01-02T12:00:00Z"
-g commit -q -a -m "hello 0.2.0"
-g tag -a 0.2.0 -m "hello 0.2.0"
+example_commit 2 0.2.0 "hello 0.2.0"
 
 # 0.3.0: hot upgrade from 0.2.0 with a state change and a hand-written appup
 sed -i 's/{vsn, "0.2.0"}/{vsn, "0.3.0"}/' "$DEST/src/hello.app.src"
@@ -68,10 +63,7 @@ grep -q '{vsn, "0.3.0"}' "$DEST/src/hello.app.src" || die "could not bump src/he
 grep -q '{release, {hello, "0.3.0"}' "$DEST/rebar.config" || die "could not bump rebar.config to 0.3.0"
 grep -q 'hot-upgraded by Ferry 0.3' "$DEST/src/hello.erl" || die "could not change hello:greeting/0 for 0.3.0"
 
-export GIT_AUTHOR_DATE="2024-01-03T12:00:00Z" GIT_COMMITTER_DATE="2024-01-03T12:00:00Z"
-g add -A
-g commit -q -m "hello 0.3.0"
-g tag -a 0.3.0 -m "hello 0.3.0"
+example_commit 3 0.3.0 "hello 0.3.0"
 
 # 0.4.0: a new supervised process, no hand-written appup
 sed -i 's/{vsn, "0.3.0"}/{vsn, "0.4.0"}/' "$DEST/src/hello.app.src"
@@ -86,9 +78,6 @@ grep -q 'hello_ticker\]}' "$DEST/src/hello.app.src" || die "could not register h
 grep -q '{release, {hello, "0.4.0"}' "$DEST/rebar.config" || die "could not bump rebar.config to 0.4.0"
 grep -q 'with a ticker' "$DEST/src/hello.erl" || die "could not change hello:greeting/0 for 0.4.0"
 
-export GIT_AUTHOR_DATE="2024-01-04T12:00:00Z" GIT_COMMITTER_DATE="2024-01-04T12:00:00Z"
-g add -A
-g commit -q -m "hello 0.4.0"
-g tag -a 0.4.0 -m "hello 0.4.0"
+example_commit 4 0.4.0 "hello 0.4.0"
 
 echo "example repo at $DEST: branch main, tags $(g tag -l | tr '\n' ' ')(HEAD $(g rev-parse --short HEAD))"

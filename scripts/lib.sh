@@ -61,3 +61,12 @@ g() {
   git -C "$DEST" -c user.name=Ferry -c user.email=ferry@example.invalid \
     -c commit.gpgsign=false -c tag.gpgsign=false -c core.hooksPath=/dev/null "$@"
 }
+
+# example_commit DAY VSN MESSAGE: commits all of $DEST (added, changed and removed files) as MESSAGE, dated
+# 2024-01-DAY at noon UTC, and tags it VSN (annotated): fixed dates give the same commit ids on every run.
+example_commit() {
+  (
+    export GIT_AUTHOR_DATE="2024-01-0$1T12:00:00Z" GIT_COMMITTER_DATE="2024-01-0$1T12:00:00Z"
+    g add -A && g commit -q -m "$3" && g tag -a "$2" -m "$3"
+  )
+}
