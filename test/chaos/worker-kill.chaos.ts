@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { RolloutProgress } from '../../core/domain/plan';
 import type { NodeCommandResult } from '../../core/domain/requests';
 import { exampleProject, testConfig, testEnv } from '../support/env';
+import { productionOn010 } from '../support/cli';
 import { ferry, halfExtracted, prng, sleep, spawnWorker, starts, stopWorker, summary, temporal } from './support';
 
 /**
@@ -22,10 +23,7 @@ let worker: ChildProcess;
 before(() => {
   project = exampleProject(env, testConfig(env));
   worker = spawnWorker();
-  const stored = (JSON.parse(ferry(project, 'show', 'releases', '--json').out || '[]') as Array<{ version: string }>).map((r) => r.version);
-  for (const tag of ['0.1.0', '0.2.0'].filter((v) => !stored.includes(v))) assert.equal(ferry(project, 'build', 'release', `--tag=${tag}`).code, 0);
-  const first = ferry(project, 'deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
-  assert.equal(first.code, 0, first.out + first.err);
+  productionOn010(project);
 });
 
 after(async () => {

@@ -1,42 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RolloutPlan, RolloutProgress } from '../../core/domain/plan';
 import type { NodeCommandResult } from '../../core/domain/requests';
+import { ferry, productionOn010, root, spawnWorker, starts, stopWorker, temporal } from '../support/cli';
 import { exampleProject, testConfig, testEnv } from '../support/env';
 
 const env = testEnv();
-const root = join(__dirname, '..', '..');
-const temporal = join(root, '.venv', 'bin', 'temporal');
 const ID = 'ferry/hello/production';
 const HOSTS = ['prod1', 'prod2', 'prod3'];
 let project: string;
 let gated: string;
 let worker: ChildProcess;
-
-function ferry(cwd: string, ...args: string[]) {
-  const r = spawnSync(join(root, 'bin', 'ferry'), args, { cwd, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function temporalCli(...args: string[]) {
-  const r = spawnSync(temporal, [...args, '--address', env.temporalAddress], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-const startWorker = (): ChildProcess => {
-  const w = spawn(join(root, 'bin', 'ferry'), ['worker'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' } });
-  w.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
-  return w;
-};
-const stopWorker = async (w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') => {
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const exited = new Promise((r) => w.once('exit', r));
-  w.kill(signal);
-  await exited;
-};
+const temporalCli = (...args: string[]) => temporal(env, ...args);
+const startWorker = () => spawnWorker('warn');
 
 const progress = (): RolloutProgress => {
   const q = temporalCli('workflow', 'query', '--workflow-id', ID, '--type', 'progress', '--output', 'json');
@@ -62,22 +41,11 @@ const versions = (cwd: string) => {
   return (JSON.parse(r.out) as NodeCommandResult).hosts.map((h) => h.version);
 };
 
-/** Node starts a host has seen: run_erl writes a LOGGING STARTED line each time the node starts. */
-const starts = (host: string): number => {
-  const dir = join(env.hostRoot(host), 'ferry', 'hello', 'log');
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('erlang.log.'))
-    .reduce((n, f) => n + (readFileSync(join(dir, f), 'utf8').match(/LOGGING STARTED/g) ?? []).length, 0);
-};
-
 before(() => {
   project = exampleProject(env, testConfig(env, 'APPROVERS="alice bob"\n'));
   gated = exampleProject(env, testConfig(env, 'PRODUCTION_REQUIRE_APPROVAL=true\nPRODUCTION_CANARY=1\nPRODUCTION_BATCH=2\nAPPROVERS="alice bob"\n'));
   worker = startWorker();
-  const stored = (JSON.parse(ferry(project, 'show', 'releases', '--json').out || '[]') as Array<{ version: string }>).map((r) => r.version);
-  for (const tag of ['0.1.0', '0.2.0'].filter((v) => !stored.includes(v))) assert.equal(ferry(project, 'build', 'release', `--tag=${tag}`).code, 0);
-  const first = ferry(project, 'deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
-  assert.equal(first.code, 0, first.out + first.err);
+  productionOn010(project);
 });
 
 after(async () => {
@@ -171,7 +139,7 @@ test('a host that fails makes the rollout wait for an operator; ferry resume --r
 });
 
 test('a worker killed with SIGKILL between batches is replaced; the rollout finishes and starts each node exactly once', async () => {
-  const before = HOSTS.map(starts);
+  const before = HOSTS.map((h) => starts(env, h));
   const cli = spawn(join(root, 'bin', 'ferry'), ['rollout', 'production', '--version=0.2.0', '--batch=1', '--pause=3'], { cwd: project, stdio: 'ignore' });
   const cliDone = new Promise<number | null>((r) => cli.once('exit', r));
   // Batch 2 of 3 has finished and the rollout sleeps before batch 3: no activity is in flight, so nothing waits for a timeout.
@@ -180,7 +148,7 @@ test('a worker killed with SIGKILL between batches is replaced; the rollout fini
   worker = startWorker();
   assert.equal(await cliDone, 0);
   assert.deepEqual(versions(project), ['0.2.0', '0.2.0', '0.2.0']);
-  assert.deepEqual(HOSTS.map((h, i) => starts(h) - before[i]!), [1, 1, 1]);
+  assert.deepEqual(HOSTS.map((h, i) => starts(env, h) - before[i]!), [1, 1, 1]);
   const done = progress();
   assert.deepEqual(Object.values(done.stages[0]!.hosts).map((h) => h.attempts), [1, 1, 1]);
 });
@@ -197,7 +165,7 @@ test('ferry rollback production returns the hosts of the last rollout to the ver
 });
 
 test('a worker killed with SIGKILL during an activity of batch 2 is replaced; the step is redone, the rollout completes, each node started once', async () => {
-  const before = HOSTS.map(starts);
+  const before = HOSTS.map((h) => starts(env, h));
   // The health command leaves a line in the host's own log each time it runs, then takes a few seconds: the kill lands in it.
   const log = (h: string) => join(env.hostRoot(h), 'ferry', 'hello', 'health.log');
   for (const h of HOSTS) rmSync(log(h), { force: true });
@@ -215,7 +183,7 @@ test('a worker killed with SIGKILL during an activity of batch 2 is replaced; th
   worker = startWorker();
   assert.equal(await cliDone, 0);
   assert.deepEqual(versions(project), [target, target, target]);
-  assert.deepEqual(HOSTS.map((h, i) => starts(h) - before[i]!), [1, 1, 1], 'each node was deployed and started exactly once');
+  assert.deepEqual(HOSTS.map((h, i) => starts(env, h) - before[i]!), [1, 1, 1], 'each node was deployed and started exactly once');
   const runs = (h: string) => readFileSync(log(h), 'utf8').trim().split('\n').length;
   assert.deepEqual(HOSTS.map(runs), [1, 2, 1], 'only the interrupted health command ran again');
   const done = progress();
