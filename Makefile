@@ -18,7 +18,7 @@ check: bootstrap
 	npm run lint
 	npm test
 
-# The slower targets: fault injection (about 17 min at its defaults) and the benchmarks (about 20 min).
+# The slower targets: fault injection (about 17 min at its defaults) and the benchmarks (about 30 min).
 chaos: bootstrap
 	npm run chaos
 

@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestEnv } from '../support/env';
+import { loginCount, type TestEnv } from '../support/env';
 
 /** Shared by the fault-injection families (`npm run chaos`): the CLIs and the worker (test/support/cli.ts), host-side records. */
 export { ferry, root, spawnWorker, starts, stopWorker, temporal } from '../support/cli';
@@ -9,8 +9,7 @@ export { ferry, root, spawnWorker, starts, stopWorker, temporal } from '../suppo
 export { prng, sleep } from '../../bench/env';
 
 /** Every login of every test host so far. */
-export const allLogins = (env: TestEnv, hosts: string[]): number =>
-  hosts.reduce((n, h) => n + (readFileSync(env.sshdLog(h), 'utf8').match(/Accepted publickey/g) ?? []).length, 0);
+export const allLogins = (env: TestEnv, hosts: string[]): number => hosts.reduce((n, h) => n + loginCount(env, h), 0);
 
 /**
  * What is wrong with a host's release tree: a `.partial` upload left behind, or a release directory without the files

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopProcess } from '../../bench/env';
 import type { TestEnv } from './env';
 
 /**
@@ -28,12 +29,8 @@ export function spawnWorker(logLevel = 'error'): ChildProcess {
   return w;
 }
 
-export async function stopWorker(w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const exited = new Promise((r) => w.once('exit', r));
-  w.kill(signal);
-  await exited;
-}
+/** Stops the worker (SIGTERM unless told) and waits for it to exit. */
+export const stopWorker = (w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => stopProcess(w, signal);
 
 /** Node starts a host has seen: run_erl writes a LOGGING STARTED line each time the node starts. */
 export function starts(env: TestEnv, host: string): number {
