@@ -3,7 +3,8 @@ import type { Argv } from './shell';
 /** A non-bare repository at BUILD_AT that accepts pushes to its checked-out branch, as edeliver sets it up. Repeatable. */
 export const prepareRepository = (buildAt: string): Argv[] => [
   ['mkdir', '-p', buildAt],
-  ['sh', '-c', 'cd "$1" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore', 'init', buildAt],
+  // Under a lock on the directory itself: two builds that start at once would otherwise both run `git init`.
+  ['flock', buildAt, 'sh', '-c', 'cd "$1" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore', 'init', buildAt],
 ];
 
 /** The lock every build on one BUILD_AT holds: inside `.git`, which checkouts and `git clean` never touch. */

@@ -437,14 +437,14 @@ test('release.listVersions run by sh prints nothing and succeeds when there is n
 test('build.prepareRepository makes BUILD_AT and a repository that accepts pushes to its branch', () => {
   assert.equal(
     and(...build.prepareRepository('/opt/build')),
-    "mkdir -p /opt/build && sh -c 'cd \"$1\" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore' init /opt/build",
+    "mkdir -p /opt/build && flock /opt/build sh -c 'cd \"$1\" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore' init /opt/build",
   );
 });
 
 test('build.prepareRepository quotes a BUILD_AT that has a space', () => {
   assert.equal(
     and(...build.prepareRepository('/opt/my build')),
-    "mkdir -p '/opt/my build' && sh -c 'cd \"$1\" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore' init '/opt/my build'",
+    "mkdir -p '/opt/my build' && flock '/opt/my build' sh -c 'cd \"$1\" && { [ -d .git ] || git init -q; } && git config receive.denyCurrentBranch ignore' init '/opt/my build'",
   );
 });
 
@@ -455,6 +455,16 @@ test('build.prepareRepository run twice by sh leaves one repository that accepts
     const r = sh(command);
     assert.equal(r.status, 0, r.stderr);
   }
+  assert.equal(execFileSync('git', ['config', 'receive.denyCurrentBranch'], { cwd: buildAt, encoding: 'utf8' }), 'ignore\n');
+});
+
+test('build.prepareRepository run by six shells at once makes one repository, and none of them fails', () => {
+  // Two builds that share a BUILD_AT start together; `git init` alone is not safe to run twice at once.
+  const buildAt = path.join(tempDir(), 'shared');
+  const command = and(...build.prepareRepository(buildAt));
+  const r = sh(`for i in 1 2 3 4 5 6; do (${command} || echo FAILED) & done; wait`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '', r.stderr);
   assert.equal(execFileSync('git', ['config', 'receive.denyCurrentBranch'], { cwd: buildAt, encoding: 'utf8' }), 'ignore\n');
 });
 
