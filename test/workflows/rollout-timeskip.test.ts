@@ -17,7 +17,8 @@ import { workflowBundle } from '../support/workflow-env';
  * The server does not skip time while a client waits on an update result, so these tests decide by signal.
  */
 const server = join(__dirname, '..', '..', '.venv', 'bin', 'temporal-test-server');
-const port = Number(process.env.FERRY_TEST_TIMESKIP_PORT ?? 7253);
+/** A free port unless FERRY_TEST_TIMESKIP_PORT names one: two test runs on one machine must not share a server. */
+const port = process.env.FERRY_TEST_TIMESKIP_PORT ? Number(process.env.FERRY_TEST_TIMESKIP_PORT) : undefined;
 let env: TestWorkflowEnvironment;
 
 before(async () => {
