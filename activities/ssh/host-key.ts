@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { Client } from 'ssh2';
 import { HostUnreachableError } from '../../core/domain/errors';
-import type { SshTarget } from '../../core/domain/host';
 import { knownHostsName, knownKeysFor } from './known-hosts';
 
 /** A host key as the server presented it. */
@@ -15,21 +15,23 @@ export interface ScannedKey {
   fingerprint: string;
 }
 
-/** Connects far enough to see the host key, then hangs up before any login. Like `ssh-keyscan`, it trusts nothing. */
-export function scanHostKey(host: SshTarget, timeoutMs = 10_000): Promise<ScannedKey> {
+/**
+ * Connects far enough to see the host key, then hangs up before any login. Like `ssh-keyscan`, it trusts nothing.
+ * `at` is an address to dial, or a stream a jump host forwarded (see SshPool.scanKey).
+ */
+export function scanHostKey(name: string, at: { address: string; port: number } | { sock: Duplex }, timeoutMs = 10_000): Promise<ScannedKey> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let scanned: ScannedKey | undefined;
     client.once('error', (err) => {
       client.end();
       if (scanned) resolve(scanned);
-      else reject(new HostUnreachableError(`${host.name}: cannot connect: ${err.message}`));
+      else reject(new HostUnreachableError(`${name}: cannot connect: ${err.message}`));
     });
     client.once('ready', () => client.end());
     client.connect({
-      host: host.address.replace(/^\[|\]$/g, ''),
-      port: host.port,
-      username: host.user,
+      ...('sock' in at ? { sock: at.sock } : { host: at.address.replace(/^\[|\]$/g, ''), port: at.port }),
+      username: 'ferry-trust',
       readyTimeout: timeoutMs,
       hostVerifier: (blob: Buffer) => {
         const typeLength = blob.readUInt32BE(0);
@@ -45,7 +47,7 @@ export function scanHostKey(host: SshTarget, timeoutMs = 10_000): Promise<Scanne
 }
 
 /** What known_hosts says about a scanned key. */
-export function knownState(file: string, host: SshTarget, scanned: ScannedKey): 'known' | 'unknown' | 'mismatch' {
+export function knownState(file: string, host: { address: string; port: number }, scanned: ScannedKey): 'known' | 'unknown' | 'mismatch' {
   const keys = knownKeysFor(file, host.address, host.port);
   if (keys.some((k) => !k.revoked && k.key === scanned.key)) return 'known';
   // Any other entry for the host means its key changed: a person decides, never this code.
@@ -53,7 +55,7 @@ export function knownState(file: string, host: SshTarget, scanned: ScannedKey): 
 }
 
 /** Appends one `[host]:port type key` line to a known_hosts file (created with its directory if missing). */
-export function addKnownHost(file: string, host: SshTarget, scanned: ScannedKey): void {
+export function addKnownHost(file: string, host: { address: string; port: number }, scanned: ScannedKey): void {
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, `${knownHostsName(host.address, host.port)} ${scanned.type} ${scanned.key}\n`, { mode: 0o600 });
 }

@@ -14,6 +14,7 @@ import {
   HostUnreachableError,
   RemoteCommandError,
 } from '../../core/domain/errors';
+import { scanHostKey, type ScannedKey } from './host-key';
 import { knownKeysFor } from './known-hosts';
 import { readSshConfig } from './ssh-config';
 
@@ -235,6 +236,25 @@ export class SshPool {
   /** How the pool reaches a host (SSH config and project options applied), for reports such as `ferry doctor`. */
   route(host: SshTarget, override?: Partial<SshAuth>): Route {
     return resolveRoute(host, { ...this.auth, ...definedOnly(override) });
+  }
+
+  /**
+   * The host key a host presents, without logging in to it (for `ferry trust`). A host behind a jump host is reached
+   * through the pooled jump connection, whose own key must already be in known_hosts (HostKeyError otherwise).
+   */
+  async scanKey(host: SshTarget, override?: Partial<SshAuth>): Promise<{ route: Route; key: ScannedKey }> {
+    const auth = { ...this.auth, ...definedOnly(override) };
+    const route = resolveRoute(host, auth);
+    if (!route.via) return { route, key: await scanHostKey(route.name, route, route.connectTimeoutMs) };
+    const jump = await this.acquire(route.via, auth);
+    try {
+      const sock = await forwardOut(jump.pooled.client, route.address.replace(/^\[|\]$/g, ''), route.port).catch((err: Error) => {
+        throw new HostUnreachableError(`${route.name}: jump host ${route.via!.name} cannot reach ${route.address}:${route.port}: ${err.message}`);
+      });
+      return { route, key: await scanHostKey(route.name, { sock }, route.connectTimeoutMs) };
+    } finally {
+      jump.release();
+    }
   }
 
   /** Closes every connection. */

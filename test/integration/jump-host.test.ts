@@ -190,3 +190,38 @@ test('ferry doctor shows the jump host hop and the login through it', () => {
   assert.match(r.stdout, new RegExp(`✓ ${host}\\s+route: through root@${jump.name.replaceAll('.', '\\.')} to ${inner.address.replaceAll('.', '\\.')}:${inner.port}`));
   assert.match(r.stdout, new RegExp(`✓ ${host}\\s+host key and login: logged in as root`));
 });
+
+test('ferry trust reaches a host behind the jump host: the jump host key first, then the inner one through it', () => {
+  const knownHosts = join(project(), 'known_hosts');
+  writeFileSync(knownHosts, '');
+  const dir = exampleProject(
+    env,
+    testConfig(env, `PRODUCTION_HOSTS="${inner.address}:${inner.port}"\nPRODUCTION_SSH_JUMP="root@${jump.address}:${jump.port}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`),
+  );
+  const trust = (...flags: string[]) => spawnSync(join(root, 'bin', 'ferry'), ['trust', 'production', ...flags], { cwd: dir, encoding: 'utf8' });
+  const fingerprint = 'ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}';
+  const esc = (s: string) => s.replaceAll('.', '\\.');
+
+  // Without a terminal or --yes: the jump host is shown, nothing is added, and nothing is tried behind it.
+  const unconfirmed = trust();
+  assert.equal(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr);
+  assert.match(unconfirmed.stdout, new RegExp(`^\\? ${esc(jump.name)} \\(jump host\\)\\s+${fingerprint} is new\\n$`));
+  assert.match(unconfirmed.stderr, /nothing added .*confirm with --yes/);
+  assert.equal(readFileSync(knownHosts, 'utf8'), '');
+
+  const confirmed = trust('--yes');
+  assert.equal(confirmed.status, 0, confirmed.stdout + confirmed.stderr);
+  assert.match(confirmed.stdout, new RegExp(`^\\? ${esc(jump.name)} \\(jump host\\)\\s+${fingerprint} is new\\nadded 1 key`));
+  assert.match(confirmed.stdout, new RegExp(`\\n\\? ${esc(inner.name)}\\s+${fingerprint} is new\\nadded 1 key\\(s\\) to ${esc(knownHosts)}\\n$`));
+  const real = readFileSync(env.knownHosts, 'utf8').split('\n');
+  const added = readFileSync(knownHosts, 'utf8').trim().split('\n');
+  assert.deepEqual(
+    added.map((l) => l.split(' ')[0]),
+    [`[${jump.address}]:${jump.port}`, `[${inner.address}]:${inner.port}`],
+  );
+  for (const line of added) assert.ok(real.includes(line), `${line} is the host's real key`);
+
+  const again = trust('--yes');
+  assert.equal(again.status, 0, again.stdout + again.stderr);
+  assert.equal((again.stdout.match(/already in/g) ?? []).length, 2);
+});
