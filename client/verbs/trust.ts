@@ -4,9 +4,9 @@ import { addKnownHost, knownState, type ScannedKey } from '../../activities/ssh/
 import { knownHostsName } from '../../activities/ssh/known-hosts';
 import { defaultSshAuth, SshPool, type Route } from '../../activities/ssh/ssh-pool';
 import { environmentOf } from '../../core/config/parse';
-import { sshOf } from '../requests';
 import { InputError } from '../../core/domain/errors';
 import type { SshTarget } from '../../core/domain/host';
+import { sshOf } from '../requests';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 /**
