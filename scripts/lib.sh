@@ -62,7 +62,7 @@ g() {
     -c commit.gpgsign=false -c tag.gpgsign=false -c core.hooksPath=/dev/null "$@"
 }
 
-# example_commit DAY VSN MESSAGE: commits all of $DEST (added, changed and removed files) as MESSAGE, dated
+# example_commit DAY VSN MESSAGE (DAY 1-9): commits all of $DEST (added, changed and removed files) as MESSAGE, dated
 # 2024-01-DAY at noon UTC, and tags it VSN (annotated): fixed dates give the same commit ids on every run.
 example_commit() {
   (
