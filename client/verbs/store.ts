@@ -40,7 +40,7 @@ function failed(ctx: VerbContext, err: unknown): number {
 const appReleases = (all: StoredRelease[], app: string) => sortReleases(all.filter((r) => r.app === app));
 
 /**
- * `ferry show releases [--json]`: the store's manifests of this app, sorted by version semantics. `ferry show appups
+ * `ferry show releases [--json]`: the store's manifests of this app, oldest first by `sortReleases`. `ferry show appups
  * <version>`: the appup of an upgrade. Read-only.
  */
 export async function show(ctx: VerbContext, what: string, v: string | undefined, opts: GlobalOptions): Promise<number> {
@@ -211,7 +211,7 @@ export async function download(ctx: VerbContext, artifact: Artifact, versionText
 }
 
 /**
- * `ferry prune --keep=N`: removes all but the N newest versions of this app (by version semantics) from the store; a
+ * `ferry prune --keep=N`: removes all but the N newest versions of this app (by `sortReleases`) from the store; a
  * version's release and its upgrade go or stay together.
  */
 export async function pruneStore(ctx: VerbContext, keep: number, opts: GlobalOptions): Promise<number> {

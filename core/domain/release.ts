@@ -116,8 +116,8 @@ export interface Versioned {
 /**
  * The one order Ferry sorts versions by, oldest first (newest release or upgrade, `prune --keep`, `show releases`):
  * `compareVersions`; two different versions it does not order (`1.0` and `1.0.0`, or `1.0.0+a` and `1.0.0+b`) go by
- * their build time when both have one (the later build is newer), else by their text. Total and deterministic: 0 only
- * for the same version text.
+ * their build time when both have one (the later build is newer), else by their text. Deterministic, 0 only for the
+ * same text, and a total order over versions that all have a build time (stored artifacts) or none do.
  */
 export function compareReleases(a: Versioned, b: Versioned): number {
   if (a.version === b.version) return 0;
