@@ -7,9 +7,9 @@ import * as build from '../core/commands/build';
 import { inDir, toShell } from '../core/commands/shell';
 import { ChecksumMismatchError, InputError, RemoteCommandError, VersionNotInStoreError } from '../core/domain/errors';
 import type { SshSettings, SshTarget } from '../core/domain/host';
-import { isVersion, releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
+import { releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
 import type { StoreDescriptor } from '../core/domain/store';
-import type { VersionFacts } from '../core/domain/versioning';
+import { declaredVersion, type VersionFacts } from '../core/domain/versioning';
 import { reportProgress } from './heartbeat';
 import { authOf } from './ssh/auth';
 import { definedOnly, openSshArgv, type SshAuth, type SshPool } from './ssh/ssh-pool';
@@ -161,14 +161,13 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
     },
 
     /**
-     * Reads the release version a revision declares (relx release in rebar.config, or `version:` in mix.exs) from
-     * the local repository, without building. Undefined when it cannot tell. Read-only.
+     * Reads the release version a revision declares (relx release in rebar.config, umbrella or not, or mix.exs; see
+     * `declaredVersion`) from the local repository, without building. Undefined when it cannot tell. Read-only.
      */
     async readVersionAt({ projectDir, revision, app, tool }: { projectDir: string; revision: string; app: string; tool: 'rebar3' | 'mix' }): Promise<{ version?: string }> {
       const file = tool === 'mix' ? 'mix.exs' : 'rebar.config';
       const text = await simpleGit(projectDir).show([`${revision}:${file}`]).catch(() => '');
-      const m = tool === 'mix' ? /\bversion:\s*"([^"]+)"/.exec(text) : new RegExp(`\\{release,\\s*\\{'?${app}'?,\\s*"([^"]+)"`).exec(text);
-      return { version: m && isVersion(m[1]!) ? m[1] : undefined };
+      return { version: declaredVersion(tool, app, text) };
     },
 
     /**

@@ -14,7 +14,7 @@ import type {
   UpgradeEnvironmentRequest,
 } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
-import { INCREMENTS, parseAutoVersion, type Increment, type Versioning } from '../core/domain/versioning';
+import { INCREMENTS, parseAutoVersion, settableVersion, type Increment, type Versioning } from '../core/domain/versioning';
 import { defaultMigrationCommands, fillVersion, migrationVersion, type MigrateRequest, type MigrationDirection, type MigrationStep } from '../core/domain/migrations';
 
 /** Turns the config and flags into workflow input. Pure; everything is validated before any workflow starts. */
@@ -50,6 +50,16 @@ export interface VersionFlags {
   setVersion?: string;
 }
 
+/** Runs `fn`; an InputError it throws names the flag: `--set-version: invalid version ...`. */
+function withFlag<T>(flag: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** The versioning a build asks for: the flags, with AUTO_VERSION from the config unless --auto-version is given. */
 export function versioningOf(c: DeliveryConfig, flags: VersionFlags): Versioning | undefined {
   const auto = flags.autoVersion !== undefined ? parseAutoVersion(flags.autoVersion) : c.autoVersion;
@@ -57,10 +67,7 @@ export function versioningOf(c: DeliveryConfig, flags: VersionFlags): Versioning
   if (increment !== undefined && !(INCREMENTS as readonly string[]).includes(increment)) {
     throw new InputError(`--increment-version=${increment}: use patch, minor or major`);
   }
-  const set = flags.setVersion;
-  if (set !== undefined && !/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(set)) {
-    throw new InputError(`--set-version=${set}: give a version like 1.2.3 (build metadata after + comes from --auto-version)`);
-  }
+  const set = flags.setVersion === undefined ? undefined : withFlag('--set-version', () => settableVersion(flags.setVersion!));
   const v: Versioning = {
     ...(set !== undefined ? { set } : {}),
     ...(increment !== undefined ? { increment: increment as Increment } : {}),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { ChecksumMismatchError, VersionNotInStoreError } from '../../core/domain/errors';
-import { compareVersions, type ReleaseRef, type StoredRelease } from '../../core/domain/release';
+import { compareReleases, type ReleaseRef, type StoredRelease } from '../../core/domain/release';
 import type { StoreDescriptor } from '../../core/domain/store';
 
 /** A manifest before the store has placed the artifact: the store fills in `size` and `storeKey`. */
@@ -17,7 +17,7 @@ export interface ReleaseStore {
   readonly name: string;
   /** The manifest of one artifact, or undefined. */
   head(ref: ReleaseRef): Promise<StoredRelease | undefined>;
-  /** Every manifest, sorted by app, then version semantics. */
+  /** Every manifest, sorted by `sortReleases`. */
   list(): Promise<StoredRelease[]>;
   /**
    * Streams a local file into the store; the sha256 of the bytes read must be `release.sha256` (else
@@ -57,9 +57,21 @@ export async function newestUpgrade(store: ReleaseStore, app: string): Promise<S
   return (await store.list()).filter((r) => r.app === app && r.type === 'upgrade').at(-1);
 }
 
-/** Sorts manifests by app, then version semantics (0.10.0 after 0.9.0), then type (a release before its upgrade). */
-export const sortReleases = (releases: StoredRelease[]): StoredRelease[] =>
-  releases.sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version) || a.type.localeCompare(b.type));
+/**
+ * Sorts manifests by app, then `compareReleases` (0.10.0 after 0.9.0; versions the rules do not order, by build time),
+ * then type (a release before its upgrade). A version's build time is its earliest artifact's, so that its release and
+ * upgrade stay together.
+ */
+export function sortReleases(releases: StoredRelease[]): StoredRelease[] {
+  const builtAt = new Map<string, string>();
+  for (const r of releases) {
+    const key = `${r.app} ${r.version}`;
+    const seen = builtAt.get(key);
+    if (seen === undefined || r.builtAt < seen) builtAt.set(key, r.builtAt);
+  }
+  const at = (r: StoredRelease) => ({ version: r.version, builtAt: builtAt.get(`${r.app} ${r.version}`) });
+  return releases.sort((a, b) => a.app.localeCompare(b.app) || compareReleases(at(a), at(b)) || a.type.localeCompare(b.type));
+}
 
 /** A pass-through stream that hashes and counts what flows through it. */
 export function hashing(onBytes?: (n: number) => void): Transform & { sha256(): string; bytes(): number } {

@@ -7,10 +7,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SshPool, defaultSshAuth } from '../../activities/ssh/ssh-pool';
 import { getRelease, s3SettingsFromEnv, storeFactory, type ReleaseStore } from '../../activities/store';
-import { hashing } from '../../activities/store/release-store';
+import { hashing, sortReleases } from '../../activities/store/release-store';
 import type { DeliveryConfig } from '../../core/config/schema';
 import { CorruptReleaseError, FerryError, InputError } from '../../core/domain/errors';
-import { compareVersions, releaseFileName, version as toVersion, type StoredRelease } from '../../core/domain/release';
+import { releaseFileName, version as toVersion, type StoredRelease } from '../../core/domain/release';
 import { describeStore } from '../../core/domain/store';
 import { sshOf } from '../requests';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
@@ -37,10 +37,10 @@ function failed(ctx: VerbContext, err: unknown): number {
   return 1;
 }
 
-const appReleases = (all: StoredRelease[], app: string) => all.filter((r) => r.app === app).sort((a, b) => compareVersions(a.version, b.version));
+const appReleases = (all: StoredRelease[], app: string) => sortReleases(all.filter((r) => r.app === app));
 
 /**
- * `ferry show releases [--json]`: the store's manifests of this app, sorted by version semantics. `ferry show appups
+ * `ferry show releases [--json]`: the store's manifests of this app, oldest first by `sortReleases`. `ferry show appups
  * <version>`: the appup of an upgrade. Read-only.
  */
 export async function show(ctx: VerbContext, what: string, v: string | undefined, opts: GlobalOptions): Promise<number> {
@@ -211,7 +211,7 @@ export async function download(ctx: VerbContext, artifact: Artifact, versionText
 }
 
 /**
- * `ferry prune --keep=N`: removes all but the N newest versions of this app (by version semantics) from the store; a
+ * `ferry prune --keep=N`: removes all but the N newest versions of this app (by `sortReleases`) from the store; a
  * version's release and its upgrade go or stay together.
  */
 export async function pruneStore(ctx: VerbContext, keep: number, opts: GlobalOptions): Promise<number> {

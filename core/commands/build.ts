@@ -42,34 +42,41 @@ export const buildSteps = (tool: 'rebar3' | 'mix'): { deps: Argv[]; compile: Arg
       };
 
 /**
- * Perl (on every Debian/Ubuntu host: perl-base is essential), with app and versions as arguments, never in the script:
- * replaces the version `from` by `to` in the relx release tuple of rebar.config and `{vsn, "..."}` of
- * src/<app>.app.src (rebar3), or in `version: "..."` and `@version "..."` of mix.exs (mix). Fails when nothing changed.
+ * Perl (on every Debian/Ubuntu host: perl-base is essential), with app and versions as arguments, never in the script.
+ * rebar3: replaces the version `from` by `to` in relx's release tuple of rebar.config (`{release, {app, "from"}`, any
+ * spacing, the atom quoted or not), and in `{vsn, "from"}` of every application's .app.src (`src/`, `apps/<name>/src/`,
+ * `lib/<name>/src/`: single-app and umbrella layouts) whose vsn is `from`; other applications keep their own version.
+ * mix: in `version: "from"` and `@version "from"` of mix.exs. Every file is read first; when the release version is
+ * not found (rebar.config or mix.exs), it fails and writes nothing. Each file is replaced through a rename.
  */
-const SET_VERSION = String.raw`my ($tool, $app, $from, $to) = @ARGV; my $n = 0;
-my @files = $tool eq 'mix' ? ('mix.exs') : ('rebar.config', "src/$app.app.src");
-for my $f (@files) {
-  next unless -f $f;
+const SET_VERSION = String.raw`my ($tool, $app, $from, $to) = @ARGV; my ($release, %text);
+my @files = $tool eq 'mix' ? ('mix.exs') : ('rebar.config', sort(glob('src/*.app.src apps/*/src/*.app.src lib/*/src/*.app.src')));
+for my $f (grep { -f } @files) {
   open(my $in, '<', $f) or die "$f: $!
 "; local $/; my $t = <$in>; close $in;
   my $c = 0;
   if ($tool eq 'mix') {
-    $c += ($t =~ s/(version:\s*")\Q$from\E"/$1$to"/g);
+    $c += ($t =~ s/(\bversion:\s*")\Q$from\E"/$1$to"/g);
     $c += ($t =~ s/(\@version\s+")\Q$from\E"/$1$to"/g);
+  } elsif ($f eq 'rebar.config') {
+    $c += ($t =~ s/(\{\s*release\s*,\s*\{\s*'?\Q$app\E'?\s*,\s*")\Q$from\E"/$1$to"/g);
   } else {
-    $c += ($t =~ s/(\{release,\s*\{\s*'?\Q$app\E'?\s*,\s*")\Q$from\E"/$1$to"/g);
-    $c += ($t =~ s/(\{vsn,\s*")\Q$from\E"/$1$to"/g);
+    $c += ($t =~ s/(\{\s*vsn\s*,\s*")\Q$from\E"/$1$to"/g);
   }
   next unless $c;
+  $release = 1 if $f eq 'rebar.config' || $f eq 'mix.exs';
+  $text{$f} = $t;
+}
+die "version $from of $app not found in " . ($tool eq 'mix' ? 'mix.exs' : 'rebar.config') . "
+" unless $release;
+for my $f (sort keys %text) {
   open(my $out, '>', "$f.ferry-tmp") or die "$f: $!
-"; print $out $t; close $out or die "$f: $!
+"; print $out $text{$f}; close $out or die "$f: $!
 ";
   rename("$f.ferry-tmp", $f) or die "$f: $!
-"; $n += $c; print "$f: $from -> $to
+"; print "$f: $from -> $to
 ";
-}
-die "version $from of $app not found in @files
-" unless $n;`;
+}`;
 
 /** Sets the version the checkout declares, from `from` to `to` (validated versions), in the build tool's files. */
 export const setVersion = (tool: 'rebar3' | 'mix', app: string, from: string, to: string): Argv => ['perl', '-e', SET_VERSION, tool, app, from, to];

@@ -1,19 +1,46 @@
 import { InputError } from './errors';
 
-/** A release version as relx and mix write it: `1.2.3`, optional `-pre` and `+build`. Only `version()` makes one. */
+/**
+ * A release version: what relx, mix and release_handler accept that is also safe as one path segment and one shell
+ * word. Only `version()` makes one.
+ */
 export type Version = string & { readonly __brand: 'Version' };
 
-const VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+/** The longest version Ferry accepts. */
+export const MAX_VERSION_LENGTH = 100;
 
-/** Validates a version at the edge; anything else (spaces, `/`, `$()`) is an InputError. */
+/** Characters a version may hold; `_` is left out because it separates app and version in `<app>_<version>` file names. */
+const VERSION_CHAR = /[0-9A-Za-z.+~-]/;
+const RULE = 'use letters, digits and . + ~ - (not _, which separates app and version in file names), starting with a letter or digit';
+
+/** Why `text` is not a version, or undefined when it is one. */
+function versionProblem(text: string): string | undefined {
+  if (text === '') return `it is empty; ${RULE}`;
+  if (text.length > MAX_VERSION_LENGTH) return `it has ${text.length} characters, at most ${MAX_VERSION_LENGTH} are allowed`;
+  const bad = [...new Set([...text].filter((c) => !VERSION_CHAR.test(c)))];
+  if (bad.length > 0) return `${bad.map((c) => JSON.stringify(c)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not allowed; ${RULE}`;
+  if (!/^[0-9A-Za-z]/.test(text)) return `it starts with ${JSON.stringify(text[0])}; ${RULE}`;
+  if (text.includes('..')) return `".." is not allowed; ${RULE}`;
+  // release_handler keeps its own file of this name in releases/, beside the version directories.
+  if (text === 'RELEASES') return 'it is the name of the file release_handler keeps in releases/';
+  return undefined;
+}
+
+/**
+ * Validates a version at the edge: letters, digits and `. + ~ -`, starting with a letter or digit, no `..`, at most
+ * 100 characters (`1`, `25.3.2.8`, `2024.05.01`, `1.0.0-rc.1`, `0.1.0+build.5`). Anything else is an InputError that
+ * names the offending characters; a long text is shortened in the message.
+ */
 export function version(text: string): Version {
-  if (!VERSION.test(text)) {
-    throw new InputError(`invalid version "${text}": expected MAJOR.MINOR.PATCH, e.g. 0.1.0`);
+  const problem = versionProblem(text);
+  if (problem !== undefined) {
+    const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}...` : JSON.stringify(text);
+    throw new InputError(`invalid version ${shown}: ${problem}`);
   }
   return text as Version;
 }
 
-export const isVersion = (text: string): text is Version => VERSION.test(text);
+export const isVersion = (text: string): text is Version => versionProblem(text) === undefined;
 
 /** An OTP application name: lower-case atom without quotes. */
 export const APP_NAME = /^[a-z][a-z0-9_]*$/;
@@ -23,21 +50,83 @@ export function appName(text: string): string {
   return text;
 }
 
-/** Semantic-version order (pre-releases before the release); build metadata is ignored. */
-export function compareVersions(a: string, b: string): number {
-  const [coreA = '', preA] = a.split('+')[0]!.split(/-(.*)/s);
-  const [coreB = '', preB] = b.split('+')[0]!.split(/-(.*)/s);
-  const na = coreA.split('.').map(Number);
-  const nb = coreB.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (na[i] ?? 0) - (nb[i] ?? 0);
+/** Two runs of digits by value (any length: no precision is lost), leading zeros ignored. */
+function compareNumbers(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+}
+
+/** One segment against another, in runs: digits by value, before text; text by character code. */
+function compareSegments(a: string, b: string): number {
+  const ra = a.match(/\d+|\D+/g) ?? [];
+  const rb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.max(ra.length, rb.length); i++) {
+    const x = ra[i];
+    const y = rb[i];
+    if (x === undefined || y === undefined) return x === undefined ? -1 : 1;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    const d = dx && dy ? compareNumbers(x, y) : dx !== dy ? (dx ? -1 : 1) : x < y ? -1 : x > y ? 1 : 0;
     if (d !== 0) return d;
   }
-  if (preA === preB) return 0;
-  if (preA === undefined) return 1;
-  if (preB === undefined) return -1;
-  return preA.localeCompare(preB, 'en', { numeric: true });
+  return 0;
 }
+
+/** A version's parts that take part in its order: the release segments, and the pre-release ones after `-` or `~`. */
+function orderParts(v: string): { release: string[]; pre?: string[] } {
+  const text = v.split('+')[0]!;
+  const i = text.search(/[-~]/);
+  const release = (i < 0 ? text : text.slice(0, i)).split('.');
+  return i < 0 ? { release } : { release, pre: text.slice(i + 1).split('.') };
+}
+
+/**
+ * Ferry's version order, the rules only (README "Versions"): the part before the first `-` or `~` is compared segment
+ * by segment (segments are split at `.`; a missing one counts as 0, so `1.0` equals `1.0.0`); a version with a
+ * pre-release part (after `-` or `~`) comes before the same version without one (`1.0.0-rc.1` < `1.0.0`), and
+ * pre-release parts are compared segment by segment, the shorter first when one is a prefix of the other. Within a
+ * segment, runs of digits compare by value and come before letters (`rc.2` < `rc.10`, `1` < `1a`). `+metadata` is
+ * ignored. 0 means the rules do not order the two: see `compareReleases` for the tie-breaks.
+ */
+export function compareVersions(a: string, b: string): number {
+  const pa = orderParts(a);
+  const pb = orderParts(b);
+  for (let i = 0; i < Math.max(pa.release.length, pb.release.length); i++) {
+    const d = compareSegments(pa.release[i] || '0', pb.release[i] || '0');
+    if (d !== 0) return d;
+  }
+  if (pa.pre === undefined || pb.pre === undefined) return pa.pre === pb.pre ? 0 : pa.pre === undefined ? 1 : -1;
+  for (let i = 0; i < Math.max(pa.pre.length, pb.pre.length); i++) {
+    const x = pa.pre[i];
+    const y = pb.pre[i];
+    if (x === undefined || y === undefined) return x === undefined ? -1 : 1;
+    const d = compareSegments(x, y);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** What `compareReleases` orders: a version, and for a stored artifact its manifest's build time. */
+export interface Versioned {
+  version: string;
+  builtAt?: string;
+}
+
+/**
+ * The one order Ferry sorts versions by, oldest first (newest release or upgrade, `prune --keep`, `show releases`):
+ * `compareVersions`; two different versions it does not order (`1.0` and `1.0.0`, or `1.0.0+a` and `1.0.0+b`) go by
+ * their build time when both have one (the later build is newer), else by their text. Deterministic, 0 only for the
+ * same text, and a total order over versions that all have a build time (stored artifacts) or none do.
+ */
+export function compareReleases(a: Versioned, b: Versioned): number {
+  if (a.version === b.version) return 0;
+  const byTime = a.builtAt !== undefined && b.builtAt !== undefined ? (a.builtAt < b.builtAt ? -1 : a.builtAt > b.builtAt ? 1 : 0) : 0;
+  return compareVersions(a.version, b.version) || byTime || (a.version < b.version ? -1 : 1);
+}
+
+/** Versions sorted oldest first by `compareReleases` (no build times: ties go by text). */
+export const sortVersions = (versions: string[]): string[] => [...versions].sort((a, b) => compareReleases({ version: a }, { version: b }));
 
 /** Names one artifact in the store: a full release (the default) or an upgrade to `version`. */
 export interface ReleaseRef {

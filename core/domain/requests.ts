@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputError } from './errors';
 import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
-import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
+import { APP_NAME, gitRef, version, type StoredRelease } from './release';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
 import { storeDescriptorSchema } from './store';
@@ -23,7 +23,8 @@ const check =
   };
 
 export const appSchema = z.string().regex(APP_NAME, 'must be an OTP application name like my_app');
-export const versionSchema = z.string().refine(isVersion, 'must be a version like 0.1.0');
+/** A release version (core/domain/release `version`): the message names what is wrong with it. */
+export const versionSchema = z.string().superRefine(check(version));
 export const pathSchema = z.string().superRefine(check((s) => absolutePath(s, 'path')));
 const port = z.number().int().min(1).max(65535);
 const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');

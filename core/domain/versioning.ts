@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InputError } from './errors';
-import { version, type Version } from './release';
+import { isVersion, version, type Version } from './release';
 
 /**
  * edeliver's versioning flags, computed without Mix: `--increment-version=patch|minor|major`, `--set-version=V` and
@@ -21,9 +21,25 @@ export interface Versioning {
   auto?: AutoVersionPart[];
 }
 
+/** A version `--set-version` takes: any valid version without `+metadata` (`--auto-version` appends that). */
+export function settableVersion(text: string): Version {
+  const v = version(text);
+  if (v.includes('+')) throw new InputError(`invalid version ${JSON.stringify(v)}: give it without +metadata (--auto-version appends that)`);
+  return v;
+}
+
 export const versioningSchema = z
   .strictObject({
-    set: z.string().refine((s) => /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(s), 'must be a version like 1.2.3 (no +metadata: --auto-version adds that)').optional(),
+    set: z
+      .string()
+      .superRefine((s, ctx) => {
+        try {
+          settableVersion(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+      .optional(),
     increment: z.enum(INCREMENTS).optional(),
     auto: z.array(z.enum(AUTO_VERSION_PARTS)).min(1).optional(),
   })
@@ -60,14 +76,26 @@ export function parseAutoVersion(text: string, what = '--auto-version'): AutoVer
   });
 }
 
-/** edeliver's `release.version` arithmetic: patch 1.2.3 -> 1.2.4, minor -> 1.3.0, major -> 2.0.0 (pre-release and metadata dropped). */
+/**
+ * edeliver's `release.version` arithmetic on versions of any number of numeric segments: `major` steps the first,
+ * `minor` the second, `patch` the last (1.2.3 -> 1.2.4, 25.3.2.8 -> 25.3.2.9, 1 -> 2); the segments after the one
+ * stepped become 0. A zero-padded segment keeps its width (2024.05.01 -> 2024.05.02, 1.09 -> 1.10). A pre-release
+ * (after `-` or `~`) and `+metadata` are dropped. InputError, saying why, when a segment before them is not a number or
+ * the version has no second segment for `minor`.
+ */
 export function incrementVersion(v: string, by: Increment): Version {
-  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
-  if (!m) throw new InputError(`cannot increment "${v}": expected MAJOR.MINOR.PATCH`);
-  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (by === 'patch') return version(`${major}.${minor}.${patch + 1}`);
-  if (by === 'minor') return version(`${major}.${minor + 1}.0`);
-  return version(`${major + 1}.0.0`);
+  const core = v.split(/[-~+]/)[0]!;
+  const segments = core.split('.');
+  const bad = segments.find((s) => !/^\d+$/.test(s));
+  if (bad !== undefined) {
+    throw new InputError(`cannot increment ${JSON.stringify(v)}: its segment ${JSON.stringify(bad)} is not a number (--increment-version steps numeric segments); use --set-version=V`);
+  }
+  if (by === 'minor' && segments.length < 2) {
+    throw new InputError(`cannot increment the minor segment of ${JSON.stringify(v)}: it has only one segment; use --increment-version=major or --set-version=V`);
+  }
+  const at = by === 'major' ? 0 : by === 'minor' ? 1 : segments.length - 1;
+  const padded = (s: string, n: bigint) => (s.length > 1 && s.startsWith('0') ? String(n).padStart(s.length, '0') : String(n));
+  return version(segments.map((s, i) => (i < at ? s : padded(s, i === at ? BigInt(s) + 1n : 0n))).join('.'));
 }
 
 /** Keeps what semver allows in metadata: letters, digits and `-` (as edeliver's valid_semver_metadata). */
@@ -94,6 +122,22 @@ function partValue(part: AutoVersionPart, f: VersionFacts | undefined): string |
       return part === 'branch-unless-master' && (b === 'master' || b === 'main') ? undefined : b;
     }
   }
+}
+
+/**
+ * The release version a project's sources declare, from the text of rebar.config (relx's `{release, {App, "V"}, ...}`,
+ * in any spacing, over several lines, with the app name quoted or not; the same file in an umbrella project) or of
+ * mix.exs (`version: "V"`, else `@version "V"`). Whole-line comments are skipped. Undefined when there is none or it
+ * is not a valid version. `app` is a validated application name.
+ */
+export function declaredVersion(tool: 'rebar3' | 'mix', app: string, text: string): string | undefined {
+  const code = text.replace(tool === 'mix' ? /^\s*#.*$/gm : /^\s*%.*$/gm, '');
+  const found =
+    tool === 'mix'
+      ? (/\bversion:\s*"([^"]*)"/.exec(code) ?? /@version\s+"([^"]*)"/.exec(code))
+      : new RegExp(String.raw`\{\s*release\s*,\s*\{\s*'?${app}'?\s*,\s*"([^"]*)"`).exec(code);
+  const v = found?.[1];
+  return v !== undefined && isVersion(v) ? v : undefined;
 }
 
 /** Whether a build must change the version its sources declare. */

@@ -72,6 +72,13 @@ function cliCases(): Case[] {
     { what: 'build upgrade with an old version not in the store', message: /9\.9\.9/, run: () => ferry(good, 'build', 'upgrade', '--with=9.9.9', '--to=0.2.0') },
     { what: 'build upgrade whose from-version is its to-version', message: /two different versions/, run: () => ferry(good, 'build', 'upgrade', '--from=0.1.0', '--to=0.1.0') },
     { what: 'build upgrade with metacharacters in --from', message: /from/, run: () => ferry(good, 'build', 'upgrade', '--from=0.1.0;id', '--to=0.2.0') },
+    { what: 'a free-form version (1) that is not in the store', message: /hello 1 is not in the release store/, run: () => deploy(good, '--version=1') },
+    { what: 'a command separator in a free-form --version', message: /invalid version "1;id": ";" is not allowed/, run: () => deploy(good, '--version=1;id') },
+    // One argument can be at most 128 KiB on Linux, so the command line carries 100,000 characters (JSON below: 200,000).
+    { what: 'a --version of 100,000 characters', message: /it has 100000 characters, at most 100 are allowed/, run: () => deploy(good, `--version=${'1'.repeat(100_000)}`) },
+    { what: 'path traversal in build upgrade --with', message: /invalid version "\.\.\/x": "\/" is not allowed/, run: () => ferry(good, 'build', 'upgrade', '--with=../x', '--to=0.2.0') },
+    { what: 'a command separator in --set-version', message: /--set-version: invalid version "1;id"/, run: () => ferry(good, 'build', 'release', '--set-version=1;id') },
+    { what: 'an underscore in --set-version', message: /"_" is not allowed/, run: () => ferry(good, 'build', 'release', '--set-version=1_0') },
     { what: 'unknown host key (empty known_hosts)', message: /host key|known_hosts/i, run: () => deploy(project(`SSH_KNOWN_HOSTS="${emptyKnownHosts}"\n`), '--version=0.1.0') },
   ];
 }
@@ -83,9 +90,12 @@ async function temporalCases(): Promise<Case[]> {
   const upgrade = buildUpgradeRequest(config, { from: '0.1.0', to: '0.2.0' });
   const deployUpgrade = deployUpgradeRequest(config, 'production', { version: '0.2.0' });
   let n = 0;
+  // Through a file: an input can be longer than one command-line argument may be (128 KiB).
+  const inputFile = join(env.state, 'chaos-bad-input.json');
   const start = (type: string, input: unknown) => () => {
     const id = `chaos-bad-input-${process.pid}-${++n}`;
-    const s = temporal(env, 'workflow', 'start', '--type', type, '--task-queue', 'ferry', '--workflow-id', id, '--input', JSON.stringify(input));
+    writeFileSync(inputFile, JSON.stringify(input));
+    const s = temporal(env, 'workflow', 'start', '--type', type, '--task-queue', 'ferry', '--workflow-id', id, '--input-file', inputFile);
     if (s.code !== 0) return s;
     return temporal(env, 'workflow', 'result', '--workflow-id', id);
   };
@@ -112,6 +122,11 @@ async function temporalCases(): Promise<Case[]> {
     { what: 'buildUpgrade: from-version equal to the to-version', message: /two different versions/, run: start('buildUpgrade', { ...upgrade, ref: '0.1.0' }) },
     { what: 'buildUpgrade: metacharacters in from', message: /from/, run: start('buildUpgrade', { ...upgrade, from: '0.1.0$(id)' }) },
     { what: 'deployUpgrade: an upgrade to a version not in the store', message: /9\.9\.9/, run: start('deployUpgrade', { ...deployUpgrade, version: '9.9.9' }) },
+    { what: 'deployRelease: a command separator in a free-form version', message: /version: invalid version .*1;id/, run: start('deployRelease', { ...base, version: '1;id' }) },
+    { what: 'deployRelease: a version of 200,000 characters', message: /it has 200000 characters, at most 100 are allowed/, run: start('deployRelease', { ...base, version: '1'.repeat(200_000) }) },
+    { what: 'deployUpgrade: path traversal in version', message: /version: invalid version .*\.\.\/x/, run: start('deployUpgrade', { ...deployUpgrade, version: '../x' }) },
+    { what: 'buildUpgrade: a command separator in with', message: /with: invalid version .*1;id/, run: start('buildUpgrade', { ...upgrade, from: undefined, with: '1;id' }) },
+    { what: 'buildRelease: path traversal in versioning.set', message: /versioning\.set: invalid version .*\.\.\/x/, run: start('buildRelease', { ...build, versioning: { set: '../x' } }) },
     { what: 'buildRelease: metacharacters in buildAt', message: /buildAt|path/, run: start('buildRelease', { ...build, buildAt: '/opt/$(id)' }) },
   ];
 }

@@ -160,7 +160,7 @@ test('input typed into temporal workflow start is validated by the workflow befo
   assert.equal(start.code, 0, start.err);
   const result = temporalCli('workflow', 'result', '--workflow-id', 'e2e-bad-input');
   assert.notEqual(result.code, 0);
-  assert.match(result.out + result.err, /invalid deployRelease request: version: must be a version like 0\.1\.0; .*deployTo/);
+  assert.match(result.out + result.err, /invalid deployRelease request: version: invalid version .*0\.2\.0; touch \/opt\/pwned.* are not allowed; .*deployTo/);
   assert.equal(loginCount(env, 'prod1'), logins);
 });
 

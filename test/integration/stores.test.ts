@@ -219,7 +219,7 @@ describe('build -> store -> deploy with each store kind', () => {
     const deployTo = `/opt/ferry-local-${run}`;
     const hosts = ['prod1', 'prod2'].map((h) => hostTarget(env, h, deployTo));
     const releases = (h: string) => join(env.hostRoot(h), deployTo.replace(/^\/opt\//, ''), 'hello', 'releases');
-    for (const h of ['prod1', 'prod2']) for (const v of ['0.0.1', '0.0.2', '0.3.0', '0.4.0', 'not-a-version']) mkdirSync(join(releases(h), v), { recursive: true });
+    for (const h of ['prod1', 'prod2']) for (const v of ['0.0.1', '0.0.2', '0.3.0', '0.4.0', '2', 'not_a_version']) mkdirSync(join(releases(h), v), { recursive: true });
     const ssh = { knownHostsFile: env.knownHosts, identityFile: env.identity };
     const exec = <T>(type: string, id: string, arg: object) => w.client.workflow.execute(type, { taskQueue: w.taskQueue, workflowId: `${id}-${run}`, args: [arg] }) as Promise<T>;
     await exec('nodeCommand', 'it-prune-start', { app: 'hello', environment: 'production', command: 'start', hosts: [hosts[0]], ssh });
@@ -228,13 +228,14 @@ describe('build -> store -> deploy with each store kind', () => {
       assert.deepEqual(
         result.hosts.map((h) => [h.ok, h.running, h.kept, h.removed]),
         [
-          [true, '0.1.0', ['0.1.0', '0.4.0'], ['0.0.1', '0.0.2', '0.3.0']],
+          // "2" is the newest: any version counts, not only semver.
+          [true, '0.1.0', ['0.1.0', '2'], ['0.0.1', '0.0.2', '0.3.0', '0.4.0']],
           // prod2's node is not running: the version its start script would start is kept.
-          [true, undefined, ['0.1.0', '0.4.0'], ['0.0.1', '0.0.2', '0.3.0']],
+          [true, undefined, ['0.1.0', '2'], ['0.0.1', '0.0.2', '0.3.0', '0.4.0']],
         ],
       );
-      for (const h of ['prod1', 'prod2']) assert.deepEqual(readdirSync(releases(h)).filter((d) => /^\d/.test(d)).sort(), ['0.1.0', '0.4.0']);
-      assert.ok(existsSync(join(releases('prod1'), 'not-a-version')));
+      for (const h of ['prod1', 'prod2']) assert.deepEqual(readdirSync(releases(h)).filter((d) => /^\d/.test(d)).sort(), ['0.1.0', '2']);
+      assert.ok(existsSync(join(releases('prod1'), 'not_a_version')));
       const again = await exec<PruneResult>('pruneReleases', 'it-prune-again', { app: 'hello', environment: 'production', keep: 1, hosts, ssh });
       assert.deepEqual(again.hosts.map((h) => h.removed), [[], []]);
     } finally {

@@ -135,7 +135,7 @@ test('input that does not validate fails at once with an InputError and runs no 
   assert.ok(err instanceof WorkflowFailedError);
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, 'InputError');
-  assert.match(err.cause.message, /version: must be a version like 0\.1\.0/);
+  assert.match(err.cause.message, /version: invalid version "1\.0; reboot": ";", " " are not allowed/);
   assert.match(err.cause.message, /hosts\.0\.deployTo: path: "\/opt\/\$\(reboot\)" must be an absolute path/);
   assert.deepEqual(calls, []);
 });

@@ -144,7 +144,7 @@ test('build upgrade without --from or --with exits 2 asking for one', async () =
 
 test('build upgrade with a --with that is not a version exits 2 before contacting Temporal', async () => {
   const r = await ferry(['build', 'upgrade', '--with=0.1;x'], validProject());
-  assert.deepEqual(r, { code: 2, stderr: 'ferry: invalid version "0.1;x": expected MAJOR.MINOR.PATCH, e.g. 0.1.0\n' });
+  assert.deepEqual(r, { code: 2, stderr: 'ferry: invalid version "0.1;x": ";" is not allowed; use letters, digits and . + ~ - (not _, which separates app and version in file names), starting with a letter or digit\n' });
 });
 
 test('build upgrade with a --from that looks like an option exits 2 naming --from', async () => {
@@ -250,7 +250,7 @@ test('deploy to an environment the config does not define exits 2 listing the de
 
 test('deploy of a version with a shell metacharacter exits 2 before contacting Temporal', async () => {
   const r = await ferry(['deploy', 'release', 'to', 'production', '--version=0.1.0;rm'], validProject());
-  assert.deepEqual(r, { code: 2, stderr: 'ferry: invalid version "0.1.0;rm": expected MAJOR.MINOR.PATCH, e.g. 0.1.0\n' });
+  assert.deepEqual(r, { code: 2, stderr: 'ferry: invalid version "0.1.0;rm": ";" is not allowed; use letters, digits and . + ~ - (not _, which separates app and version in file names), starting with a letter or digit\n' });
 });
 
 test('deploy to a host the environment does not have exits 2 listing its hosts', async () => {

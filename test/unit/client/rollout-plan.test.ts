@@ -90,7 +90,9 @@ test('versioning flags become workflow input; AUTO_VERSION applies unless --auto
   assert.deepEqual(buildRequest({ ...c, autoVersion: undefined }, { setVersion: '2.0.0' }).versioning, { set: '2.0.0' });
   assert.equal(buildRequest({ ...c, autoVersion: undefined }, {}).versioning, undefined);
   assert.throws(() => versioningOf(c, { incrementVersion: 'tiny' }), /--increment-version=tiny: use patch, minor or major/);
-  assert.throws(() => versioningOf(c, { setVersion: '2.0' }), /--set-version=2\.0: give a version like 1\.2\.3/);
+  assert.deepEqual(versioningOf(c, { setVersion: '2.0', autoVersion: 'git-revision' }), { set: '2.0', auto: ['revision'] });
+  assert.throws(() => versioningOf(c, { setVersion: '2.0+x' }), /^InputError: --set-version: invalid version "2\.0\+x": give it without \+metadata/);
+  assert.throws(() => versioningOf(c, { setVersion: '1;id' }), /^InputError: --set-version: invalid version "1;id": ";" is not allowed/);
   assert.throws(() => versioningOf(c, { autoVersion: 'rev;rm' }), /unknown part "rev;rm"/);
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError } from '../../../core/domain/errors';
 import { absolutePath, nodeName, parseSshTarget, releaseLayout } from '../../../core/domain/host';
-import { appName, compareVersions, gitRef, isVersion, releaseFileName, version } from '../../../core/domain/release';
+import { appName, compareReleases, compareVersions, gitRef, isVersion, releaseFileName, sortVersions, version } from '../../../core/domain/release';
 import { deployRequestSchema, parseRequest } from '../../../core/domain/requests';
 
 /** Asserts that `run` throws an InputError whose whole message is `message`. */
@@ -17,36 +17,109 @@ function rejects(run: () => unknown, message: string | RegExp): void {
 
 // --- release.ts: versions ---
 
-test('version accepts MAJOR.MINOR.PATCH with optional pre-release and build parts', () => {
-  for (const text of ['0.1.0', '1.2.3-rc.1', '1.0.0+build.5', '10.20.30-alpha-1+sha.5114f85']) {
+test('version accepts every real-world version relx, mix and release_handler take that is one safe path segment', () => {
+  for (const text of ['1', '1.0', '25.3.2.8', '2024.05.01', '1.0.0-rc.1', '0.1.0+build.5', '10.20.30-alpha-1+sha.5114f85', 'R16B03-1', '1.0~rc1', 'v2', '9'.repeat(100)]) {
     assert.equal(version(text), text);
     assert.equal(isVersion(text), true);
   }
 });
 
-test('version rejects anything that is not a plain version, naming it and the expected form', () => {
-  for (const text of ['0.1', '0.1.0;rm -rf /', '$(x)', ' 0.1.0', '0.1.0 ', '../0.1.0', '0.1.0/..', 'v0.1.0', '', '0.1.0\n']) {
-    rejects(() => version(text), `invalid version "${text}": expected MAJOR.MINOR.PATCH, e.g. 0.1.0`);
-    assert.equal(isVersion(text), false);
+test('version refuses anything else, naming the offending characters', () => {
+  const cases: Array<[string, string]> = [
+    ['1;id', '";" is not allowed; use letters, digits and . + ~ - (not _, which separates app and version in file names), starting with a letter or digit'],
+    ['../x', '"/" is not allowed; use letters'],
+    ['$(id)', '"$", "(", ")" are not allowed; use letters'],
+    ['0.1.0 ', '" " is not allowed; use letters'],
+    ['0.1.0\n', '"\\n" is not allowed; use letters'],
+    ['1_0', '"_" is not allowed; use letters, digits and . + ~ - (not _, which separates app and version in file names)'],
+    ['1`x`', '"`" is not allowed; use letters'],
+    ['1\'x', '"\'" is not allowed; use letters'],
+    ['-1', 'it starts with "-"; use letters'],
+    ['.1', 'it starts with "."; use letters'],
+    ['+1', 'it starts with "+"; use letters'],
+    ['1..2', '".." is not allowed; use letters'],
+    ['', 'it is empty; use letters'],
+    ['RELEASES', 'it is the name of the file release_handler keeps in releases/'],
+  ];
+  for (const [text, problem] of cases) {
+    assert.throws(
+      () => version(text),
+      (err: unknown) => err instanceof InputError && err.message.startsWith(`invalid version ${JSON.stringify(text)}: ${problem}`),
+      text,
+    );
+    assert.equal(isVersion(text), false, text);
   }
 });
 
-test('compareVersions sorts numerically, pre-releases before their release', () => {
-  assert.deepEqual(['0.10.0', '0.2.0', '0.9.1', '1.0.0-rc.1', '1.0.0'].sort(compareVersions), ['0.2.0', '0.9.1', '0.10.0', '1.0.0-rc.1', '1.0.0']);
+test('version refuses a long text with a short message', () => {
+  rejects(() => version('1'.repeat(101)), `invalid version "${'1'.repeat(40)}"...: it has 101 characters, at most 100 are allowed`);
+  rejects(() => version('1;'.repeat(100_000)), `invalid version "${'1;'.repeat(20)}"...: it has 200000 characters, at most 100 are allowed`);
 });
 
-test('compareVersions orders pre-releases by their numbers', () => {
-  assert.deepEqual(['1.0.0-rc.10', '1.0.0-rc.2', '1.0.0-beta', '1.0.0-alpha'].sort(compareVersions), [
-    '1.0.0-alpha',
-    '1.0.0-beta',
-    '1.0.0-rc.2',
-    '1.0.0-rc.10',
-  ]);
+// One table, oldest first: every adjacent pair is strictly ordered by the rules.
+const ORDERED = [
+  '0.1.0',
+  '0.2.0',
+  '0.9.1',
+  '0.10.0',
+  '1.0.0-alpha',
+  '1.0.0-alpha.1',
+  '1.0.0-alpha.beta',
+  '1.0.0-beta',
+  '1.0.0-beta.2',
+  '1.0.0-beta.11',
+  '1.0.0-rc.1',
+  '1.0.0',
+  '1.0.1',
+  '1.0.1.1',
+  '1.1',
+  '2',
+  '2.1',
+  '10',
+  '25.3.2.8',
+  '25.3.2.10',
+  '2024.05.01',
+  '2024.05.02',
+  '2024.5.10',
+  'v1',
+  'v1.2',
+  'v1.10',
+];
+
+test('compareVersions orders the table: numeric segments of any count, pre-releases first, numbers by value', () => {
+  for (let i = 0; i + 1 < ORDERED.length; i++) {
+    const [a, b] = [ORDERED[i]!, ORDERED[i + 1]!];
+    assert.ok(compareVersions(a, b) < 0, `${a} < ${b}`);
+    assert.ok(compareVersions(b, a) > 0, `${b} > ${a}`);
+  }
+  const shuffled = [...ORDERED].reverse();
+  assert.deepEqual(sortVersions(shuffled), ORDERED);
 });
 
-test('compareVersions ignores build metadata', () => {
-  assert.equal(compareVersions('1.0.0+build.5', '1.0.0+build.7'), 0);
-  assert.equal(compareVersions('1.0.0+build.5', '1.0.0'), 0);
+test('compareVersions does not order versions that differ only in trailing zeros, zero padding or +metadata', () => {
+  const equal: Array<[string, string]> = [
+    ['1.0', '1.0.0'],
+    ['1', '1.0.0.0'],
+    ['2024.05.01', '2024.5.1'],
+    ['1.0.0+build.5', '1.0.0+build.7'],
+    ['1.0.0+build.5', '1.0.0'],
+    ['1.0.0-rc.1+a', '1.0.0-rc.1'],
+    ['1.0~rc1', '1.0-rc1'],
+  ];
+  for (const [a, b] of equal) assert.equal(compareVersions(a, b), 0, `${a} = ${b}`);
+});
+
+test('compareReleases breaks ties by build time, then by text; the same version is 0', () => {
+  const early = '2026-01-01T10:00:00.000Z';
+  const late = '2026-01-02T10:00:00.000Z';
+  assert.ok(compareReleases({ version: '1.0.0', builtAt: late }, { version: '1.0', builtAt: early }) > 0, 'the later build is newer');
+  assert.ok(compareReleases({ version: '1.0.0', builtAt: early }, { version: '1.0', builtAt: late }) < 0);
+  assert.ok(compareReleases({ version: '1.0.0+b', builtAt: early }, { version: '1.0.0+a', builtAt: late }) < 0);
+  assert.ok(compareReleases({ version: '1.0' }, { version: '1.0.0' }) < 0, 'without build times: by text');
+  assert.ok(compareReleases({ version: '1.0.0' }, { version: '1.0', builtAt: late }) > 0, 'one build time is not enough');
+  assert.ok(compareReleases({ version: '0.9', builtAt: late }, { version: '1.0', builtAt: early }) < 0, 'the rules come first');
+  assert.equal(compareReleases({ version: '1.0', builtAt: early }, { version: '1.0', builtAt: late }), 0);
+  assert.deepEqual(sortVersions(['1.0.0', '1.0', '1', '0.9']), ['0.9', '1', '1.0', '1.0.0']);
 });
 
 test('appName accepts an OTP application name and rejects anything else', () => {
@@ -209,7 +282,7 @@ test('parseRequest rejects a bad deploy request with one InputError naming every
     () => parseRequest(deployRequestSchema, bad, 'deploy'),
     'invalid deploy request: ' +
       [
-        'version: must be a version like 0.1.0',
+        'version: invalid version "0.1.0; rm -rf /": ";", " ", "/" are not allowed; use letters, digits and . + ~ - (not _, which separates app and version in file names), starting with a letter or digit',
         'hosts.0.deployTo: path: "/opt/$(x)" must be an absolute path of letters, digits and . _ @ + -',
         'hosts.0.nodeName: nodeName: invalid node name "a b": expected name@host',
         '(input): Unrecognized key: "extra"',

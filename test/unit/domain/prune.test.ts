@@ -14,8 +14,13 @@ test('planPrune never removes a protected version (running, or the one the start
   assert.deepEqual(planPrune(['0.1.0'], 1, ['0.1.0']), { keep: ['0.1.0'], remove: [] });
 });
 
+test('planPrune orders free-form versions by the one comparator: 1 < 2 < 2.1 < 10 < 2024.05.01', () => {
+  assert.deepEqual(planPrune(['10', '2.1', '1', '2024.05.01', '2', '1.0.0-rc.1'], 3, []), { keep: ['2.1', '10', '2024.05.01'], remove: ['1.0.0-rc.1', '1', '2'] });
+  assert.deepEqual(planPrune(['1.0', '1.0.0', '0.9'], 1, []), { keep: ['1.0.0'], remove: ['0.9', '1.0'] });
+});
+
 test('planPrune leaves names that are not versions alone', () => {
-  assert.deepEqual(planPrune(['RELEASES', 'start_erl.data', '0.1.0', '0.2.0'], 1, []), { keep: ['0.2.0'], remove: ['0.1.0'] });
+  assert.deepEqual(planPrune(['RELEASES', 'start_erl.data', 'a b', '0.1.0', '0.2.0'], 1, []), { keep: ['0.2.0'], remove: ['0.1.0'] });
 });
 
 test('release.removeVersion and release.startData build one quoted command each', () => {
