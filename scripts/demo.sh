@@ -63,8 +63,10 @@ Try more from $EXAMPLE, e.g.:
 or a hot upgrade of the running 0.1.0 nodes (same OS pid, state kept), then on to 0.3.0 and 0.4.0:
   cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry build upgrade --from=0.1.0 --to=0.2.0
   cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry deploy upgrade to production
-  cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry build upgrade --with=0.2.0 --to=0.3.0
-  cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry build upgrade --with=0.3.0 --to=0.4.0
+  cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry build upgrade --from=0.2.0 --to=0.3.0
+  cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry deploy upgrade to production
+  cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry build upgrade --from=0.3.0 --to=0.4.0
+  cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry deploy upgrade to production
   cd $EXAMPLE && FERRY_STATE=$FERRY_STATE $ROOT/bin/ferry show appups 0.4.0
 Everything keeps running until \`make demo-stop\`.
 MSG
