@@ -1,21 +1,30 @@
 #!/bin/sh
 # Local SSH test hosts for Ferry: one sshd per "host", each in its own mount
-# namespace with its own /opt (a bind mount of $FERRY_STATE/hosts/<name>/root).
+# namespace with its own /opt, /srv, /tmp and /etc (bind mounts of directories
+# under $FERRY_STATE/hosts/<name>; /etc is a copy of this machine's, made once),
+# so files never leak between hosts or to this machine.
 # Used by the demo, the tests and the benchmarks. Needs root, util-linux
 # (unshare, flock) and openssh-server/-client.
 #
-# Usage: scripts/local-hosts.sh [--hosts "name:port ..."] start|stop|status|clean
+# Usage: scripts/local-hosts.sh [--hosts "name:port ..."] [--setenv NAME=VALUE]... start|stop|status|clean
 #
 #   start   start every host (reuses hosts already running), generate keys once,
 #           write $FERRY_STATE/ssh/known_hosts, prove each host with a real ssh login
 #   stop    stop hosts: the sshd, and every process left in the host's mount
-#           namespace (e.g. Erlang nodes started over ssh; epmd is spared); data is kept
+#           namespace (e.g. Erlang nodes started over ssh; the shared epmd is
+#           spared, a host's own epmd is not); data is kept
 #   status  show each host; exit 0 if all are running, 1 otherwise
-#   clean   stop, then remove host data (root/ = the host's /opt, and logs);
+#   clean   stop, then remove host data (its /opt, /srv, /tmp, /etc and logs);
 #           keys are kept. For a full reset: stop, then rm -rf "$FERRY_STATE".
 #
+#   --setenv NAME=VALUE  (start, repeatable) sshd's SetEnv for the hosts this start
+#           starts: every command on them sees it. ERL_EPMD_PORT=<port> gives a host
+#           its own epmd, so nodes of the same name can run on several hosts (they
+#           cannot cluster with the other hosts' nodes then). Not kept: a host
+#           stopped and started again without it runs without it.
+#
 # Environment:
-#   FERRY_STATE  state directory (default: <project>/.ferry); must not be under /opt
+#   FERRY_STATE  state directory (default: <project>/.ferry); must not be under /opt or /etc
 #   FERRY_HOSTS  host list, like --hosts
 # Default hosts: build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241.
 # stop/status/clean without --hosts act on every host that exists under $FERRY_STATE.
@@ -24,7 +33,9 @@
 #   $FERRY_STATE/ssh/id_ed25519{,.pub}   client key (root@127.0.0.1 on every host)
 #   $FERRY_STATE/ssh/known_hosts         "[127.0.0.1]:PORT ssh-ed25519 AAAA..." per host
 #   $FERRY_STATE/ssh/authorized_keys
-#   $FERRY_STATE/hosts/<name>/{root/,sshd_config,ssh_host_ed25519_key,sshd.pid,sshd.log,port}
+#   $FERRY_STATE/hosts/<name>/           the host's directory, seen inside the host as /etc/ferry-host:
+#       root/ srv/ tmp/ etc/             its /opt, /srv, /tmp and /etc
+#       sshd_config ssh_host_ed25519_key authorized_keys bashrc sshd.pid sshd.log port
 #
 # Log in:  ssh -i $FERRY_STATE/ssh/id_ed25519 -o UserKnownHostsFile=$FERRY_STATE/ssh/known_hosts \
 #              -o StrictHostKeyChecking=yes -p 2231 root@127.0.0.1
@@ -35,6 +46,9 @@ set -eu
 
 DEFAULT_HOSTS="build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241"
 SSHD=/usr/sbin/sshd
+# Where a host sees its own directory (bind-mounted before anything else, so its sshd
+# files stay reachable wherever FERRY_STATE is, /tmp included).
+HOST_DIR=/etc/ferry-host
 # root's .bashrc on this machine, replaced inside every host by a plain one (see write_host_files)
 ROOT_BASHRC=$(getent passwd root | cut -d: -f6)/.bashrc
 
@@ -42,7 +56,7 @@ die() { echo "local-hosts.sh: $*" >&2; exit 1; }
 say() { echo "$*"; }
 
 usage() {
-    sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '9,26p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -50,10 +64,23 @@ ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
 
 CMD=
 HOSTS_ARG=${FERRY_HOSTS:-}
+SETENV=
+add_setenv() {
+    case $1 in
+        [A-Za-z_]*=*) ;;
+        *) die "--setenv wants NAME=VALUE, got '$1'" ;;
+    esac
+    case $1 in
+        *[[:space:]\"]*) die "--setenv value '$1' must not contain spaces or quotes" ;;
+    esac
+    SETENV="$SETENV $1"
+}
 while [ $# -gt 0 ]; do
     case $1 in
         --hosts) [ $# -ge 2 ] || die "--hosts needs a value"; HOSTS_ARG=$2; shift 2 ;;
         --hosts=*) HOSTS_ARG=${1#--hosts=}; shift ;;
+        --setenv) [ $# -ge 2 ] || die "--setenv needs NAME=VALUE"; add_setenv "$2"; shift 2 ;;
+        --setenv=*) add_setenv "${1#--setenv=}"; shift ;;
         -h|--help|help) usage ;;
         start|stop|status|clean) [ -z "$CMD" ] || die "one command at a time"; CMD=$1; shift ;;
         *) echo "local-hosts.sh: unknown argument: $1" >&2; usage ;;
@@ -68,7 +95,7 @@ done
 
 FERRY_STATE=$(realpath -m "${FERRY_STATE:-$ROOT_DIR/.ferry}")
 case $FERRY_STATE/ in
-    /opt/*) die "FERRY_STATE ($FERRY_STATE) must not be under /opt: each host binds its own dir over /opt" ;;
+    /opt/*|/etc/*) die "FERRY_STATE ($FERRY_STATE) must not be under /opt or /etc: each host binds its own dirs over them" ;;
 esac
 case $FERRY_STATE in
     *[[:space:]]*|*%*|*\"*) die "FERRY_STATE must not contain spaces, quotes or %" ;;
@@ -122,30 +149,32 @@ dups=$(printf '%s\n' "$HOSTS" | awk '{print $2}' | sort | uniq -d)
 
 # ---- helpers ---------------------------------------------------------------
 
-# Prints the pid of the running sshd of host dir $1 on port $2 ("" if none);
-# removes a stale pid file. A pid counts only if it is an sshd started with
-# this host's config.
+# Prints the pid of the running sshd of host dir $1 ("" if none); removes a
+# stale pid file. A pid counts only if it is the sshd of this host.
 host_pid() {
     pidf=$1/sshd.pid
     [ -f "$pidf" ] || return 0
     pid=$(tr -dc '0-9' <"$pidf")
-    if [ -n "$pid" ] && is_host_sshd "$pid" "$1/sshd_config"; then
+    if [ -n "$pid" ] && is_host_sshd "$pid" "$1"; then
         echo "$pid"
     else
         rm -f "$pidf"
     fi
 }
 
-# is_host_sshd PID CONF: PID is a live sshd listener run with -f CONF
+# is_host_sshd PID DIR: PID is a live sshd listener of the host whose directory is DIR
 is_host_sshd() {
     [ -r "/proc/$1/cmdline" ] || return 1
     cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
     # the listener's title reads "sshd: /usr/sbin/sshd -D -f CONF ... [listener] ..."
     case $cmd in
         *" -R "*|*" -R") return 1 ;;
-        *"$SSHD -D -f $2 "*) return 0 ;;
+        # inside its mount namespace, the host's $HOST_DIR is DIR itself (same inode)
+        *"$SSHD -D -f $HOST_DIR/sshd_config "*) [ "/proc/$1/root$HOST_DIR" -ef "$2" ] ;;
+        # a host started by an older version of this script (only /opt of its own)
+        *"$SSHD -D -f $2/sshd_config "*) return 0 ;;
+        *) return 1 ;;
     esac
-    return 1
 }
 
 # alive PID: the process exists and is not a zombie (pid 1 here may reap late)
@@ -193,20 +222,31 @@ ensure_client_key() {
     touch "$KNOWN"
 }
 
-# write_host_files NAME PORT: host key (once), sshd_config, port file, root/
+# write_host_files NAME PORT: host key (once), the host's /opt, /srv, /tmp and
+# /etc (a copy of this machine's, made once), sshd_config, port file
 write_host_files() {
     d=$HOSTS_DIR/$1
-    mkdir -p "$d/root"
+    mkdir -p "$d/root" "$d/srv" "$d/tmp"
+    chmod 1777 "$d/tmp"
+    if [ ! -d "$d/etc" ]; then
+        rm -rf "$d/etc.tmp"
+        cp -a /etc "$d/etc.tmp"
+        mv "$d/etc.tmp" "$d/etc"
+    fi
+    mkdir -p "$d/etc${HOST_DIR#/etc}"
     if [ ! -f "$d/ssh_host_ed25519_key" ] || [ ! -f "$d/ssh_host_ed25519_key.pub" ]; then
         rm -f "$d/ssh_host_ed25519_key" "$d/ssh_host_ed25519_key.pub"
         ssh-keygen -q -t ed25519 -N "" -C "ferry-host-$1" -f "$d/ssh_host_ed25519_key"
     fi
+    cp "$SSH_DIR/authorized_keys" "$d/authorized_keys.tmp"
+    mv -f "$d/authorized_keys.tmp" "$d/authorized_keys"
+    # Paths as the host sees them: its directory is $HOST_DIR inside its mount namespace.
     cat >"$d/sshd_config.tmp" <<EOF
 # generated by scripts/local-hosts.sh for host $1 (port $2); started with -p $2
 ListenAddress 127.0.0.1
-HostKey $d/ssh_host_ed25519_key
-PidFile $d/sshd.pid
-AuthorizedKeysFile $SSH_DIR/authorized_keys
+HostKey $HOST_DIR/ssh_host_ed25519_key
+PidFile $HOST_DIR/sshd.pid
+AuthorizedKeysFile $HOST_DIR/authorized_keys
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -223,6 +263,7 @@ MaxSessions 64
 AcceptEnv LANG LC_*
 Subsystem sftp internal-sftp
 EOF
+    [ -z "$SETENV" ] || echo "SetEnv$SETENV" >>"$d/sshd_config.tmp"
     mv -f "$d/sshd_config.tmp" "$d/sshd_config"
     # The host's root gets a fresh server's .bashrc, not this machine's: sshd's shell reads it for every command,
     # and a developer's profile (pyenv and the like) would slow every step and print noise into stderr.
@@ -263,7 +304,7 @@ start_host() {
     # an sshd of ours whose pid file got lost? adopt it; anything else: fail.
     user=$(port_user "$port")
     if [ -n "$user" ]; then
-        if [ "$user" != "?" ] && is_host_sshd "$user" "$d/sshd_config"; then
+        if [ "$user" != "?" ] && is_host_sshd "$user" "$d"; then
             echo "$user" >"$d/sshd.pid"
             echo adopted
             return 0
@@ -273,9 +314,14 @@ start_host() {
     write_host_files "$name" "$port"
     rm -f "$d/sshd.pid"
     echo "--- $(date '+%F %T') local-hosts.sh start $name on port $port" >>"$d/sshd.log"
-    unshare --mount --propagation private sh -c \
-        'mount --bind "$1" /opt && { [ ! -f "$6" ] || mount --bind "$7" "$6"; } && exec "$2" -D -f "$3" -p "$4" -E "$5"' \
-        ferry-host "$d/root" "$SSHD" "$d/sshd_config" "$port" "$d/sshd.log" "$ROOT_BASHRC" "$d/bashrc" \
+    # /etc first, then the host's directory inside it: everything after that comes from $HOST_DIR,
+    # which stays reachable when FERRY_STATE itself is under /tmp or /srv.
+    unshare --mount --propagation private sh -c '
+        mount --bind "$1/etc" /etc && mount --bind "$1" "$2" &&
+        mount --bind "$2/root" /opt && mount --bind "$2/srv" /srv && mount --bind "$2/tmp" /tmp &&
+        { [ ! -f "$5" ] || mount --bind "$2/bashrc" "$5"; } &&
+        exec "$3" -D -f "$2/sshd_config" -p "$4" -E "$2/sshd.log"' \
+        ferry-host "$d" "$HOST_DIR" "$SSHD" "$port" "$ROOT_BASHRC" \
         </dev/null >>"$d/sshd.log" 2>&1 9>&- &
     bg=$!
     # sshd writes its pid file once it listens
@@ -300,7 +346,8 @@ start_host() {
 }
 
 # stop_host NAME: stops the sshd and every other process in its mount namespace
-# (except epmd, which is shared by all hosts). Prints what it did.
+# (except the epmd all hosts share; a host's own, started under ERL_EPMD_PORT, goes too).
+# Prints what it did.
 stop_host() {
     d=$HOSTS_DIR/$1
     [ -d "$d" ] || { echo "absent"; return 0; }
@@ -313,7 +360,9 @@ stop_host() {
             p=${p#/proc/}
             [ "$p" != "$pid" ] || continue
             [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$ns" ] || continue
-            [ "$(cat "/proc/$p/comm" 2>/dev/null)" != epmd ] || continue
+            if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = epmd ]; then
+                tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q '^ERL_EPMD_PORT=' || continue
+            fi
             victims="$victims $p"
         done
     fi
@@ -337,14 +386,14 @@ stop_host() {
 }
 
 summary_line() {
-    printf '  %-10s 127.0.0.1:%-5s %-8s %-22s /opt = %s\n' "$1" "$2" "$3" "$4" "$HOSTS_DIR/$1/root"
+    printf '  %-10s 127.0.0.1:%-5s %-8s %-22s /opt /srv /tmp /etc = %s/{root,srv,tmp,etc}\n' "$1" "$2" "$3" "$4" "$HOSTS_DIR/$1"
 }
 
 # ---- commands --------------------------------------------------------------
 
 case $CMD in
 start)
-    mkdir -p /run/sshd /opt "$HOSTS_DIR"
+    mkdir -p /run/sshd /opt /srv "$HOSTS_DIR"
     chmod 755 /run/sshd
     ensure_client_key
     # all host files and known_hosts first, then the daemons
@@ -403,8 +452,8 @@ clean)
         d=$HOSTS_DIR/$name
         [ -d "$d" ] || continue
         r=$(stop_host "$name")
-        rm -rf "${d:?}/root" "$d/sshd.log" "$d/sshd.pid"
-        say "  $name (port $port): $r; removed its /opt ($d/root) and log"
+        rm -rf "${d:?}/root" "$d/srv" "$d/tmp" "$d/etc" "$d/etc.tmp" "$d/sshd.log" "$d/sshd.pid"
+        say "  $name (port $port): $r; removed its /opt, /srv, /tmp, /etc and log"
     done
     ;;
 esac

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -42,6 +42,25 @@ test('each host sees its own /opt', async () => {
   await pool.run(sshTarget(env, 'prod2'), 'echo two > /opt/which');
   assert.equal(readFileSync(join(env.hostRoot('prod1'), 'which'), 'utf8'), 'one\n');
   assert.equal(readFileSync(join(env.hostRoot('prod2'), 'which'), 'utf8'), 'two\n');
+});
+
+test('each host has its own /tmp, /srv and /etc: a file written on one is absent on another and on this machine', async () => {
+  const files = ['/tmp', '/srv', '/etc'].map((d) => `${d}/ferry-isolation-${process.pid}`);
+  const exists = async (host: string, file: string) => (await pool.run(sshTarget(env, host), toShell(['test', '-e', file]), { allowFailure: true })).exitCode === 0;
+  try {
+    for (const f of files) await pool.run(sshTarget(env, 'prod1'), toShell(['sh', '-c', 'echo "$1" > "$1"', 'write', f]));
+    for (const f of files) {
+      assert.equal(await exists('prod1', f), true, `prod1 sees its ${f}`);
+      assert.equal(readFileSync(env.hostPath('prod1', f), 'utf8'), `${f}\n`, `the test runner reads prod1's ${f} through hostPath`);
+      assert.equal(await exists('prod2', f), false, `prod2 does not see prod1's ${f}`);
+      assert.equal(existsSync(env.hostPath('prod2', f)), false);
+      assert.equal(existsSync(f), false, `this machine does not see prod1's ${f}`);
+    }
+    // The host's /etc is a whole copy: logins and name lookups still work there.
+    assert.equal((await pool.run(sshTarget(env, 'prod1'), 'getent passwd root | cut -d: -f1')).stdout, 'root\n');
+  } finally {
+    for (const f of files) rmSync(env.hostPath('prod1', f), { force: true });
+  }
 });
 
 test('putFile and getFile stream a file and report its sha256', async () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
@@ -27,6 +27,12 @@ export function testEnv() {
     port: (name: string): number => Number(ports[name]),
     /** The host's /opt as the test runner sees it. */
     hostRoot: (name: string): string => join(state, 'hosts', name, 'root'),
+    /** A path under the host's own /opt, /srv, /tmp or /etc, as the test runner sees it. */
+    hostPath(name: string, path: string): string {
+      const m = /^\/(opt|srv|tmp|etc)(\/.*)?$/.exec(path);
+      if (!m) throw new Error(`${path}: a test host has its own /opt, /srv, /tmp and /etc, and shares the rest with this machine`);
+      return join(state, 'hosts', name, m[1] === 'opt' ? 'root' : m[1]!, m[2] ?? '');
+    },
     sshdLog: (name: string): string => join(state, 'hosts', name, 'sshd.log'),
   };
 }
@@ -131,13 +137,41 @@ export function removeUpgrades(env: TestEnv): void {
 }
 
 /**
+ * Runs `fn` while each host of `names` runs with sshd's `SetEnv` of `setenv(host)` (`NAME=VALUE` each, through
+ * `scripts/local-hosts.sh --setenv`): every command on it sees those variables. The hosts are stopped (their nodes
+ * too) and started with it, and afterwards stopped and started again without it (same keys, same files).
+ */
+export async function withHostEnv<T>(env: TestEnv, names: string[], setenv: (host: string) => string[], fn: () => Promise<T>): Promise<T> {
+  const localHosts = (name: string, ...args: string[]) =>
+    execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${env.port(name)}`, ...args], { stdio: 'ignore' });
+  for (const n of names) localHosts(n, 'stop');
+  try {
+    for (const n of names) localHosts(n, ...setenv(n).flatMap((e) => ['--setenv', e]), 'start');
+    return await fn();
+  } finally {
+    for (const n of names) {
+      localHosts(n, 'stop');
+      localHosts(n, 'start');
+    }
+  }
+}
+
+/** The port of the epmd a host has of its own under `withOwnEpmd`: its SSH port + 20000, unique as those are. */
+export const epmdPort = (env: TestEnv, name: string): number => env.port(name) + 20000;
+
+/**
+ * Runs `fn` while each host of `names` has its own epmd (`ERL_EPMD_PORT`, see `epmdPort`): nodes of the same name can
+ * then run on several of them, as on separate machines, but they cannot cluster.
+ */
+export const withOwnEpmd = <T>(env: TestEnv, names: string[], fn: () => Promise<T>): Promise<T> =>
+  withHostEnv(env, names, (n) => [`ERL_EPMD_PORT=${epmdPort(env, n)}`], fn);
+
+/**
  * Runs `fn` while host `name` answers from an sshd whose sessions get `PATH=/opt/trimmed-bin` (sshd's SetEnv): a
  * directory of links to every program of /usr/local/bin, /usr/bin and /bin except `without`. That is a host where those
- * tools are not on the login PATH. The host's own sshd is stopped first and started again (same key) afterwards.
+ * tools are not on the login PATH.
  */
 export async function withTrimmedPath<T>(env: TestEnv, name: string, without: string[], fn: () => Promise<T>): Promise<T> {
-  const port = env.port(name);
-  const hostDir = join(env.state, 'hosts', name);
   const bin = join(env.hostRoot(name), 'trimmed-bin');
   rmSync(bin, { recursive: true, force: true });
   mkdirSync(bin, { recursive: true });
@@ -147,25 +181,5 @@ export async function withTrimmedPath<T>(env: TestEnv, name: string, without: st
       if (!without.includes(program) && !existsSync(join(bin, program))) symlinkSync(join(dir, program), join(bin, program));
     }
   }
-  const localHosts = (command: string) => execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${port}`, command], { stdio: 'ignore' });
-  localHosts('stop');
-  const sshd = spawn(
-    'unshare',
-    ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /opt && exec /usr/sbin/sshd -D -f "$2" -p "$3" -o "PidFile=$4" -o SetEnv=PATH=/opt/trimmed-bin', 'sshd', env.hostRoot(name), join(hostDir, 'sshd_config'), String(port), join(hostDir, 'trimmed-sshd.pid')],
-    { stdio: 'ignore' },
-  );
-  try {
-    // Ready when a real login works (strict host key checking: it is the host's own key).
-    for (let tries = 0; ; tries++) {
-      const r = spawnSync('ssh', ['-F', '/dev/null', '-i', env.identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR', '-p', String(port), 'root@127.0.0.1', 'true']);
-      if (r.status === 0) break;
-      if (tries > 100) throw new Error(`the trimmed-PATH sshd for ${name} did not accept a login`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return await fn();
-  } finally {
-    sshd.kill('SIGTERM');
-    if (sshd.exitCode === null) await new Promise((resolve) => sshd.once('exit', resolve));
-    localHosts('start');
-  }
+  return withHostEnv(env, [name], () => ['PATH=/opt/trimmed-bin'], fn);
 }
