@@ -4,7 +4,7 @@ import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
 import { and, type Argv } from '../core/commands/shell';
 import { ChecksumMismatchError, CorruptReleaseError, DiskFullError, HealthCheckFailedError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
-import { releaseLayout, type HostTarget, type NodeSettings, type SshSettings } from '../core/domain/host';
+import { nodeLabel, releaseLayout, type HostTarget, type NodeSettings, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
 import type { TransferMode } from '../core/domain/requests';
@@ -158,8 +158,9 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
     /**
      * Gives the node its per-host config before it starts: links `releases/<vsn>/vm.args` and `sys.config` to the files
      * LINK_VM_ARGS and LINK_SYS_CONFIG name (which must exist on the host), writes the cookie from COOKIE_FILE (read here,
-     * on the worker) with mode 0400, and writes the static vm.args every version uses: the node name (or the linked
-     * file, which must name the same node), the cookie and the cluster settings. Repeatable.
+     * on the worker) with mode 0400, and writes the static vm.args every version uses: the release's own, rendered, with
+     * Ferry's node name when the host has one (or the linked file, which must name the same node, or some node), the
+     * cookie and the cluster settings. Repeatable.
      */
     async configureNode(t: OnHost & { version: string; node?: NodeSettings }): Promise<void> {
       const layout = releaseLayout(t.host.deployTo, t.app);
@@ -169,6 +170,9 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
         { variable: 'LINK_SYS_CONFIG', file: 'sys.config' as const, path: s.linkSysConfig },
       ].filter((l): l is typeof l & { path: string } => l.path !== undefined);
       const cookie = s.cookieFile === undefined ? undefined : await readCookie(s.cookieFile);
+      if (s.cluster && t.host.nodeName === undefined) {
+        throw new InputError(`${t.host.name}: a cluster gives each node the others' names, but this host has no node name: set NODE_NAME or <ENV>_NODE_NAMES; nothing was started`);
+      }
       if (links.length > 0) {
         const missing = node.missingFiles((await run(t, node.checkFiles(links.map((l) => l.path)))).stdout);
         if (missing.length > 0) {
@@ -181,10 +185,12 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       }
       if (s.linkVmArgs !== undefined) {
         const named = (await run(t, node.nameIn(s.linkVmArgs))).stdout.trim();
-        if (named !== t.host.nodeName) {
+        if (t.host.nodeName === undefined ? named === '' : named !== t.host.nodeName) {
+          const file = `${t.host.name}: LINK_VM_ARGS ${s.linkVmArgs} ${named ? `names the node "${named}"` : 'has no -name or -sname line'}`;
           throw new InputError(
-            `${t.host.name}: LINK_VM_ARGS ${s.linkVmArgs} ${named ? `names the node "${named}"` : 'has no -name line'}, but the config gives ` +
-              `this host the node name "${t.host.nodeName}": make them agree (-name in the file, or NODE_NAME / <ENV>_NODE_NAMES)`,
+            t.host.nodeName === undefined
+              ? `${file}, and the config gives the node no name: add one to the file (e.g. -name ${t.app}@${t.host.address}) or set NODE_NAME / <ENV>_NODE_NAMES`
+              : `${file}, but the config gives this host the node name "${t.host.nodeName}": make them agree (-name in the file, or NODE_NAME / <ENV>_NODE_NAMES)`,
           );
         }
       }
@@ -192,16 +198,21 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       if (cookie !== undefined) {
         await ssh.run(t.host, node.writeCookie(layout), { stdin: cookie, signal: Context.current().cancellationSignal }, authOf(t.ssh));
       }
-      const extraArgs = s.cluster ? node.clusterArgs(s.cluster, t.host.nodeName, t.app) : [];
+      const extraArgs = s.cluster && t.host.nodeName ? node.clusterArgs(s.cluster, t.host.nodeName, t.app) : [];
       await run(t, node.configure(layout, t.version, t.host.nodeName, { linkVmArgs: s.linkVmArgs, cookie: cookie !== undefined, extraArgs }));
-      log.info('node configured', { host: t.host.name, node: t.host.nodeName, links: links.map((l) => l.file), cluster: s.cluster?.mode });
+      log.info('node configured', { host: t.host.name, node: t.host.nodeName ?? 'named by the release', links: links.map((l) => l.file), cluster: s.cluster?.mode });
     },
 
-    /** The nodes this node is connected to (`nodes()`), read from the node itself; nothing when it does not run. Read-only. */
-    async clusterView(t: OnHost): Promise<{ node: string; running: boolean; sees?: string[] }> {
-      if (!(await ping(t))) return { node: t.host.nodeName, running: false };
-      const r = await run(t, node.connectedNodes(releaseLayout(t.host.deployTo, t.app)));
-      return { node: t.host.nodeName, running: true, sees: node.parseNodes(r.stdout) };
+    /**
+     * The node's own name and the nodes it is connected to (`nodes()`), read from the node itself; when it does not run,
+     * only Ferry's name for it, if there is one. Read-only.
+     */
+    async clusterView(t: OnHost): Promise<{ node?: string; running: boolean; sees?: string[] }> {
+      if (!(await ping(t))) return { ...(t.host.nodeName ? { node: t.host.nodeName } : {}), running: false };
+      const r = await run(t, node.clusterView(releaseLayout(t.host.deployTo, t.app)));
+      const view = node.parseClusterView(r.stdout);
+      if (!view) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} did not name itself: ${r.stdout.trim().slice(-200)}`);
+      return { ...view, running: true };
     },
 
     /** Starts the node, or restarts it when `restart` is set and it runs another version than `version`. Repeatable. */
@@ -211,7 +222,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       if (running && (!t.restart || (t.version !== undefined && (await state(t)).version === t.version))) return { action: 'already running' };
       if (running) await run(t, node.stop(layout));
       await run(t, node.start(layout));
-      log.info('node started', { host: t.host.name, node: t.host.nodeName });
+      log.info('node started', { host: t.host.name, node: t.host.nodeName ?? 'named by the release' });
       return { action: running ? 'restarted' : 'started' };
     },
 
@@ -255,13 +266,13 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
     async awaitNodeIdentity(t: OnHost): Promise<NodeState> {
       try {
         const s = await state(t);
-        if (!s.running || s.version === undefined) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not report its release yet`);
+        if (!s.running || s.version === undefined) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not report its release yet`);
         const pid = node.parsePid((await run(t, node.osPid(releaseLayout(t.host.deployTo, t.app)))).stdout);
-        if (pid === undefined) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not report its OS pid yet`);
+        if (pid === undefined) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not report its OS pid yet`);
         return { ...s, pid };
       } catch (err) {
         // The node can stop answering between two commands while it restarts: that is "not ready", not a failure.
-        if (err instanceof RemoteCommandError) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} is restarting: ${err.message}`);
+        if (err instanceof RemoteCommandError) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} is restarting: ${err.message}`);
         throw err;
       }
     },
@@ -302,14 +313,14 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
     /** Waits for the node to answer ping; NodeNotReadyError (retryable) while it boots. */
     async verifyRunning(t: OnHost): Promise<NodeState> {
       const s = await state(t);
-      if (!s.running) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not answer ping`);
+      if (!s.running) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not answer ping`);
       return s;
     },
 
     /** Waits for the node to answer and run `version`; NodeNotReadyError (retryable) while it boots. */
     async verifyNode(t: OnHost & { version: string }): Promise<NodeState> {
       const s = await state(t);
-      if (!s.running) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} does not answer ping`);
+      if (!s.running) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not answer ping`);
       if (s.version !== t.version) throw new NodeNotReadyError(`${t.host.name}: node runs ${s.version ?? 'an unknown version'}, expected ${t.version}`);
       return s;
     },

@@ -86,7 +86,8 @@ export function clusterReport(r: NodeCommandResult): string {
     ...r.hosts.map((h) => {
       const sees = h.sees ? (h.sees.length > 0 ? h.sees.join(', ') : '(none)') : '';
       const missing = h.missing && h.missing.length > 0 ? `   MISSING ${h.missing.join(', ')}` : '';
-      const what = h.sees ? `${sees}${missing}` : h.error ?? 'failed';
+      // A node that fails without missing a link (e.g. another host's node has its name) says why after what it sees.
+      const what = h.sees ? `${sees}${missing}${!h.ok && !missing && h.error ? `   ${h.error}` : ''}` : h.error ?? 'failed';
       return `  ${h.ok ? '✓' : '✗'} ${(h.node ?? h.host).padEnd(width)}  ${what}`;
     }),
   ].join('\n');

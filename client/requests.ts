@@ -124,8 +124,11 @@ export function pruneRequest(c: DeliveryConfig, env: string, keep: number, hosts
 
 export function nodeCommandRequest(c: DeliveryConfig, env: string, command: NodeCommand, hosts?: string[]): NodeCommandRequest {
   const e = environmentOf(c, env);
-  const expectedNodes = command === 'cluster' ? { expectedNodes: e.hosts.map((h) => h.nodeName) } : {};
-  return { app: c.app, environment: env, command, hosts: selectHosts(e, hosts), ...expectedNodes, ssh: sshOf(c) };
+  const selected = selectHosts(e, hosts);
+  // Without Ferry's names (the release names its nodes), the workflow expects the names the running nodes report.
+  const names = e.hosts.flatMap((h) => (h.nodeName ? [h.nodeName] : []));
+  const expectedNodes = command === 'cluster' && names.length === e.hosts.length ? { expectedNodes: names } : {};
+  return { app: c.app, environment: env, command, hosts: selected, ...expectedNodes, ssh: sshOf(c) };
 }
 
 export interface RolloutFlags {

@@ -1,6 +1,7 @@
 import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, NodeState } from '../activities';
 import { hostHookVariables } from '../core/domain/hooks';
+import { nodeLabel } from '../core/domain/host';
 import type { HostProgress } from '../core/domain/requests';
 import { failureMessage } from './failures';
 import { runHookIfDefined } from './hooks';
@@ -38,7 +39,7 @@ export async function hostUpgrade(req: HostUpgradeRequest): Promise<HostProgress
 
   await report('check');
   const before = await ssh.nodeIdentity(onHost);
-  if (!before.running) throw fail('NodeNotRunning', `node ${req.host.nodeName} is not running; a hot upgrade needs a running node on ${from} (not touched)`);
+  if (!before.running) throw fail('NodeNotRunning', `${nodeLabel(req.host)} is not running; a hot upgrade needs a running node on ${from} (not touched)`);
   progress.pid = before.pid;
   if (before.version === to) {
     progress.version = to;

@@ -14,7 +14,7 @@ import {
 import type { Activities, OnHost } from '../activities';
 import { workflowIds } from '../core/domain/constants';
 import { NON_RETRYABLE } from '../core/domain/errors';
-import type { HostTarget } from '../core/domain/host';
+import { nodeLabel, type HostTarget } from '../core/domain/host';
 import {
   planBatches,
   withinFailureLimit,
@@ -246,7 +246,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   const healthCheck = async (stage: Stage, host: HostTarget): Promise<void> => {
     if (stage.healthCheck) {
       const s = await ssh.nodeState(onHost(host));
-      if (!s.running) throw ApplicationFailure.nonRetryable(`${host.name}: node ${host.nodeName} does not answer ping`, 'HealthCheckFailed');
+      if (!s.running) throw ApplicationFailure.nonRetryable(`${host.name}: ${nodeLabel(host)} does not answer ping`, 'HealthCheckFailed');
       if (s.version !== plan.version) {
         throw ApplicationFailure.nonRetryable(`${host.name}: node runs ${s.version ?? 'an unknown version'}, expected ${plan.version}`, 'HealthCheckFailed');
       }

@@ -45,6 +45,7 @@ export async function doctorVerb(ctx: VerbContext, env: string | undefined, opts
     await buildHostChecks(config, ssh, report);
     const envs = env ? [environmentOf(config, env)] : Object.values(config.environments);
     for (const e of envs) {
+      for (const detail of e.nodeNameErrors ?? []) report({ target: e.name, check: 'node names', ok: false, detail });
       // Hosts are checked in parallel; their lines are printed host by host.
       const perHost = await Promise.all(
         e.hosts.map(async (h) => {
@@ -162,7 +163,7 @@ async function buildHostChecks(config: DeliveryConfig, ssh: SshPool, report: (c:
 }
 
 async function targetHostChecks(
-  config: DeliveryConfig, ssh: SshPool, name: string, host: SshTarget, deployTo: string, nodeName: string, report: (c: Check) => void,
+  config: DeliveryConfig, ssh: SshPool, name: string, host: SshTarget, deployTo: string, nodeName: string | undefined, report: (c: Check) => void,
 ): Promise<void> {
   const settings = sshSettings(config);
   if (!(await reach(ssh, name, host, settings, report))) return;
@@ -175,7 +176,8 @@ async function targetHostChecks(
   }
   const ping = await ssh.run(host, node.ping(layout), { allowFailure: true }, authOf(settings));
   const up = ping.exitCode === 0 && ping.stdout.includes('pong');
-  report({ target: name, check: 'node', ok: true, warn: !up, detail: up ? `${nodeName} answers ping` : `${nodeName} is not running (start it with \`ferry start\`)` });
+  const label = nodeName ?? 'the node';
+  report({ target: name, check: 'node', ok: true, warn: !up, detail: up ? `${label} answers ping` : `${label} is not running (start it with \`ferry start\`)` });
 }
 
 async function dirChecks(ssh: SshPool, name: string, host: SshTarget, settings: SshSettings | undefined, dir: string, variable: string, report: (c: Check) => void): Promise<void> {

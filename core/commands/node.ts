@@ -9,23 +9,29 @@ const WHICH_RELEASES = '[{V,S} || {_,V,_,S} <- release_handler:which_releases()]
 
 /**
  * Runs the release's control script, relx or mix, told apart on the host: only a mix release has `releases/COOKIE`.
- * A mix script has no `ping` and takes its node name from the environment, so for mix the node name is read from the
- * per-host vm.args Ferry writes (`configure`), `ping` and `ferry-releases` become `rpc` calls on the node, and `stop`
- * waits until the node's OS process is gone (mix's `stop` returns while the node still shuts down).
- * `ferry-releases` prints `[{"<vsn>",permanent}]` for both kinds.
+ * A mix script has no `ping` and takes its node name from the environment, so for mix the name Ferry gave the node
+ * (`-name` or `-sname` in the per-host vm.args `configure` writes) becomes RELEASE_NODE and RELEASE_DISTRIBUTION;
+ * without one, mix's own defaults (or the release's env.sh) apply. `ping`, `ferry-releases` and `ferry-nodes` become
+ * `rpc` calls on the node, and `stop` waits until the node's OS process is gone (mix's `stop` returns while the node
+ * still shuts down). `ferry-releases` prints `[{"<vsn>",permanent}]` and `ferry-nodes` the node's own name then the
+ * nodes it is connected to, for both kinds.
  */
 const CONTROL = [
   'root=$1; bin=$2; shift 2',
   'if [ -f "$root/releases/COOKIE" ]; then',
-  '  RELEASE_NODE=$(sed -n "s/^-name //p" "$root/ferry/vm.args" 2>/dev/null | head -n 1)',
-  '  RELEASE_DISTRIBUTION=name; export RELEASE_NODE RELEASE_DISTRIBUTION',
+  '  named=$(sed -n -E "s/^[[:space:]]*-(s?name)[[:space:]]+([^[:space:]]+).*/\\1 \\2/p" "$root/ferry/vm.args" 2>/dev/null | head -n 1)',
+  '  if [ -n "$named" ]; then RELEASE_DISTRIBUTION=${named%% *}; RELEASE_NODE=${named#* }; export RELEASE_NODE RELEASE_DISTRIBUTION; fi',
   '  case $1 in',
   '    ping) exec "$bin" rpc "IO.puts(:pong)" ;;',
   '    ferry-releases) exec "$bin" rpc \'IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}]))\' ;;',
+  '    ferry-nodes) exec "$bin" rpc "IO.inspect([node() | Node.list()])" ;;',
   '    stop) pid=$("$bin" pid) && "$bin" stop && while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; exit $? ;;',
   '  esac',
   'fi',
-  `if [ "$1" = ferry-releases ]; then set -- eval '${WHICH_RELEASES}'; fi`,
+  'case $1 in',
+  `  ferry-releases) set -- eval '${WHICH_RELEASES}' ;;`,
+  "  ferry-nodes) set -- eval '[node()|nodes()].' ;;",
+  'esac',
   'exec "$bin" "$@"',
 ].join('\n');
 
@@ -58,6 +64,21 @@ export const evaluate = (l: ReleaseLayout, expression: string): Argv => script(l
 /** Prints the OS pid of the node. */
 export const osPid = (l: ReleaseLayout): Argv => script(l, 'pid');
 
+/**
+ * relx's own rendering of `vm.args.src` (its start script's `replace_os_vars`): `${VAR}` becomes the variable's value
+ * in the environment, `${VAR:-default}` the default when it is empty or unset.
+ */
+const RENDER = String.raw`awk '{
+  while (match($0, "[$]{[^}]*}")) {
+    var = substr($0, RSTART + 2, RLENGTH - 3)
+    slen = split(var, arr, ":-")
+    e = ENVIRON[arr[1]]
+    gsub("&", "\\\\\\&", e)
+    if (slen > 1 && e == "") { i = index(var, ":-" arr[2]); gsub("[$]{" var "}", substr(var, i + 2)) }
+    else gsub("[$]{" var "}", e)
+  }
+}1' "$1"`;
+
 /** What `configure` adds to the release's own vm.args; every field is optional. */
 export interface NodeConfig {
   /** LINK_VM_ARGS: Ferry's vm.args includes this file (`-args_file`) instead of the release's vm.args. */
@@ -69,24 +90,39 @@ export interface NodeConfig {
 }
 
 /**
- * Writes the per-host vm.args and links `<root>/vm.args` to it: `-name` and the release's vm.args without its name,
- * or, with `linkVmArgs`, an `-args_file` line for that file (which names the node) and its `-setcookie` line (the start
- * script reads the cookie only from the top file); then the cookie from Ferry's cookie file and the extra lines.
- * The start script prefers `<root>/vm.args` to `releases/<vsn>/vm.args` and never re-renders it (it has no `.src`), so
- * concurrent calls cannot race and every later version uses it unchanged. Mode 0600: it can hold the cookie. Repeatable.
+ * Writes the per-host vm.args and links `<root>/vm.args` to it. Its lines: the release's `vm.args.src` (or `vm.args`)
+ * rendered as relx renders it (see RENDER; with this session's environment and relx's REL_NAME, RELEASE_NAME,
+ * RELEASE_VSN and ROOTDIR), or, with `linkVmArgs`, an `-args_file` line for that file and its `-setcookie` line (the
+ * start script reads the cookie only from the top file); then the cookie from Ferry's cookie file and the extra lines.
+ * With `nodeName`, the release's `-name`/`-sname` line is replaced by one for that name, in the release's mode: `-sname`
+ * when the release uses `-sname` and the name's host has no dot (a short name cannot have one), else `-name`. Without
+ * it the node keeps the release's name line. The start script prefers `<root>/vm.args` to `releases/<vsn>/vm.args`
+ * and never re-renders it (it has no `.src`), so concurrent calls cannot race and every later version uses it
+ * unchanged. Mode 0600: it can hold the cookie. Repeatable.
  */
-export const configure = (l: ReleaseLayout, v: string, nodeName: string, c: NodeConfig = {}): Argv => [
+export const configure = (l: ReleaseLayout, v: string, nodeName: string | undefined, c: NodeConfig = {}): Argv => [
   'sh',
   '-c',
   [
     'set -e',
-    'root=$1; rel=$1/releases/$2; name=$3; out=$4; link=$5; cookie=$6; shift 6',
+    'root=$1; vsn=$2; rel=$1/releases/$2; name=$3; out=$4; link=$5; cookie=$6; shift 6',
     'mkdir -p "$(dirname "$out")"',
     'if [ -f "$rel/vm.args.src" ]; then src=$rel/vm.args.src; elif [ -f "$rel/vm.args" ]; then src=$rel/vm.args; else src=/dev/null; fi',
-    'drop="^[[:space:]]*-s?name([[:space:]]|$)"; if [ -n "$cookie" ]; then drop="$drop|^[[:space:]]*-setcookie([[:space:]]|$)"; fi',
+    `render() { ${RENDER}; }`,
+    'REL_NAME=${root##*/}; RELEASE_NAME=$REL_NAME; RELEASE_VSN=$vsn; ROOTDIR=$root; export REL_NAME RELEASE_NAME RELEASE_VSN ROOTDIR',
+    'drop=',
+    'if [ -n "$name" ]; then drop="^[[:space:]]*-s?name([[:space:]]|\\$)"; fi',
+    'if [ -n "$cookie" ]; then drop="${drop:+$drop|}^[[:space:]]*-setcookie([[:space:]]|\\$)"; fi',
     '{',
     '  if [ -n "$link" ]; then echo "-args_file $link"; [ -n "$cookie" ] || grep -E "^-setcookie[[:space:]]" "$link" || true',
-    '  else echo "-name $name"; grep -v -E "$drop" "$src" || true; fi',
+    '  else',
+    '    if [ -n "$name" ]; then',
+    '      mode=$(render "$src" | sed -n -E "s/^[[:space:]]*(-s?name)[[:space:]].*/\\1/p" | head -n 1)',
+    '      case $name in *@*.*) mode=-name ;; esac',
+    '      echo "${mode:--name} $name"',
+    '    fi',
+    '    render "$src" | if [ -n "$drop" ]; then grep -v -E "$drop" || true; else cat; fi',
+    '  fi',
     '  if [ -n "$cookie" ]; then echo "-setcookie $(cat "$cookie")"; fi',
     '  for line in "$@"; do printf "%s\\n" "$line"; done',
     '} > "$out.tmp"',
@@ -97,7 +133,7 @@ export const configure = (l: ReleaseLayout, v: string, nodeName: string, c: Node
   'configure',
   l.root,
   v,
-  nodeName,
+  nodeName ?? '',
   l.vmArgs,
   c.linkVmArgs ?? '',
   c.cookie ? l.cookie : '',
@@ -159,11 +195,14 @@ export const writeCookie = (l: ReleaseLayout): Argv => [
   l.cookie,
 ];
 
-/** Prints the nodes the running node is connected to (`nodes()`), e.g. `['a@h','b@h']`. */
-export const connectedNodes = (l: ReleaseLayout): Argv => evaluate(l, 'nodes().');
+/** Prints the running node's own name, then the nodes it is connected to: `['self@h','a@h','b@h']` (relx or mix). */
+export const clusterView = (l: ReleaseLayout): Argv => script(l, 'ferry-nodes');
 
-/** Reads `connectedNodes`' output: the node names, sorted. */
-export const parseNodes = (output: string): string[] => [...output.matchAll(/[A-Za-z0-9_-]+@[A-Za-z0-9.-]*[A-Za-z0-9-]/g)].map((m) => m[0]).sort();
+/** Reads `clusterView`'s output: the node's own name and the nodes it sees, sorted; undefined when it names none. */
+export function parseClusterView(output: string): { node: string; sees: string[] } | undefined {
+  const [node, ...sees] = [...output.matchAll(/[A-Za-z0-9_-]+@[A-Za-z0-9.-]*[A-Za-z0-9-]/g)].map((m) => m[0]);
+  return node === undefined ? undefined : { node, sees: sees.sort() };
+}
 
 /** Hot-upgrades the running node to `v` from `releases/<v>/<app>.tar.gz`; 300 s at most. Its exit code alone proves nothing. */
 export const upgrade = (l: ReleaseLayout, v: string): Argv => ['timeout', '300', 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, 'upgrade', v];

@@ -26,7 +26,10 @@ const ENV_LIST = /^([A-Z][A-Z0-9_]*)_(?:HOSTS|NODES)$/;
 const NOT_ENVIRONMENTS = new Set(['SSH_KNOWN_HOSTS', 'AUTHORIZED_REMOTE_HOSTS']);
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const PLACEHOLDERS = ['app', 'host', 'port', 'index'];
-const UNIQUE_NAME_FIX = 'make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"';
+const uniqueNameFix = (env: string) =>
+  `make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"; hosts that share one address ` +
+  `behind different SSH ports (port-forwarded machines) need {port} or {index}, or one name each in ${env}_NODE_NAMES; ` +
+  "or unset NODE_NAME and the nodes keep the names their release's vm.args gives";
 
 /**
  * Pure: turns the variables a sourced `.deliver/config` defines into a DeliveryConfig, or returns every problem at
@@ -54,9 +57,16 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const environments: Record<string, EnvironmentConfig> = {};
   for (const env of environmentVariables(r)) {
     const rollout = readRollout(r, env);
-    const base = readEnvironment(r, env, naming, sshDefaults);
-    const node = readNodeSettings(r, env, base.hosts);
-    environments[env.toLowerCase()] = { ...base, ...(rollout ? { rollout } : {}), ...(node ? { node } : {}) };
+    // Node-name problems are kept with the environment: only a command that reaches its nodes reports them.
+    const nodeNameErrors: string[] = [];
+    const base = readEnvironment(r, env, naming, sshDefaults, nodeNameErrors);
+    const node = readNodeSettings(r, env, base.hosts, nodeNameErrors);
+    environments[env.toLowerCase()] = {
+      ...base,
+      ...(rollout ? { rollout } : {}),
+      ...(node ? { node } : {}),
+      ...(nodeNameErrors.length > 0 ? { nodeNameErrors } : {}),
+    };
   }
   const approvers = words(r.get('APPROVERS'));
   const forbidSelfApproval = readFlag(r, 'FORBID_SELF_APPROVAL');
@@ -102,15 +112,17 @@ export function environmentOf(config: DeliveryConfig, name: string): Environment
 }
 
 /**
- * The hosts a `--host=H` filter picks, in the environment's order; no names means every host. A name matches a host's
- * `address:port` name, its address (every port) or its node name. Throws InputError naming the unknown ones and the valid ones.
+ * The hosts a command reaches, in the environment's order: those a `--host=H` filter picks, or every host. A name
+ * matches a host's `address:port` name, its address (every port) or its node name. Throws InputError naming the unknown
+ * ones and the valid ones, or with the environment's node-name problems (every command that reaches nodes comes here).
  */
 export function selectHosts(env: EnvironmentConfig, names: string[] | undefined): HostTarget[] {
+  if (env.nodeNameErrors) throw new InputError(env.nodeNameErrors.join('\n'));
   if (names === undefined || names.length === 0) return env.hosts;
   const matches = (h: HostTarget, n: string) => n === h.name || n === h.address || n === h.nodeName;
   const unknown = names.filter((n) => !env.hosts.some((h) => matches(h, n)));
   if (unknown.length > 0) {
-    const valid = env.hosts.map((h) => `${h.name} (${h.nodeName})`).join(', ');
+    const valid = env.hosts.map((h) => (h.nodeName ? `${h.name} (${h.nodeName})` : h.name)).join(', ');
     throw new InputError(`unknown host ${unknown.map((n) => `"${n}"`).join(', ')} in ${env.name}: use one of ${valid}`);
   }
   return env.hosts.filter((h) => names.some((n) => matches(h, n)));
@@ -279,9 +291,13 @@ function readReleaseStore(r: Reader, ctx: ParseContext, warnings: string[]): Sto
   return parsed.store;
 }
 
+/** How node names are made: NODE_NAME's template, or none (`release`: each node keeps its release's name). */
+type NodeNaming = { template: string; app: string } | 'release';
+
 /** NODE_NAME, checked for unknown placeholders; undefined when node names cannot be made (the reason is reported). */
-function readNodeNaming(r: Reader, app: string | undefined): { template: string; app: string } | undefined {
-  const template = r.get('NODE_NAME') ?? '{app}@{host}';
+function readNodeNaming(r: Reader, app: string | undefined): NodeNaming | undefined {
+  const template = r.get('NODE_NAME');
+  if (template === undefined) return 'release';
   const unknown = new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((p) => !PLACEHOLDERS.includes(p)));
   for (const p of unknown) r.errors.push(`${r.at('NODE_NAME')}: unknown placeholder "{${p}}": use {app}, {host}, {port} or {index}`);
   return unknown.size === 0 && app !== undefined ? { template, app } : undefined;
@@ -304,8 +320,8 @@ interface HostEntry {
   deployTo: string;
 }
 
-/** One environment from <ENV>_HOSTS, <ENV>_NODES, <ENV>_USER and its deploy root. */
-function readEnvironment(r: Reader, env: string, naming: { template: string; app: string } | undefined, defaults: SshDefaults): EnvironmentConfig {
+/** One environment from <ENV>_HOSTS, <ENV>_NODES, <ENV>_USER and its deploy root; node-name problems go to `nameErrors`. */
+function readEnvironment(r: Reader, env: string, naming: NodeNaming | undefined, defaults: SshDefaults, nameErrors: string[]): EnvironmentConfig {
   const name = env.toLowerCase();
   const ssh = readSshOptions(r, env, defaults);
   const user = r.user(`${env}_USER`);
@@ -336,16 +352,16 @@ function readEnvironment(r: Reader, env: string, naming: { template: string; app
     const deployTo = r.check(() => absolutePath(m[2]!, r.at(nodesVar)));
     if (target && deployTo !== undefined) entries.push({ from: nodesVar, target, deployTo });
   }
-  return { name, hosts: placeHosts(r, name, entries, naming, readNodeNames(r, env, entries.length)) };
+  return { name, hosts: placeHosts(r, name, entries, naming, nameErrors, readNodeNames(r, env, entries.length, nameErrors)) };
 }
 
 /** <ENV>_NODE_NAMES: one node name per host, in the order of <ENV>_HOSTS then <ENV>_NODES; it overrides NODE_NAME. */
-function readNodeNames(r: Reader, env: string, hosts: number): string[] | undefined {
+function readNodeNames(r: Reader, env: string, hosts: number, nameErrors: string[]): string[] | undefined {
   const name = `${env}_NODE_NAMES`;
   const names = words(r.get(name));
   if (names.length === 0) return undefined;
   if (names.length !== hosts) {
-    r.errors.push(`${r.at(name)}: gives ${names.length} node names for ${hosts} hosts: give one name@host per host, in the order of ${env}_HOSTS then ${env}_NODES`);
+    nameErrors.push(`${r.at(name)}: gives ${names.length} node names for ${hosts} hosts: give one name@host per host, in the order of ${env}_HOSTS then ${env}_NODES`);
   }
   return names;
 }
@@ -354,9 +370,9 @@ const CLUSTER_MODES: Record<string, ClusterSettings['mode'] | false> = { true: '
 
 /**
  * LINK_VM_ARGS, LINK_SYS_CONFIG and COOKIE_FILE (each also per environment: <ENV>_LINK_VM_ARGS, ...), <ENV>_CLUSTER and
- * <ENV>_CLUSTER_TIMEOUT; undefined when none is set.
+ * <ENV>_CLUSTER_TIMEOUT; undefined when none is set. A cluster without Ferry's node names goes to `nameErrors`.
  */
-function readNodeSettings(r: Reader, env: string, hosts: HostTarget[]): NodeSettings | undefined {
+function readNodeSettings(r: Reader, env: string, hosts: HostTarget[], nameErrors: string[]): NodeSettings | undefined {
   const either = (name: string) => {
     const own = r.path(`${env}_${name}`);
     return own === undefined ? r.path(name) : own;
@@ -371,11 +387,22 @@ function readNodeSettings(r: Reader, env: string, hosts: HostTarget[]): NodeSett
   const timeoutMs = readCount(r, `${clusterVar}_TIMEOUT`, 1) ?? 30000;
   const failoverMs = readCount(r, `${clusterVar}_DISTRIBUTED`, 0);
   if (failoverMs !== undefined && !mode) r.errors.push(`${r.at(`${clusterVar}_DISTRIBUTED`)}: needs ${clusterVar}=true or ${clusterVar}=mandatory`);
+  const nodes = hosts.flatMap((h) => (h.nodeName ? [h.nodeName] : []));
+  // Each node gets the others' names before it starts; a release's own names are known only once the nodes run.
+  // (Some names but not all: those were invalid, and nameErrors says so already.)
+  if (mode && nodes.length === 0 && hosts.length > 0) {
+    nameErrors.push(
+      `${r.at(clusterVar)}: a cluster needs Ferry to know every node's name before the nodes start: set NODE_NAME ` +
+        `(e.g. NODE_NAME="{app}@{host}") or ${env}_NODE_NAMES (one name@host per host)`,
+    );
+  }
   const settings: NodeSettings = {
     ...(linkVmArgs ? { linkVmArgs } : {}),
     ...(linkSysConfig ? { linkSysConfig } : {}),
     ...(cookieFile ? { cookieFile } : {}),
-    ...(mode ? { cluster: { mode, nodes: hosts.map((h) => h.nodeName), timeoutMs, ...(failoverMs !== undefined ? { distributed: { failoverMs } } : {}) } } : {}),
+    ...(mode && nodes.length === hosts.length
+      ? { cluster: { mode, nodes, timeoutMs, ...(failoverMs !== undefined ? { distributed: { failoverMs } } : {}) } }
+      : {}),
   };
   return Object.keys(settings).length > 0 ? settings : undefined;
 }
@@ -391,38 +418,43 @@ function entryTarget(r: Reader, from: string, entry: string, hostText: string, u
   return target && withSshOptions(target, ssh);
 }
 
-/** Drops duplicate hosts and gives each host its node name, which must be valid and unique in the environment. */
-function placeHosts(
-  r: Reader,
-  env: string,
-  entries: HostEntry[],
-  naming: { template: string; app: string } | undefined,
-  names?: string[],
-): HostTarget[] {
+/**
+ * Drops duplicate hosts and gives each host Ferry's node name, from <ENV>_NODE_NAMES or NODE_NAME, when there is one:
+ * valid and unique in the environment, else the problem goes to `nameErrors`. Without either, hosts get no node name.
+ */
+function placeHosts(r: Reader, env: string, entries: HostEntry[], naming: NodeNaming | undefined, nameErrors: string[], names?: string[]): HostTarget[] {
   const hosts: HostTarget[] = [];
   const byNode = new Map<string, HostTarget>();
+  const nameVar = names ? `${env.toUpperCase()}_NODE_NAMES` : 'NODE_NAME';
   for (const { from, target, deployTo } of entries) {
     if (hosts.some((h) => h.name === target.name)) {
       r.errors.push(`${r.at(from)}: host "${target.name}" is listed twice for ${env}: remove one of them`);
       continue;
     }
-    const fill: Record<string, string> = {
-      app: naming?.app ?? '',
-      host: target.address,
-      port: String(target.port),
-      index: String(hosts.length + 1),
-    };
-    const node = names?.[hosts.length] ?? naming?.template.replace(PLACEHOLDER, (_, p: string) => fill[p] ?? '') ?? '';
-    const host: HostTarget = { ...target, deployTo, nodeName: node };
+    const fill: Record<string, string> = { host: target.address, port: String(target.port), index: String(hosts.length + 1) };
+    const template = naming === 'release' ? undefined : naming;
+    const node = names?.[hosts.length] ?? template?.template.replace(PLACEHOLDER, (_, p: string) => (p === 'app' ? template.app : (fill[p] ?? '')));
+    const problem = node === undefined ? undefined : nodeNameProblem(node, `${r.at(nameVar)} (${env} host ${target.name})`);
+    if (problem) nameErrors.push(problem);
+    // An invalid name is not kept: the environment's nodeNameErrors stop every command that would use it.
+    const host: HostTarget = { ...target, deployTo, ...(node !== undefined && !problem ? { nodeName: node } : {}) };
     hosts.push(host);
-    const nameVar = names ? `${env.toUpperCase()}_NODE_NAMES` : 'NODE_NAME';
-    if (!naming || r.check(() => nodeName(node, `${r.at(nameVar)} (${env} host ${target.name})`)) === undefined) continue;
+    if (node === undefined || problem) continue;
     const other = byNode.get(node);
-    if (other) {
-      r.errors.push(`${r.at(nameVar)}: ${env} hosts ${other.name} and ${target.name} both get node name "${node}": ${UNIQUE_NAME_FIX}`);
-    } else byNode.set(node, host);
+    if (other) nameErrors.push(`${r.at(nameVar)}: ${env} hosts ${other.name} and ${target.name} both get node name "${node}": ${uniqueNameFix(env.toUpperCase())}`);
+    else byNode.set(node, host);
   }
   return hosts;
+}
+
+/** Why `node` is not a valid node name (nodeName's message), or undefined. */
+function nodeNameProblem(node: string, what: string): string | undefined {
+  try {
+    nodeName(node, what);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** parseSshTarget, with a message that names the port when it is not a number (its pattern would not match at all). */

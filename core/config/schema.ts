@@ -19,6 +19,11 @@ export interface EnvironmentConfig {
   rollout?: RolloutSettings;
   /** Per-node config from LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE, <ENV>_CLUSTER; present only when one is set. */
   node?: NodeSettings;
+  /**
+   * What is wrong with this environment's node names (a clash, an invalid name, a cluster without names), each a
+   * whole message: reported by every command that reaches its nodes, and by no other.
+   */
+  nodeNameErrors?: string[];
 }
 
 /** How `ferry rollout <env>` (and `ferry deploy` when approval is required) cuts and gates an environment. */
@@ -123,7 +128,11 @@ const hostTarget = sshTarget.extend({
   nodeName: z
     .string()
     .refine(passes((t) => nodeName(t, 'node name')), 'must be name@host')
-    .describe('NODE_NAME with {app}, {host}, {port}, {index} filled in; default `{app}@{host}`; unique per environment'),
+    .optional()
+    .describe(
+      '<ENV>_NODE_NAMES, else NODE_NAME with {app}, {host}, {port}, {index} filled in; unique per environment. ' +
+        "Unset: the node keeps the name its release's vm.args (or mix's RELEASE_NODE) gives",
+    ),
 });
 
 const batchSize = z.union([z.number().int().min(1), z.string().regex(/^(?:100|[1-9][0-9]?)%$/) as z.ZodType<`${number}%`>]);
@@ -176,6 +185,10 @@ const environment = z.strictObject({
         .optional(),
     })
     .optional(),
+  nodeNameErrors: z
+    .array(z.string())
+    .optional()
+    .describe('Problems with the node names (a clash, an invalid name, a cluster without names): reported by commands that reach the nodes'),
 });
 
 /** The validated config as data. The `.describe()` texts are the reference for each `.deliver/config` variable. */

@@ -91,7 +91,7 @@ export function buildHookVariables(c: BuildHookContext): HookVariables {
 /** The host step a deploy hook belongs to. */
 export interface HostHookContext {
   app: string;
-  host: { name: string; address: string; user: string; deployTo: string; nodeName: string };
+  host: { name: string; address: string; user: string; deployTo: string; nodeName?: string };
   environment?: string;
   version: string;
   /** Upgrades: the version the node runs before. */
@@ -100,7 +100,8 @@ export interface HostHookContext {
 
 /**
  * What a deploy hook sees on its host: APP, VERSION, DELIVER_TO (the deploy root; the release is in $DELIVER_TO/$APP),
- * DEPLOY_ENVIRONMENT, and Ferry's per-host additions DEPLOY_HOST, DEPLOY_USER, NODE_NAME (and FROM_VERSION for upgrades).
+ * DEPLOY_ENVIRONMENT, and Ferry's per-host additions DEPLOY_HOST, DEPLOY_USER, NODE_NAME (Ferry's name for the node, when
+ * it gives one) and FROM_VERSION (upgrades).
  */
 export function hostHookVariables(c: HostHookContext): HookVariables {
   return {
@@ -109,7 +110,7 @@ export function hostHookVariables(c: HostHookContext): HookVariables {
     DELIVER_TO: c.host.deployTo,
     DEPLOY_HOST: c.host.name,
     DEPLOY_USER: c.host.user,
-    NODE_NAME: c.host.nodeName,
+    ...(c.host.nodeName !== undefined ? { NODE_NAME: c.host.nodeName } : {}),
     ...(c.environment !== undefined ? { DEPLOY_ENVIRONMENT: c.environment } : {}),
     ...(c.fromVersion !== undefined ? { FROM_VERSION: c.fromVersion } : {}),
   };

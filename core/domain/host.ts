@@ -31,9 +31,15 @@ export interface SshHop {
 export interface HostTarget extends SshTarget {
   /** DELIVER_TO: the release is extracted into `<deployTo>/<app>`. */
   deployTo: string;
-  /** `-name` of the node on this host, e.g. `hello@10.0.0.5`. */
-  nodeName: string;
+  /**
+   * Ferry's name for the node on this host (NODE_NAME or <ENV>_NODE_NAMES), e.g. `hello@10.0.0.5`: written into its
+   * vm.args with the release's name mode. Absent: the node keeps the name (and mode) its release gives it.
+   */
+  nodeName?: string;
 }
+
+/** How messages name a host's node: `node hello@10.0.0.5`, or `the node` when its release names it. */
+export const nodeLabel = (h: Pick<HostTarget, 'nodeName'>): string => (h.nodeName ? `node ${h.nodeName}` : 'the node');
 
 const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 const USER = /^[a-z_][a-z0-9_-]*\$?$/;
@@ -79,6 +85,7 @@ export function absolutePath(text: string, what: string): string {
   return text.length > 1 ? text.replace(/\/+$/, '') : text;
 }
 
+/** A node name `name@host` (letters, digits, `_`, `-`; a host of letters, digits, `.`, `-`); throws InputError. */
 export function nodeName(text: string, what: string): string {
   if (!NODE_NAME.test(text)) throw new InputError(`${what}: invalid node name "${text}": expected name@host`);
   return text;
@@ -166,4 +173,25 @@ export function syncList(cluster: ClusterSettings, self: string): string {
     .filter((n) => n !== self)
     .map((n) => `'${nodeName(n, 'cluster node')}'`)
     .join(',')}]`;
+}
+
+/** One running node's view of its cluster: its own name and the nodes it sees. */
+export interface ClusterView {
+  host: string;
+  node: string;
+  sees: string[];
+}
+
+/**
+ * For each view (by host): the nodes it misses, every one of `expected` (default: the names the views give) but itself
+ * that it does not see; and `twin`, another host whose node has the same name, which no cluster allows.
+ */
+export function clusterGaps(views: ClusterView[], expected?: string[]): Map<string, { missing: string[]; twin?: string }> {
+  const names = expected ?? [...new Set(views.map((v) => v.node))];
+  return new Map(
+    views.map((v) => {
+      const twin = views.find((o) => o.host !== v.host && o.node === v.node)?.host;
+      return [v.host, { missing: names.filter((n) => n !== v.node && !v.sees.includes(n)), ...(twin ? { twin } : {}) }];
+    }),
+  );
 }

@@ -49,7 +49,7 @@ const sshTarget = z.strictObject(target).superRefine(reachable);
 
 /** A deploy target as workflows accept it; shared with the rollout plan. */
 export const hostTargetSchema = z
-  .strictObject({ ...target, deployTo: pathSchema, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))) })
+  .strictObject({ ...target, deployTo: pathSchema, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))).optional() })
   .superRefine(reachable);
 
 /** LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE and the cluster of an environment, as hostDeploy takes them. */

@@ -137,34 +137,39 @@ export function removeUpgrades(env: TestEnv): void {
 }
 
 /**
- * Runs `fn` while each host of `names` runs with sshd's `SetEnv` of `setenv(host)` (`NAME=VALUE` each, through
- * `scripts/local-hosts.sh --setenv`): every command on it sees those variables. The hosts are stopped (their nodes
- * too) and started with it, and afterwards stopped and started again without it (same keys, same files).
+ * Stops each host of `names` (its nodes too) and starts it again with sshd's `SetEnv` of `setenv(host)` (`NAME=VALUE`
+ * each, through `scripts/local-hosts.sh --setenv`): every command on it sees those variables. `() => []` restores the
+ * plain host. Same keys, same files.
  */
-export async function withHostEnv<T>(env: TestEnv, names: string[], setenv: (host: string) => string[], fn: () => Promise<T>): Promise<T> {
+export function setHostEnv(env: TestEnv, names: string[], setenv: (host: string) => string[]): void {
   const localHosts = (name: string, ...args: string[]) =>
     execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${env.port(name)}`, ...args], { stdio: 'ignore' });
-  for (const n of names) localHosts(n, 'stop');
-  try {
-    for (const n of names) localHosts(n, ...setenv(n).flatMap((e) => ['--setenv', e]), 'start');
-    return await fn();
-  } finally {
-    for (const n of names) {
-      localHosts(n, 'stop');
-      localHosts(n, 'start');
-    }
+  for (const n of names) {
+    localHosts(n, 'stop');
+    localHosts(n, ...setenv(n).flatMap((e) => ['--setenv', e]), 'start');
   }
 }
 
-/** The port of the epmd a host has of its own under `withOwnEpmd`: its SSH port + 20000, unique as those are. */
+/** Runs `fn` while the hosts `names` run with `setenv` (see setHostEnv); then they are plain hosts again. */
+export async function withHostEnv<T>(env: TestEnv, names: string[], setenv: (host: string) => string[], fn: () => Promise<T>): Promise<T> {
+  try {
+    setHostEnv(env, names, setenv);
+    return await fn();
+  } finally {
+    setHostEnv(env, names, () => []);
+  }
+}
+
+/** The port of the epmd a host has of its own under `ownEpmd`: its SSH port + 20000, unique as those are. */
 export const epmdPort = (env: TestEnv, name: string): number => env.port(name) + 20000;
 
 /**
- * Runs `fn` while each host of `names` has its own epmd (`ERL_EPMD_PORT`, see `epmdPort`): nodes of the same name can
- * then run on several of them, as on separate machines, but they cannot cluster.
+ * For setHostEnv and withHostEnv: each host gets its own epmd (`ERL_EPMD_PORT`, see `epmdPort`). Nodes of the same name
+ * can then run on several hosts, as on separate machines, but they cannot cluster.
  */
-export const withOwnEpmd = <T>(env: TestEnv, names: string[], fn: () => Promise<T>): Promise<T> =>
-  withHostEnv(env, names, (n) => [`ERL_EPMD_PORT=${epmdPort(env, n)}`], fn);
+export const ownEpmd =
+  (env: TestEnv) =>
+  (host: string): string[] => [`ERL_EPMD_PORT=${epmdPort(env, host)}`];
 
 /**
  * Runs `fn` while host `name` answers from an sshd whose sessions get `PATH=/opt/trimmed-bin` (sshd's SetEnv): a

@@ -114,43 +114,29 @@ test('node.runningVersion is undefined for an empty release list', () => {
   assert.equal(node.runningVersion('[]\n'), undefined);
 });
 
-const CONFIGURE_SCRIPT = [
-  'set -e',
-  'root=$1; rel=$1/releases/$2; name=$3; out=$4; link=$5; cookie=$6; shift 6',
-  'mkdir -p "$(dirname "$out")"',
-  'if [ -f "$rel/vm.args.src" ]; then src=$rel/vm.args.src; elif [ -f "$rel/vm.args" ]; then src=$rel/vm.args; else src=/dev/null; fi',
-  'drop="^[[:space:]]*-s?name([[:space:]]|$)"; if [ -n "$cookie" ]; then drop="$drop|^[[:space:]]*-setcookie([[:space:]]|$)"; fi',
-  '{',
-  '  if [ -n "$link" ]; then echo "-args_file $link"; [ -n "$cookie" ] || grep -E "^-setcookie[[:space:]]" "$link" || true',
-  '  else echo "-name $name"; grep -v -E "$drop" "$src" || true; fi',
-  '  if [ -n "$cookie" ]; then echo "-setcookie $(cat "$cookie")"; fi',
-  '  for line in "$@"; do printf "%s\\n" "$line"; done',
-  '} > "$out.tmp"',
-  'chmod 600 "$out.tmp"',
-  'mv -f "$out.tmp" "$out"',
-  'ln -sfn "$out" "$root/vm.args"',
-].join('\n');
+/** The parameters node.configure passes after its constant script: `sh -c <script> configure <params...>`. */
+function configureParams(argv: readonly string[]): string[] {
+  assert.deepEqual(argv.slice(0, 2), ['sh', '-c']);
+  assert.equal(argv[2], node.configure(layout, '0.2.0', undefined)[2], 'the script is the same for every call');
+  assert.equal(argv[3], 'configure');
+  return argv.slice(4);
+}
 
 test('node.configure passes root, version, node name and vm.args path as parameters of a constant script', () => {
-  assert.equal(
-    toShell(node.configure(layout, '0.1.0', 'hello@10.0.0.5')),
-    `sh -c '${CONFIGURE_SCRIPT}' configure /opt/ferry/hello 0.1.0 hello@10.0.0.5 /opt/ferry/hello/ferry/vm.args '' ''`,
-  );
+  assert.deepEqual(configureParams(node.configure(layout, '0.1.0', 'hello@10.0.0.5')), ['/opt/ferry/hello', '0.1.0', 'hello@10.0.0.5', '/opt/ferry/hello/ferry/vm.args', '', '']);
+  assert.deepEqual(configureParams(node.configure(layout, '0.1.0', undefined)), ['/opt/ferry/hello', '0.1.0', '', '/opt/ferry/hello/ferry/vm.args', '', '']);
 });
 
 test('node.configure quotes a deploy root that has a space', () => {
-  assert.equal(
-    toShell(node.configure(spaced, '0.1.0', 'hello@10.0.0.5')),
-    `sh -c '${CONFIGURE_SCRIPT}' configure '/opt/my app/hello' 0.1.0 hello@10.0.0.5 '/opt/my app/hello/ferry/vm.args' '' ''`,
+  assert.ok(
+    toShell(node.configure(spaced, '0.1.0', 'hello@10.0.0.5')).endsWith(" configure '/opt/my app/hello' 0.1.0 hello@10.0.0.5 '/opt/my app/hello/ferry/vm.args' '' ''"),
   );
 });
 
 test('node.configure passes the linked vm.args, the cookie file and each extra line as parameters', () => {
-  assert.equal(
-    toShell(node.configure(layout, '0.1.0', 'a@h', { linkVmArgs: '/etc/hello/vm.args', cookie: true, extraArgs: ['-kernel x "[\'b@h\']"'] })),
-    `sh -c '${CONFIGURE_SCRIPT}' configure /opt/ferry/hello 0.1.0 a@h /opt/ferry/hello/ferry/vm.args /etc/hello/vm.args ` +
-      `/opt/ferry/hello/ferry/cookie '-kernel x "['\\''b@h'\\'']"'`,
-  );
+  assert.deepEqual(configureParams(node.configure(layout, '0.1.0', 'a@h', { linkVmArgs: '/etc/hello/vm.args', cookie: true, extraArgs: ['-kernel x "[\'b@h\']"'] })), [
+    '/opt/ferry/hello', '0.1.0', 'a@h', '/opt/ferry/hello/ferry/vm.args', '/etc/hello/vm.args', '/opt/ferry/hello/ferry/cookie', '-kernel x "[\'b@h\']"',
+  ]);
 });
 
 const cluster = { mode: 'optional' as const, nodes: ['n1@127.0.0.1', 'n2@127.0.0.1', 'n3@127.0.0.1'], timeoutMs: 30000 };
@@ -193,9 +179,27 @@ test('node.checkFiles, nameIn, linkReleaseFile and writeCookie quote their paths
   assert.match(toShell(node.writeCookie(spaced)), / write-cookie '\/opt\/my app\/hello\/ferry\/cookie'$/);
 });
 
-test('node.parseNodes reads the names nodes() printed, sorted', () => {
-  assert.deepEqual(node.parseNodes("['hello_2563@127.0.0.1','hello_2562@127.0.0.1']\n"), ['hello_2562@127.0.0.1', 'hello_2563@127.0.0.1']);
-  assert.deepEqual(node.parseNodes('[]\n'), []);
+test('node.parseClusterView reads the node\'s own name, then the nodes it sees, sorted (relx and mix output)', () => {
+  assert.deepEqual(node.parseClusterView("['hello_2561@127.0.0.1','hello_2563@127.0.0.1','hello_2562@127.0.0.1']\n"), {
+    node: 'hello_2561@127.0.0.1',
+    sees: ['hello_2562@127.0.0.1', 'hello_2563@127.0.0.1'],
+  });
+  assert.deepEqual(node.parseClusterView('[hello@vm]\n'), { node: 'hello@vm', sees: [] });
+  assert.deepEqual(node.parseClusterView('[:"hello_mix@vm", :"other@vm"]\n'), { node: 'hello_mix@vm', sees: ['other@vm'] });
+  assert.equal(node.parseClusterView('Node is not running!\n'), undefined);
+});
+
+test('node.clusterView run by sh asks a relx node for [node()|nodes()] and a mix node through rpc', () => {
+  assert.equal(sh(toShell(node.clusterView(fakeControl(false)))).stdout, 'node= dist=\n[eval]\n[[node()|nodes()].]\n');
+  assert.equal(sh(toShell(node.clusterView(fakeControl(true)))).stdout, 'node=hello_2231@127.0.0.1 dist=name\n[rpc]\n[IO.inspect([node() | Node.list()])]\n');
+});
+
+test('the mix control wrapper takes -sname from Ferry\'s vm.args as RELEASE_DISTRIBUTION=sname, and sets nothing without a name line', () => {
+  const l = fakeControl(true);
+  writeFileSync(l.vmArgs, '-sname hello_2231@localhost\n');
+  assert.equal(sh(toShell(node.start(l))).stdout, 'node=hello_2231@localhost dist=sname\n[daemon]\n');
+  writeFileSync(l.vmArgs, '## mix\'s own vm.args\n+sbwt none\n');
+  assert.equal(sh(toShell(node.start(l))).stdout, 'node= dist=\n[daemon]\n', "mix's own defaults (or its env.sh) apply");
 });
 
 test('node.configure with a linked vm.args includes it, takes its cookie line and appends the cluster lines', () => {
@@ -280,6 +284,29 @@ test('node.configure run by sh falls back to vm.args and drops an indented -snam
   const r = sh(toShell(node.configure(l, '0.1.0', 'hello_2231@127.0.0.1')));
   assert.equal(r.status, 0, r.stderr);
   assertConfigured(l, '-name hello_2231@127.0.0.1\n-setcookie c\n-namespace kept\n');
+});
+
+test('node.configure run by sh without a node name keeps the release\'s -sname line and renders ${VAR} as relx does', () => {
+  const l = fakeRelease('0.1.0', 'vm.args.src', '-sname ${NODE_BASE:-hello}\n-setcookie c\n+S ${SCHEDULERS}\n-x ${AMP}\n## ${REL_NAME} ${RELEASE_VSN} ${UNSET_VAR}\n');
+  const r = sh(`SCHEDULERS=4 AMP='a&b' ${toShell(node.configure(l, '0.1.0', undefined))}`);
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-sname hello\n-setcookie c\n+S 4\n-x a&b\n## hello 0.1.0 \n');
+});
+
+test('node.configure run by sh without a node name but with a cookie file replaces only the cookie', () => {
+  const l = fakeRelease('0.1.0', 'vm.args', '-name hello@127.0.0.1\n-setcookie c\n');
+  assert.equal(sh(toShell(node.writeCookie(l)).replace(/^/, 'echo secret_cookie | ')).status, 0);
+  const r = sh(toShell(node.configure(l, '0.1.0', undefined, { cookie: true })));
+  assert.equal(r.status, 0, r.stderr);
+  assertConfigured(l, '-name hello@127.0.0.1\n-setcookie secret_cookie\n');
+});
+
+test('node.configure run by sh keeps the release\'s -sname for Ferry\'s name when its host has no dot, else -name', () => {
+  const l = fakeRelease('0.1.0', 'vm.args.src', '-sname hello\n-setcookie c\n');
+  assert.equal(sh(toShell(node.configure(l, '0.1.0', 'hello_2231@localhost'))).status, 0);
+  assertConfigured(l, '-sname hello_2231@localhost\n-setcookie c\n');
+  assert.equal(sh(toShell(node.configure(l, '0.1.0', 'hello_2231@10.0.0.5'))).status, 0);
+  assertConfigured(l, '-name hello_2231@10.0.0.5\n-setcookie c\n');
 });
 
 test('node.configure run by sh writes only the node name when the release has no vm.args', () => {

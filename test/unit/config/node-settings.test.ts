@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deployRequest, nodeCommandRequest, rolloutPlan, upgradeEnvironmentRequest } from '../../../client/requests';
-import { parseDeliveryConfig, type ParseContext } from '../../../core/config/parse';
+import { parseDeliveryConfig, selectHosts, type ParseContext } from '../../../core/config/parse';
 import { deliveryConfigSchema, type DeliveryConfig } from '../../../core/config/schema';
 import { rolloutPlanSchema } from '../../../core/domain/plan';
 import { deployRequestSchema, nodeCommandRequestSchema, upgradeEnvironmentRequestSchema } from '../../../core/domain/requests';
@@ -72,15 +72,47 @@ test('<ENV>_NODE_NAMES gives each host its node name, in host order, instead of 
   assert.deepEqual(c.environments.staging!.hosts.map((h) => h.nodeName), ['hello@stage1']);
 });
 
-test('<ENV>_NODE_NAMES with the wrong count, a bad name or a repeated name is reported with the fix', () => {
-  assert.deepEqual(errorsOf({ PRODUCTION_NODE_NAMES: 'node1@h node2@h' }), [
+/** The node-name problems a command that reaches production's nodes reports (the config itself parses). */
+const nodeNameErrorsOf = (vars: Record<string, string>): string[] => {
+  const c = parsed(vars);
+  assert.throws(() => selectHosts(c.environments.production!, undefined), { name: 'InputError' });
+  assert.doesNotThrow(() => selectHosts(c.environments.staging!, undefined), 'another environment is not affected');
+  return c.environments.production!.nodeNameErrors ?? [];
+};
+
+test('<ENV>_NODE_NAMES with the wrong count, a bad name or a repeated name is reported with the fix by commands that reach the nodes', () => {
+  assert.deepEqual(nodeNameErrorsOf({ PRODUCTION_NODE_NAMES: 'node1@h node2@h' }), [
     '.deliver/config: PRODUCTION_NODE_NAMES: gives 2 node names for 3 hosts: give one name@host per host, in the order of PRODUCTION_HOSTS then PRODUCTION_NODES',
   ]);
-  assert.deepEqual(errorsOf({ PRODUCTION_NODE_NAMES: 'node1@h node2 node1@h' }), [
+  assert.deepEqual(nodeNameErrorsOf({ PRODUCTION_NODE_NAMES: 'node1@h node2 node1@h' }), [
     '.deliver/config: PRODUCTION_NODE_NAMES (production host 10.0.0.2): invalid node name "node2": expected name@host',
     '.deliver/config: PRODUCTION_NODE_NAMES: production hosts 10.0.0.1 and 10.0.0.3 both get node name "node1@h": ' +
-      'make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"',
+      'make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"; hosts that share one address behind ' +
+      'different SSH ports (port-forwarded machines) need {port} or {index}, or one name each in PRODUCTION_NODE_NAMES; ' +
+      "or unset NODE_NAME and the nodes keep the names their release's vm.args gives",
   ]);
+});
+
+test('<ENV>_CLUSTER without NODE_NAME or <ENV>_NODE_NAMES is refused by commands that reach the nodes, asking for names', () => {
+  const c = parsed({ PRODUCTION_CLUSTER: 'true' });
+  assert.equal(c.environments.production!.node, undefined);
+  assert.deepEqual(c.environments.production!.nodeNameErrors, [
+    '.deliver/config: PRODUCTION_CLUSTER: a cluster needs Ferry to know every node\'s name before the nodes start: ' +
+      'set NODE_NAME (e.g. NODE_NAME="{app}@{host}") or PRODUCTION_NODE_NAMES (one name@host per host)',
+  ]);
+  for (const make of [() => deployRequest(c, 'production', { version: '0.1.0' }), () => nodeCommandRequest(c, 'production', 'ping')]) {
+    assert.throws(make, { name: 'InputError', message: /PRODUCTION_CLUSTER: a cluster needs Ferry to know every node's name/ });
+  }
+  assert.doesNotThrow(() => deployRequest(c, 'staging', { version: '0.1.0' }));
+});
+
+test('without Ferry\'s names, hosts carry none and ping --cluster expects the names the nodes give', () => {
+  const c = parsed({});
+  assert.deepEqual(c.environments.production!.hosts.map((h) => h.nodeName), [undefined, undefined, undefined]);
+  const ping = nodeCommandRequest(c, 'production', 'cluster');
+  assert.equal(Object.hasOwn(ping, 'expectedNodes'), false);
+  assert.equal(nodeCommandRequestSchema.safeParse(ping).success, true);
+  assert.equal(deployRequestSchema.safeParse(deployRequest(c, 'production', { version: '0.1.0' })).success, true);
 });
 
 test('<ENV>_CLUSTER=true lists every node of the environment with sync_nodes_optional and a 30 s timeout', () => {
@@ -92,7 +124,7 @@ test('<ENV>_CLUSTER=true lists every node of the environment with sync_nodes_opt
 });
 
 test('<ENV>_CLUSTER=mandatory and <ENV>_CLUSTER_TIMEOUT; false means no cluster', () => {
-  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', PRODUCTION_CLUSTER_TIMEOUT: '5000', STAGING_CLUSTER: 'false' });
+  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', PRODUCTION_CLUSTER_TIMEOUT: '5000', STAGING_CLUSTER: 'false', NODE_NAME: '{app}@{host}' });
   assert.equal(c.environments.production!.node!.cluster!.mode, 'mandatory');
   assert.equal(c.environments.production!.node!.cluster!.timeoutMs, 5000);
   assert.equal(c.environments.staging!.node, undefined);
@@ -118,7 +150,7 @@ test('a deploy to some hosts still gives each the whole cluster; ping --cluster 
 });
 
 test('the deploy request schema refuses a cluster node name that could break out of the Erlang list', () => {
-  const c = parsed({ PRODUCTION_CLUSTER: 'true' });
+  const c = parsed({ PRODUCTION_CLUSTER: 'true', NODE_NAME: '{app}@{host}' });
   const request = deployRequest(c, 'production', { version: '0.1.0' });
   const bad = { ...request, node: { cluster: { mode: 'optional', nodes: ["a'@h"], timeoutMs: 1000 } } };
   const r = deployRequestSchema.safeParse(bad);
@@ -127,7 +159,7 @@ test('the deploy request schema refuses a cluster node name that could break out
 });
 
 test('rollout stages and ferry upgrade carry the node settings of their environment', () => {
-  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', LINK_SYS_CONFIG: '/etc/hello/sys.config' });
+  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', LINK_SYS_CONFIG: '/etc/hello/sys.config', NODE_NAME: '{app}@{host}' });
   const plan = rolloutPlan(c, ['staging', 'production'], { version: '0.1.0' }, 'ana');
   assert.deepEqual(plan.stages[0]!.node, { linkSysConfig: '/etc/hello/sys.config' });
   assert.deepEqual(plan.stages[1]!.node!.cluster!.nodes, ['hello@10.0.0.1', 'hello@10.0.0.2', 'hello@10.0.0.3']);
@@ -138,7 +170,7 @@ test('rollout stages and ferry upgrade carry the node settings of their environm
 });
 
 test('<ENV>_CLUSTER_DISTRIBUTED sets the failover time of kernel distributed; it needs <ENV>_CLUSTER', () => {
-  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', PRODUCTION_CLUSTER_DISTRIBUTED: '5000' });
+  const c = parsed({ PRODUCTION_CLUSTER: 'mandatory', PRODUCTION_CLUSTER_DISTRIBUTED: '5000', NODE_NAME: '{app}@{host}' });
   assert.deepEqual(c.environments.production!.node!.cluster!.distributed, { failoverMs: 5000 });
   assert.deepEqual(errorsOf({ PRODUCTION_CLUSTER_DISTRIBUTED: '5000' }), [
     '.deliver/config: PRODUCTION_CLUSTER_DISTRIBUTED: needs PRODUCTION_CLUSTER=true or PRODUCTION_CLUSTER=mandatory',

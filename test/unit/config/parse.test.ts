@@ -96,7 +96,7 @@ test('a full config yields hosts with ports, users, NODES deploy roots, template
   assert.deepEqual(deliveryConfigSchema.parse(config), config);
 });
 
-test('defaults: node name {app}@{host}, store in .deliver/releases, staging deploys to DELIVER_TO without TEST_AT', () => {
+test('defaults: no node name (the release names its node), store in .deliver/releases, staging deploys to DELIVER_TO without TEST_AT', () => {
   const config = parsed(minimal);
   assert.deepEqual(config.releaseStore, { kind: 'local', dir: '/home/ana/hello/.deliver/releases' });
   assert.equal(config.releaseDir, undefined);
@@ -104,9 +104,10 @@ test('defaults: node name {app}@{host}, store in .deliver/releases, staging depl
   assert.deepEqual(config.environments, {
     staging: {
       name: 'staging',
-      hosts: [{ name: 'stage1', address: 'stage1', port: 22, portUnset: true, user: 'deploy', deployTo: '/opt/apps', nodeName: 'hello@stage1' }],
+      hosts: [{ name: 'stage1', address: 'stage1', port: 22, portUnset: true, user: 'deploy', deployTo: '/opt/apps' }],
     },
   });
+  assert.deepEqual(deliveryConfigSchema.parse(config), config);
 });
 
 test('STAGING_DELIVER_TO overrides TEST_AT, which overrides DELIVER_TO', () => {
@@ -225,8 +226,18 @@ test('a NODES entry sets its own deploy root and must have one', () => {
   ]);
 });
 
-test('a NODE_NAME that renders an invalid node name is rejected per host', () => {
-  assert.deepEqual(errorsOf({ ...minimal, NODE_NAME: '{app}-{host}' }), [
+/** The node-name problems of `env`, which only commands that reach its nodes report: the config itself loads. */
+function nodeNameErrorsOf(vars: Record<string, string>, env = 'staging'): string[] {
+  const config = parsed(vars);
+  assert.deepEqual(deliveryConfigSchema.parse(config), config);
+  const e = environmentOf(config, env);
+  const errors = e.nodeNameErrors ?? [];
+  assert.throws(() => selectHosts(e, undefined), new InputError(errors.join('\n')));
+  return errors;
+}
+
+test('a NODE_NAME that renders an invalid node name is reported per host, by commands that reach the nodes', () => {
+  assert.deepEqual(nodeNameErrorsOf({ ...minimal, NODE_NAME: '{app}-{host}' }), [
     '.deliver/config: NODE_NAME (staging host stage1): invalid node name "hello-stage1": expected name@host',
   ]);
 });
@@ -238,10 +249,37 @@ test('an unknown NODE_NAME placeholder is rejected once', () => {
   ]);
 });
 
-test('two hosts on one address with the same node name are an error naming both', () => {
-  assert.deepEqual(errorsOf({ ...minimal, STAGING_HOSTS: 'web1 web1:2222' }), [
-    '.deliver/config: NODE_NAME: staging hosts web1 and web1:2222 both get node name "hello@web1": make it unique per host, e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"',
+test('two hosts on one address with the same node name are an error naming both, with the fix for port-forwarded machines', () => {
+  assert.deepEqual(nodeNameErrorsOf({ ...minimal, STAGING_HOSTS: 'web1 web1:2222', NODE_NAME: '{app}@{host}' }), [
+    '.deliver/config: NODE_NAME: staging hosts web1 and web1:2222 both get node name "hello@web1": make it unique per host, ' +
+      'e.g. NODE_NAME="{app}_{port}@{host}" or "{app}{index}@{host}"; hosts that share one address behind different SSH ports ' +
+      '(port-forwarded machines) need {port} or {index}, or one name each in STAGING_NODE_NAMES; ' +
+      "or unset NODE_NAME and the nodes keep the names their release's vm.args gives",
   ]);
+});
+
+test('hosts that share one address behind different SSH ports: each keeps its release\'s name, or gets one by {port} or <ENV>_NODE_NAMES', () => {
+  const shared = { ...minimal, STAGING_HOSTS: '10.0.0.9:2201 10.0.0.9:2202 10.0.0.9:2203' };
+  assert.deepEqual(parsed(shared).environments.staging?.hosts.map((h) => [h.name, h.nodeName]), [
+    ['10.0.0.9:2201', undefined],
+    ['10.0.0.9:2202', undefined],
+    ['10.0.0.9:2203', undefined],
+  ]);
+  assert.deepEqual(
+    parsed({ ...shared, NODE_NAME: '{app}_{port}@{host}' }).environments.staging?.hosts.map((h) => h.nodeName),
+    ['hello_2201@10.0.0.9', 'hello_2202@10.0.0.9', 'hello_2203@10.0.0.9'],
+  );
+  assert.deepEqual(
+    parsed({ ...shared, NODE_NAME: '{app}@{host}', STAGING_NODE_NAMES: 'a@h1 b@h2 c@h3' }).environments.staging?.hosts.map((h) => h.nodeName),
+    ['a@h1', 'b@h2', 'c@h3'],
+  );
+});
+
+test('a node-name clash in one environment fails only commands that reach its nodes, not the other environments', () => {
+  const config = parsed({ ...minimal, PRODUCTION_HOSTS: '10.0.0.9:2201 10.0.0.9:2202', PRODUCTION_USER: 'deploy', NODE_NAME: '{app}@{host}' });
+  assert.match(config.environments.production?.nodeNameErrors?.[0] ?? '', /production hosts 10\.0\.0\.9:2201 and 10\.0\.0\.9:2202 both get node name "hello@10\.0\.0\.9"/);
+  assert.throws(() => selectHosts(environmentOf(config, 'production'), undefined), /both get node name/);
+  assert.deepEqual(selectHosts(environmentOf(config, 'staging'), undefined).map((h) => h.nodeName), ['hello@stage1']);
 });
 
 test('a host listed twice in one environment is an error, also across HOSTS and NODES', () => {
@@ -254,7 +292,7 @@ test('a host listed twice in one environment is an error, also across HOSTS and 
 });
 
 test('the same host may appear in two environments', () => {
-  const config = parsed({ ...minimal, PRODUCTION_HOSTS: 'stage1', PRODUCTION_USER: 'deploy' });
+  const config = parsed({ ...minimal, PRODUCTION_HOSTS: 'stage1', PRODUCTION_USER: 'deploy', NODE_NAME: '{app}@{host}' });
   assert.equal(config.environments.production?.hosts[0]?.nodeName, 'hello@stage1');
 });
 
@@ -394,11 +432,13 @@ test('selectHosts matches by host name, address or node name, in the environment
 });
 
 test('selectHosts rejects unknown hosts, listing the valid ones', () => {
-  const env = environmentOf(parsed({ ...minimal, STAGING_HOSTS: 'a b:2222' }), 'staging');
+  const env = environmentOf(parsed({ ...minimal, STAGING_HOSTS: 'a b:2222', NODE_NAME: '{app}@{host}' }), 'staging');
   assert.throws(
     () => selectHosts(env, ['a', 'x', 'y']),
     new InputError('unknown host "x", "y" in staging: use one of a (hello@a), b:2222 (hello@b)'),
   );
+  const named = environmentOf(parsed({ ...minimal, STAGING_HOSTS: 'a b:2222' }), 'staging');
+  assert.throws(() => selectHosts(named, ['x']), new InputError('unknown host "x" in staging: use one of a, b:2222'));
 });
 
 test('AUTO_VERSION is read with edeliver names; an unknown part names the valid ones', () => {

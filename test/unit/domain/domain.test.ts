@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError } from '../../../core/domain/errors';
-import { absolutePath, nodeName, parseSshTarget, releaseLayout } from '../../../core/domain/host';
+import { absolutePath, clusterGaps, nodeName, parseSshTarget, releaseLayout } from '../../../core/domain/host';
 import { appName, compareReleases, compareVersions, gitRef, isVersion, releaseFileName, sortVersions, version } from '../../../core/domain/release';
 import { deployRequestSchema, parseRequest } from '../../../core/domain/requests';
 
@@ -227,6 +227,32 @@ test('nodeName rejects anything but name@host', () => {
   for (const text of ['hello', 'a b', 'hello@', '@host', 'a@b@c', 'hello@$(x)', 'hello@host;x']) {
     rejects(() => nodeName(text, 'NODE_NAME'), `NODE_NAME: invalid node name "${text}": expected name@host`);
   }
+});
+
+test('clusterGaps: each node misses the expected nodes it does not see, itself excepted', () => {
+  const views = [
+    { host: 'h1', node: 'a@h', sees: ['b@h'] },
+    { host: 'h2', node: 'b@h', sees: ['a@h'] },
+  ];
+  assert.deepEqual([...clusterGaps(views, ['a@h', 'b@h', 'c@h'])], [
+    ['h1', { missing: ['c@h'] }],
+    ['h2', { missing: ['c@h'] }],
+  ]);
+  assert.deepEqual([...clusterGaps(views)], [
+    ['h1', { missing: [] }],
+    ['h2', { missing: [] }],
+  ], 'without Ferry\'s names, the names the nodes gave are expected');
+});
+
+test('clusterGaps: two hosts whose nodes give the same name are twins, which no cluster can hold', () => {
+  const views = [
+    { host: 'h1', node: 'hello@vm', sees: [] },
+    { host: 'h2', node: 'hello@vm', sees: [] },
+  ];
+  assert.deepEqual([...clusterGaps(views)], [
+    ['h1', { missing: [], twin: 'h2' }],
+    ['h2', { missing: [], twin: 'h1' }],
+  ]);
 });
 
 test('releaseLayout places the release, its tarballs and Ferry files under <deployTo>/<app>', () => {
