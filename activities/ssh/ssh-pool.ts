@@ -242,6 +242,7 @@ export class SshPool {
     let last = Date.now();
     const watch = setInterval(() => {
       if (Date.now() - last < this.stallMs) return;
+      clearInterval(watch);
       stop.abort(new HostUnreachableError(`${host.name}: ${what} stalled: nothing moved for ${this.stallMs / 1000} s; the connection was dropped`));
       this.conns.delete(pooled.key);
       pooled.client.destroy();
