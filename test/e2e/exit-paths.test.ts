@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ferry, productionOn010, root, spawnWorker, stopWorker } from '../support/cli';
 import { exampleProject, testConfig, testEnv } from '../support/env';
+import { bannerOnly, loginHangs, noHandshake, notSsh, silent as silentEndpoint, type Stalling } from '../support/stalling-hosts';
 
 /**
  * The `ferry` CLI against a real worker process, with a host that accepts TCP and never speaks SSH among the real
@@ -17,11 +17,7 @@ let worker: ChildProcess;
 let plain: string;
 let silent: string;
 let silentHost: string;
-const sockets = new Set<Socket>();
-const server = createServer((s) => {
-  sockets.add(s);
-  s.on('error', () => undefined).resume();
-});
+const endpoints: Stalling[] = [];
 
 /** No Node.js stack trace: no `    at f (file:line:col)` line, no `Error:` line. */
 function clean(r: { code: number | null; out: string; err: string }, code: number, what: string) {
@@ -47,8 +43,9 @@ const alive = () => assert.ok(worker.exitCode === null && worker.signalCode === 
 const seconds = (since: number) => (Date.now() - since) / 1000;
 
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  silentHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const quiet = await silentEndpoint();
+  endpoints.push(quiet);
+  silentHost = `127.0.0.1:${quiet.port}`;
   plain = exampleProject(env, testConfig(env, 'APPROVERS="alice"\n'));
   // bash reads the config: the silent host joins the three real ones; connecting gets 2 s.
   silent = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="$PRODUCTION_HOSTS ${silentHost}"\nSSH_CONNECT_TIMEOUT=2\n`));
@@ -59,8 +56,7 @@ before(async () => {
 after(async () => {
   ferry(plain, 'stop', 'production');
   await stopWorker(worker);
-  for (const s of sockets) s.destroy();
-  server.close();
+  for (const e of endpoints) await e.close();
 });
 
 test('a deploy with a silent host returns within its timeout: that host failed, the others done, the worker alive', () => {
@@ -75,6 +71,25 @@ test('a deploy with a silent host returns within its timeout: that host failed, 
   alive();
   const next = cli(plain, 0, '--json', 'version', 'production');
   assert.deepEqual((JSON.parse(next.out) as { hosts: Array<{ version: string }> }).hosts.map((h) => h.version), ['0.2.0', '0.2.0', '0.2.0']);
+});
+
+test('hosts that stall at each phase of connecting fail with the phase, within the connect timeout; the worker serves on', async () => {
+  const login = await loginHangs(env);
+  const stalls = { tcp: await noHandshake(), banner: await notSsh(), kex: await bannerOnly(), login };
+  endpoints.push(...Object.values(stalls));
+  const at = (e: Stalling) => `127.0.0.1:${e.port}`;
+  const project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${Object.values(stalls).map(at).join(' ')}"\nSSH_CONNECT_TIMEOUT=2\nSSH_KNOWN_HOSTS="${login.knownHosts}"\n`));
+  const started = Date.now();
+  // In the background: the endpoints answer from this process, whose event loop ferry() would block.
+  const r = clean(await cliAsync(project, 'ping', 'production'), 1, 'ferry ping production');
+  assert.ok(seconds(started) < 90, `took ${seconds(started)} s`);
+  const line = (e: Stalling) => r.out.split('\n').find((l) => l.includes(`✗ ${at(e)}`)) ?? r.out;
+  assert.match(line(stalls.tcp), /cannot connect: TCP connect to 127\.0\.0\.1:\d+: no answer within 2 s \(the connect timeout\)$/);
+  assert.match(line(stalls.banner), /cannot connect: waiting for the SSH banner from .*: the port accepted the connection but sent no SSH banner \(it sent "HTTP\/1\.1 400 Bad Request"\): no answer within 2 s/);
+  assert.match(line(stalls.kex), /cannot connect: SSH key exchange with 127\.0\.0\.1:\d+: no answer within 2 s/);
+  assert.match(line(stalls.login), /cannot connect: login as root on 127\.0\.0\.1:\d+: no answer within 2 s/);
+  alive();
+  cli(plain, 0, 'ping', 'production');
 });
 
 test('a rollout with a silent host within its failure budget (--max-failures=1) ends done, the worker alive', () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,6 +10,7 @@ import { keepAlive } from '../../activities/heartbeat';
 import { SshPool } from '../../activities/ssh/ssh-pool';
 import type { SshTarget } from '../../core/domain/host';
 import { sshTarget, testAuth, testEnv } from '../support/env';
+import { bannerOnly, loginHangs, noHandshake, notSsh, silent, type Stalling } from '../support/stalling-hosts';
 
 /**
  * Hosts that stall at each phase of an SSH session, made here: a port that never completes the TCP handshake, one that
@@ -29,21 +29,11 @@ after(async () => {
 
 const target = (port: number): SshTarget => ({ name: `stall-${port}`, address: '127.0.0.1', port, user: 'root' });
 
-/** A TCP server on a free port that does `onSocket` with each connection and never closes one itself. */
-async function endpoint(onSocket: (s: Socket) => void): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.resume();
-    onSocket(s);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  return (server.address() as AddressInfo).port;
+/** A stalling endpoint, closed after the tests. */
+async function made<T extends Stalling>(endpoint: Promise<T>): Promise<T> {
+  const e = await endpoint;
+  cleanups.push(() => e.close());
+  return e;
 }
 
 /** Fails with `pattern`, after no more than the time given plus a margin for a loaded machine. */
@@ -61,16 +51,7 @@ const stillServes = async () => assert.equal((await pool.run(sshTarget(env, 'pro
 const running = (line: string): string => spawnSync('pgrep', ['-x', '-f', line], { encoding: 'utf8' }).stdout.trim();
 
 test('a port that never completes the TCP handshake fails in the TCP phase within the connect timeout', async () => {
-  // A listener with a backlog of 0 that never accepts: once one connection waits in its queue, the kernel drops SYNs.
-  const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)']);
-  cleanups.push(() => py.kill());
-  const port = Number(await new Promise<string>((resolve) => py.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
-  for (let i = 0; i < 2; i++) {
-    const filler = connect(port, '127.0.0.1');
-    filler.on('error', () => undefined);
-    cleanups.push(() => filler.destroy());
-  }
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const { port } = await made(noHandshake());
   await failsWithin(CONNECT_S, pool.run(target(port), 'true'), {
     name: 'HostUnreachableError',
     message: new RegExp(`^stall-${port}: cannot connect: TCP connect to 127\\.0\\.0\\.1:${port}: no answer within 2 s \\(the connect timeout\\)$`),
@@ -79,7 +60,7 @@ test('a port that never completes the TCP handshake fails in the TCP phase withi
 });
 
 test('a port that accepts and never speaks fails waiting for the SSH banner, and nothing crashes after it', async () => {
-  const port = await endpoint(() => undefined);
+  const { port } = await made(silent());
   await failsWithin(CONNECT_S, pool.run(target(port), 'true'), {
     name: 'HostUnreachableError',
     message: new RegExp(`^stall-${port}: cannot connect: waiting for the SSH banner from 127\\.0\\.0\\.1:${port}: the port accepted the connection but sent nothing: no answer within 2 s`),
@@ -90,7 +71,7 @@ test('a port that accepts and never speaks fails waiting for the SSH banner, and
 });
 
 test('a port that answers with something else than SSH fails in the banner phase and shows what it sent', async () => {
-  const port = await endpoint((s) => s.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+  const { port } = await made(notSsh());
   await failsWithin(CONNECT_S, pool.run(target(port), 'true'), {
     name: 'HostUnreachableError',
     message: new RegExp(`^stall-${port}: cannot connect: waiting for the SSH banner from 127\\.0\\.0\\.1:${port}: the port accepted the connection but sent no SSH banner \\(it sent "HTTP/1\\.1 400 Bad Request"\\): no answer within 2 s`),
@@ -98,7 +79,7 @@ test('a port that answers with something else than SSH fails in the banner phase
 });
 
 test('a server that stops after its banner fails in the key exchange within the connect timeout', async () => {
-  const port = await endpoint((s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'));
+  const { port } = await made(bannerOnly());
   await failsWithin(CONNECT_S, pool.run(target(port), 'true'), {
     name: 'HostUnreachableError',
     message: new RegExp(`^stall-${port}: cannot connect: SSH key exchange with 127\\.0\\.0\\.1:${port}: no answer within 2 s \\(the connect timeout\\)$`),
@@ -107,19 +88,7 @@ test('a server that stops after its banner fails in the key exchange within the 
 });
 
 test('a real sshd whose login hangs fails in the login phase within the connect timeout', async () => {
-  // prod1's sshd config and host key on a free port, with keys looked up by a command that never returns (think of a
-  // directory service that hangs; 20 s, so that what a test leaves behind ends soon).
-  const port = await freePort();
-  const hostDir = join(env.state, 'hosts', 'prod1');
-  const sshd = spawn('/usr/sbin/sshd', [
-    '-D', '-f', join(hostDir, 'sshd_config'), '-p', String(port), '-o', `PidFile=${join(hostDir, 'login-stall.pid')}`,
-    '-o', 'AuthorizedKeysFile=none', '-o', 'AuthorizedKeysCommand=/bin/sleep 20', '-o', 'AuthorizedKeysCommandUser=nobody',
-  ], { stdio: 'ignore' });
-  cleanups.push(() => sshd.kill());
-  const knownHosts = join(mkdtempSync(join(tmpdir(), 'ferry-stall-')), 'known_hosts');
-  const prod1Key = readFileSync(env.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${env.port('prod1')} `))!.split(' ').slice(1).join(' ');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${prod1Key}\n`);
-  await listening(port);
+  const { port, knownHosts } = await made(loginHangs(env));
   const strict = new SshPool({ ...testAuth(env), knownHostsFile: knownHosts, connectTimeoutMs: CONNECT_S * 1000 });
   cleanups.push(() => strict.close());
   await failsWithin(CONNECT_S, strict.run(target(port), 'true'), {
@@ -186,24 +155,3 @@ function sftpServerOf(host: string): number {
   assert.ok(sftp.length > 0, `no SFTP server runs on ${host}`);
   return Math.max(...sftp);
 }
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => resolve(true)).on('error', () => resolve(false));
-      s.on('connect', () => s.destroy());
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
