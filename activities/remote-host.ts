@@ -1,9 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
-import { and, type Argv } from '../core/commands/shell';
-import { ChecksumMismatchError, CorruptReleaseError, DiskFullError, HealthCheckFailedError, InputError, NodeNotReadyError, RemoteCommandError } from '../core/domain/errors';
+import { and, toShell, type Argv } from '../core/commands/shell';
+import {
+  ChecksumMismatchError,
+  CommandTimedOutError,
+  CorruptReleaseError,
+  DiskFullError,
+  HealthCheckFailedError,
+  InputError,
+  NodeNotReadyError,
+  RemoteCommandError,
+} from '../core/domain/errors';
 import { nodeLabel, releaseLayout, type HostTarget, type NodeSettings, type SshSettings } from '../core/domain/host';
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
@@ -68,16 +77,34 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
   const run = (t: OnHost, command: Argv | string) =>
     ssh.run(t.host, command, { signal: Context.current().cancellationSignal }, authOf(t.ssh));
 
+  /**
+   * Runs a command of the release script (core/commands/node: `timeout N ...`). Exit 124 is that timeout, reported as
+   * a CommandTimedOutError naming what it waited for: retried by the step's policy when the command only reads
+   * (`readOnly`), final when it changes the node (a start that hangs is a broken release, not a slow host).
+   */
+  async function script(t: OnHost, argv: Argv, how: { readOnly: boolean; allowFailure?: boolean }) {
+    const r = await ssh.run(t.host, argv, { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+    if (r.exitCode === 124 && argv[0] === 'timeout') {
+      const bin = releaseLayout(t.host.deployTo, t.app).bin;
+      const what = argv.includes(bin) ? argv.slice(argv.indexOf(bin)) : argv.slice(2);
+      const err = new CommandTimedOutError(t.host.name, Number(argv[1]), `\`${toShell(what)}\``);
+      throw how.readOnly ? err : ApplicationFailure.fromError(err, { nonRetryable: true });
+    }
+    if (r.exitCode !== 0 && !how.allowFailure) throw new RemoteCommandError(t.host.name, toShell(argv), r.exitCode, `${r.stderr}\n${r.stdout}`.trim());
+    return r;
+  }
+  const read = (t: OnHost, argv: Argv) => script(t, argv, { readOnly: true });
+  const change = (t: OnHost, argv: Argv) => script(t, argv, { readOnly: false });
+
   async function ping(t: OnHost): Promise<boolean> {
-    const layout = releaseLayout(t.host.deployTo, t.app);
-    const r = await ssh.run(t.host, node.ping(layout), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+    const r = await script(t, node.ping(releaseLayout(t.host.deployTo, t.app)), { readOnly: true, allowFailure: true });
     return r.exitCode === 0 && r.stdout.includes('pong');
   }
 
   async function state(t: OnHost): Promise<NodeState> {
     const layout = releaseLayout(t.host.deployTo, t.app);
     if (!(await ping(t))) return { host: t.host.name, running: false };
-    const r = await run(t, node.releases(layout));
+    const r = await read(t, node.releases(layout));
     return { host: t.host.name, running: true, version: node.runningVersion(r.stdout) };
   }
 
@@ -209,7 +236,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
      */
     async clusterView(t: OnHost): Promise<{ node?: string; running: boolean; sees?: string[] }> {
       if (!(await ping(t))) return { ...(t.host.nodeName ? { node: t.host.nodeName } : {}), running: false };
-      const r = await run(t, node.clusterView(releaseLayout(t.host.deployTo, t.app)));
+      const r = await read(t, node.clusterView(releaseLayout(t.host.deployTo, t.app)));
       const view = node.parseClusterView(r.stdout);
       if (!view) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} did not name itself: ${r.stdout.trim().slice(-200)}`);
       return { ...view, running: true };
@@ -220,8 +247,8 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       const layout = releaseLayout(t.host.deployTo, t.app);
       const running = await ping(t);
       if (running && (!t.restart || (t.version !== undefined && (await state(t)).version === t.version))) return { action: 'already running' };
-      if (running) await run(t, node.stop(layout));
-      await run(t, node.start(layout));
+      if (running) await change(t, node.stop(layout));
+      await change(t, node.start(layout));
       log.info('node started', { host: t.host.name, node: t.host.nodeName ?? 'named by the release' });
       return { action: running ? 'restarted' : 'started' };
     },
@@ -229,7 +256,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
     /** Stops the node. Repeatable: a stopped node stays stopped. */
     async stopNode(t: OnHost): Promise<NodeState> {
       const layout = releaseLayout(t.host.deployTo, t.app);
-      if (await ping(t)) await run(t, node.stop(layout));
+      if (await ping(t)) await change(t, node.stop(layout));
       return { host: t.host.name, running: false };
     },
 
@@ -255,7 +282,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
     async nodeIdentity(t: OnHost): Promise<NodeState> {
       const s = await state(t);
       if (!s.running) return s;
-      const r = await run(t, node.osPid(releaseLayout(t.host.deployTo, t.app)));
+      const r = await read(t, node.osPid(releaseLayout(t.host.deployTo, t.app)));
       return { ...s, pid: node.parsePid(r.stdout) };
     },
 
@@ -267,7 +294,7 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       try {
         const s = await state(t);
         if (!s.running || s.version === undefined) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not report its release yet`);
-        const pid = node.parsePid((await run(t, node.osPid(releaseLayout(t.host.deployTo, t.app)))).stdout);
+        const pid = node.parsePid((await read(t, node.osPid(releaseLayout(t.host.deployTo, t.app)))).stdout);
         if (pid === undefined) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not report its OS pid yet`);
         return { ...s, pid };
       } catch (err) {

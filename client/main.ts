@@ -294,14 +294,27 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ferry: ${err.message}\n`);
       return 2;
     }
-    logger.error({ err }, 'internal error');
-    process.stderr.write(`ferry: internal error: ${(err as Error).message} (details in ${process.env.FERRY_LOG_FILE ?? 'the log on stderr'})\n`);
-    return 1;
+    return internalError(err);
   }
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+/** Logs an unexpected error with its stack (never on stdout) and prints one line without it: exit 1. */
+function internalError(err: unknown): number {
+  logger.error({ err }, 'internal error');
+  process.stderr.write(`ferry: internal error: ${(err as Error).message} (details in ${process.env.FERRY_LOG_FILE ?? 'the log on stderr'})\n`);
+  return 1;
 }
+
+/**
+ * The `ferry` process: runs `main`, then ends with its exit code once stdout and stderr are flushed, so that nothing a
+ * command leaves behind (a gRPC retry timer of a closed Temporal connection) can print a stack trace, change the exit
+ * code or keep the process alive. An error that escapes anyway is reported as an internal error.
+ */
+export function cli(argv: string[]): void {
+  const end = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  process.on('uncaughtException', (err) => end(internalError(err)));
+  process.on('unhandledRejection', (err) => end(internalError(err)));
+  void main(argv).then(end);
+}
+
+if (require.main === module) cli(process.argv.slice(2));

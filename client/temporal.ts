@@ -19,6 +19,21 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
   return new Client({ connection, namespace: settings.namespace });
 }
 
+/**
+ * Runs `fn` with a client, then closes its connection. Calls still in flight when `fn` returns (the result long poll
+ * of a rollout that now waits for a person) are cancelled first, so that none is retried on a closed connection.
+ */
+export async function withClient<T>(env: NodeJS.ProcessEnv, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(env);
+  const inFlight = new AbortController();
+  try {
+    return await client.withAbortSignal(inFlight.signal, () => fn(client));
+  } finally {
+    inFlight.abort();
+    await client.connection.close();
+  }
+}
+
 export interface StartSpec {
   workflowType: string;
   workflowId: string;

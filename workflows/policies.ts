@@ -15,9 +15,12 @@ export const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeat
 /** A build on the build host; it heartbeats its output every second. */
 export const BUILD: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '1m', retry: { ...retry, maximumAttempts: 2 } };
 
-/** Waiting for a node to boot and report the expected version: many quick tries. */
+/**
+ * Waiting for a node to boot and report the expected version: many quick tries. Longer than the release script's own
+ * `timeout 60`, so that a ping that hangs fails with what it waited for, not with the step's time limit.
+ */
 export const VERIFY: ActivityOptions = {
-  startToCloseTimeout: '1m',
+  startToCloseTimeout: '90s',
   heartbeatTimeout: '20s',
   retry: { ...retry, initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '5s', maximumAttempts: 20 },
 };

@@ -23,11 +23,14 @@ export function scanHostKey(name: string, at: { address: string; port: number } 
   return new Promise((resolve, reject) => {
     const client = new Client();
     let scanned: ScannedKey | undefined;
-    client.once('error', (err) => {
-      client.end();
+    // Every error is handled, also a second one after the first (ssh2 emits one when a timed-out socket closes).
+    const settle = (err: Error) => {
+      client.destroy();
       if (scanned) resolve(scanned);
       else reject(new HostUnreachableError(`${name}: cannot connect: ${err.message}`));
-    });
+    };
+    client.on('error', settle);
+    client.on('close', () => settle(new Error('the connection closed before the host showed its key')));
     client.once('ready', () => client.end());
     client.connect({
       ...('sock' in at ? { sock: at.sock } : { host: at.address.replace(/^\[|\]$/g, ''), port: at.port }),

@@ -1,19 +1,23 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import { Transform, Writable, type Duplex, type Readable } from 'node:stream';
 import { Client, utils, type AnyAuthMethod, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import { announceSession, SESSION_LINE, terminateSession } from '../../core/commands/session';
 import type { Argv } from '../../core/commands/shell';
 import { toShell } from '../../core/commands/shell';
 import { parseJump, type SshTarget } from '../../core/domain/host';
 import {
   AuthenticationError,
+  CommandTimedOutError,
   HostKeyError,
   HostUnreachableError,
   RemoteCommandError,
 } from '../../core/domain/errors';
+import { StepDeadline, stepSignal } from '../heartbeat';
 import { scanHostKey, type ScannedKey } from './host-key';
 import { knownKeysFor } from './known-hosts';
 import { readSshConfig } from './ssh-config';
@@ -135,26 +139,9 @@ export function openSshArgv(host: SshTarget, auth: SshAuth): { argv: string[]; r
   return { argv, route };
 }
 
-/**
- * Runs a transfer that stops with a clear error the moment its SSH connection closes: a dropped connection does not
- * always fail a pending SFTP write, and the transfer would wait for its heartbeat timeout instead. The step's retry
- * then sends the file again on a new connection.
- */
-async function untilClosed<T>(host: SshTarget, client: Client, transfer: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const stop = new AbortController();
-  const lost = () => stop.abort(new Error(`${host.name}: the SSH connection closed during the transfer`));
-  client.once('close', lost);
-  try {
-    return await transfer(stop.signal);
-  } catch (err) {
-    throw stop.signal.aborted ? stop.signal.reason : err;
-  } finally {
-    client.off('close', lost);
-  }
-}
-
 interface Pooled {
   client: Client;
+  key: string;
   sftp?: Promise<SFTPWrapper>;
   idle?: NodeJS.Timeout;
   busy: number;
@@ -176,16 +163,21 @@ export class SshPool {
   /** Handshakes made, per `user@host:port`: what the benchmarks count. */
   readonly handshakes = new Map<string, number>();
 
+  /**
+   * `stallMs`: a transfer that moves no bytes for this long fails (the TRANSFER policy's heartbeat timeout). Commands
+   * and transfers also stop with the step that runs them (`stepSignal`: its cancellation or its time limit).
+   */
   constructor(
     private readonly auth: SshAuth,
     private readonly idleMs = 15_000,
+    private readonly stallMs = 20_000,
   ) {}
 
   /** Runs the command through the login shell; rejects with RemoteCommandError unless the exit code is 0. */
   async run(host: SshTarget, command: Argv | string, opts: RunOptions = {}, auth?: Partial<SshAuth>): Promise<RemoteResult> {
     const line = typeof command === 'string' ? command : toShell(command);
     return this.using(host, auth, async ({ client }) => {
-      const result = await exec(client, line, opts);
+      const result = await exec(client, host.name, line, { ...opts, signal: anySignal(opts.signal, stepSignal()) });
       if (result.exitCode !== 0 && !opts.allowFailure) {
         throw new RemoteCommandError(host.name, line, result.exitCode, `${result.stderr}\n${result.stdout}`.trim());
       }
@@ -200,12 +192,14 @@ export class SshPool {
 
   /** Streams any readable (a store object, another host's file) to the host over SFTP; returns the sha256 of the bytes sent. */
   async putStream(host: SshTarget, source: Readable, remotePath: string, onBytes?: (sent: number) => void, auth?: Partial<SshAuth>): Promise<string> {
-    return this.using(host, auth, async (pooled) => {
-      const sftp = await this.sftp(pooled);
-      const hash = createHash('sha256');
-      await untilClosed(host, pooled.client, (signal) => pipeline(source, counter(hash, onBytes), sftpWriter(sftp, remotePath), { signal }));
-      return hash.digest('hex');
-    });
+    return this.using(host, auth, (pooled) =>
+      this.guarded(host, `the upload to ${remotePath}`, pooled, async (signal, moved) => {
+        const sftp = await abortable(this.sftp(pooled), signal);
+        const hash = createHash('sha256');
+        await pipeline(source, counter(hash, onBytes, moved), sftpWriter(sftp, remotePath, moved), { signal });
+        return hash.digest('hex');
+      }),
+    );
   }
 
   /**
@@ -225,12 +219,46 @@ export class SshPool {
 
   /** Streams a remote file to a local path over SFTP; returns the sha256 of the bytes received. */
   async getFile(host: SshTarget, remotePath: string, localPath: string, onBytes?: (got: number) => void, auth?: Partial<SshAuth>): Promise<string> {
-    return this.using(host, auth, async (pooled) => {
-      const sftp = await this.sftp(pooled);
-      const hash = createHash('sha256');
-      await untilClosed(host, pooled.client, (signal) => pipeline(sftp.createReadStream(remotePath), counter(hash, onBytes), createWriteStream(localPath), { signal }));
-      return hash.digest('hex');
-    });
+    return this.using(host, auth, (pooled) =>
+      this.guarded(host, `the download of ${remotePath}`, pooled, async (signal, moved) => {
+        const sftp = await abortable(this.sftp(pooled), signal);
+        const hash = createHash('sha256');
+        await pipeline(sftp.createReadStream(remotePath), counter(hash, onBytes, moved), createWriteStream(localPath), { signal });
+        return hash.digest('hex');
+      }),
+    );
+  }
+
+  /**
+   * Runs a transfer that stops with a clear error the moment its SSH connection closes (a dropped connection does not
+   * always fail a pending SFTP write), when it moves no bytes for `stallMs` (the connection is then dropped, so that the
+   * step's retry makes a new one), or when the step is cancelled or runs out of time. `moved` marks progress.
+   */
+  private async guarded<T>(host: SshTarget, what: string, pooled: Pooled, transfer: (signal: AbortSignal, moved: () => void) => Promise<T>): Promise<T> {
+    const stop = new AbortController();
+    const lost = () => stop.abort(new HostUnreachableError(`${host.name}: the SSH connection closed during ${what}`));
+    const step = stepSignal();
+    const ended = () => stop.abort(step?.reason instanceof StepDeadline ? new CommandTimedOutError(host.name, step.reason.seconds, `${what} (the step's time limit)`) : step?.reason);
+    let last = Date.now();
+    const watch = setInterval(() => {
+      if (Date.now() - last < this.stallMs) return;
+      clearInterval(watch);
+      stop.abort(new HostUnreachableError(`${host.name}: ${what} stalled: nothing moved for ${this.stallMs / 1000} s; the connection was dropped`));
+      this.conns.delete(pooled.key);
+      pooled.client.destroy();
+    }, Math.min(1000, this.stallMs / 4));
+    pooled.client.once('close', lost);
+    if (step?.aborted) ended();
+    step?.addEventListener('abort', ended, { once: true });
+    try {
+      return await transfer(stop.signal, () => (last = Date.now()));
+    } catch (err) {
+      throw stop.signal.aborted ? stop.signal.reason : err;
+    } finally {
+      clearInterval(watch);
+      pooled.client.off('close', lost);
+      step?.removeEventListener('abort', ended);
+    }
   }
 
   /** How the pool reaches a host (SSH config and project options applied), for reports such as `ferry doctor`. */
@@ -313,11 +341,21 @@ export class SshPool {
     return route.via ? `${own}<${this.keyOf(resolveRoute(route.via, auth), auth)}` : own;
   }
 
+  /** The connection's SFTP channel, opened once; a channel that failed or closed is opened again by the next transfer. */
   private sftp(pooled: Pooled): Promise<SFTPWrapper> {
-    pooled.sftp ??= new Promise((resolve, reject) =>
-      pooled.client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))),
+    if (pooled.sftp) return pooled.sftp;
+    const opened = new Promise<SFTPWrapper>((resolve, reject) =>
+      pooled.client.sftp((err, sftp) => {
+        if (err) return reject(err);
+        // A protocol error closes the channel and fails its pending requests, which report it.
+        sftp.on('error', () => undefined);
+        sftp.on('close', () => pooled.sftp === opened && delete pooled.sftp);
+        resolve(sftp);
+      }),
     );
-    return pooled.sftp;
+    opened.catch(() => pooled.sftp === opened && delete pooled.sftp);
+    pooled.sftp = opened;
+    return opened;
   }
 
   /**
@@ -341,19 +379,44 @@ export class SshPool {
     const accepted = known.filter((k) => !k.revoked);
     let keyProblem: 'unknown' | 'mismatch' | undefined;
     const through = route.via ? ` through ${route.via.name}` : '';
+    const seconds = route.connectTimeoutMs / 1000;
     return new Promise<Pooled>((resolve, reject) => {
       const client = new Client();
-      const fail = (err: Error & { level?: string }) => {
-        client.end();
+      const socket = sock ?? tcpConnect({ host: route.address.replace(/^\[|\]$/g, ''), port: route.port });
+      // How far the connection got: what a failure or a stall names.
+      let phase: 'tcp' | 'banner' | 'kex' | 'login' = sock ? 'banner' : 'tcp';
+      let heard = '';
+      let settled = false;
+      const failed = (err: Error & { level?: string }) => {
+        if (settled) return;
+        settled = true;
+        client.destroy();
+        socket.destroy();
         jump?.release();
-        if (keyProblem) reject(new HostKeyError(route.name, keyProblem, route.knownHostsFile));
-        else if (err.level === 'client-authentication')
-          reject(new AuthenticationError(`${route.name}: login as ${route.user} refused for every key (${describeKeys(route, auth)}); add the public key to ~${route.user}/.ssh/authorized_keys on the host`));
-        else reject(new HostUnreachableError(`${route.name}: cannot connect${through}: ${err.message}`));
+        if (keyProblem) return reject(new HostKeyError(route.name, keyProblem, route.knownHostsFile));
+        if (err.level === 'client-authentication') {
+          return reject(new AuthenticationError(`${route.name}: login as ${route.user} refused for every key (${describeKeys(route, auth)}); add the public key to ~${route.user}/.ssh/authorized_keys on the host`));
+        }
+        const at = `${route.address}:${route.port}${through}`;
+        const stalled = err.level === 'client-timeout' ? `no answer within ${seconds} s (the connect timeout)` : err.message;
+        const said = heard.trim() ? ` (it sent ${JSON.stringify(heard.trim().split(/\r?\n/)[0]!.slice(0, 80))})` : '';
+        const where = {
+          tcp: `TCP connect to ${at}`,
+          banner: `waiting for the SSH banner from ${at}: the port accepted the connection but ${heard ? `sent no SSH banner${said}` : 'sent nothing'}`,
+          kex: `SSH key exchange with ${at}`,
+          login: `login as ${route.user} on ${at}`,
+        }[phase];
+        reject(new HostUnreachableError(`${route.name}: cannot connect: ${where}: ${stalled}`));
       };
-      client.once('error', fail);
+      // Every error is handled for the client's whole life: ssh2 can emit a second one after the first (a timeout,
+      // then "Connection lost before handshake" when the socket closes).
+      client.on('error', failed);
+      client.on('close', () => failed(new Error(`the connection closed`)));
+      socket.on('error', () => undefined);
+      client.on('connect', () => (phase = 'banner'));
+      client.on('handshake', () => (phase = 'login'));
       client.once('ready', () => {
-        client.off('error', fail);
+        settled = true;
         // A dropped connection must not stay in the pool; the next step reconnects.
         const drop = () => {
           this.conns.delete(key);
@@ -362,10 +425,10 @@ export class SshPool {
         client.on('error', drop);
         client.on('close', drop);
         this.handshakes.set(`${route.user}@${route.name}`, (this.handshakes.get(`${route.user}@${route.name}`) ?? 0) + 1);
-        resolve({ client, busy: 0, depth });
+        resolve({ client, key, busy: 0, depth });
       });
       client.connect({
-        ...(sock ? { sock } : { host: route.address.replace(/^\[|\]$/g, ''), port: route.port }),
+        sock: socket,
         username: route.user,
         readyTimeout: route.connectTimeoutMs,
         keepaliveInterval: 15_000,
@@ -380,6 +443,17 @@ export class SshPool {
         },
         authHandler: authMethods(route, auth),
       });
+      // What the server says before the key exchange (ssh2 has paused the socket, so this only listens): its banner
+      // starts the key exchange, anything else is kept for the message.
+      const listen = (data: Buffer) => {
+        heard = (heard + data.toString('latin1')).slice(0, 512);
+        if (/(^|\n)SSH-/.test(heard)) {
+          phase = 'kex';
+          heard = '';
+          socket.off('data', listen);
+        }
+      };
+      socket.on('data', listen);
     });
   }
 }
@@ -420,7 +494,7 @@ const describeKeys = (route: Route, auth: SshAuth): string =>
  * Writes a stream to a remote file with up to `inFlight` SFTP write requests outstanding, as OpenSSH's sftp does:
  * ssh2's own write stream waits for each chunk's reply before it sends the next, one round trip per chunk.
  */
-function sftpWriter(sftp: SFTPWrapper, path: string, inFlight = 16): Writable {
+function sftpWriter(sftp: SFTPWrapper, path: string, moved: () => void, inFlight = 16): Writable {
   let handle: Buffer | undefined;
   let position = 0;
   let pending = 0;
@@ -442,6 +516,7 @@ function sftpWriter(sftp: SFTPWrapper, path: string, inFlight = 16): Writable {
       if (failed) return done(failed);
       pending++;
       sftp.write(handle!, chunk, 0, chunk.length, position, (err) => {
+        moved();
         pending--;
         failed ??= err ?? undefined;
         settled();
@@ -467,44 +542,119 @@ function sftpWriter(sftp: SFTPWrapper, path: string, inFlight = 16): Writable {
   });
 }
 
-function counter(hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): Transform {
+function counter(hash: ReturnType<typeof createHash>, onBytes: ((n: number) => void) | undefined, moved: () => void): Transform {
   let n = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
       n += chunk.length;
+      moved();
       onBytes?.(n);
       done(null, chunk);
     },
   });
 }
 
-function exec(client: Client, command: string, opts: RunOptions): Promise<RemoteResult> {
+/** A command as error messages show it. */
+const shown = (command: string): string => `\`${command.length > 120 ? `${command.slice(0, 117)}...` : command}\``;
+
+/** Both signals in one; undefined when there is none. */
+function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  const given = signals.filter((s): s is AbortSignal => s !== undefined);
+  return given.length > 1 ? AbortSignal.any(given) : given[0];
+}
+
+/** `promise`, or the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, stream: ClientChannel) => {
-      if (err) return reject(new HostUnreachableError(`cannot start a command: ${err.message}`));
+    const stop = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', stop, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
+/** What an aborted command rejects with: its timeout when the step ran out of time, else the cancellation itself. */
+function abortReason(host: string, command: string, reason: unknown): Error {
+  if (reason instanceof StepDeadline) return new CommandTimedOutError(host, reason.seconds, `${shown(command)} (the step's time limit); it was stopped on the host`);
+  return reason instanceof Error ? reason : new Error(`${shown(command)} was cancelled`);
+}
+
+/** Runs `terminateSession` over the connection; settles within 5 s whatever happens (the host may be the problem). */
+function terminate(client: Client, session: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 5_000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    try {
+      client.exec(toShell(terminateSession(session)), (err, stream) => {
+        if (err) return done();
+        stream.on('error', done).on('close', done).resume();
+        stream.stderr.resume();
+        stream.end();
+      });
+    } catch {
+      done();
+    }
+  });
+}
+
+/**
+ * Runs one command on the connection. The command first reports its session id (announceSession, stripped from
+ * stderr); when the signal aborts, every process of that session is stopped on the host (closing the channel alone
+ * leaves them running: sshd ignores a channel's signal requests) before the promise rejects.
+ */
+function exec(client: Client, host: string, command: string, opts: RunOptions): Promise<RemoteResult> {
+  const signal = opts.signal;
+  if (signal?.aborted) return Promise.reject(abortReason(host, command, signal.reason));
+  return new Promise((resolve, reject) => {
+    client.exec(announceSession(command), (err, stream: ClientChannel) => {
+      if (err) return reject(new HostUnreachableError(`${host}: cannot start ${shown(command)}: ${err.message}`));
       let stdout = '';
       let stderr = '';
+      /** stderr until the session line came. */
+      let head: string | undefined = '';
+      let session: number | undefined;
       let exitCode: number | undefined;
+      let aborted = false;
       const onAbort = () => {
-        stream.signal('TERM');
-        stream.close();
-        reject(opts.signal?.reason ?? new Error('aborted'));
+        aborted = true;
+        const stopped = () => {
+          stream.close();
+          reject(abortReason(host, command, signal?.reason));
+        };
+        if (session === undefined) stopped();
+        else void terminate(client, session).then(stopped);
       };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const errOut = (text: string) => {
+        stderr += text;
+        opts.onOutput?.(text);
+      };
+      stream.on('error', (e: Error) => reject(new HostUnreachableError(`${host}: ${shown(command)}: ${e.message}`)));
       stream.on('data', (d: Buffer) => {
         stdout += d.toString();
         opts.onOutput?.(d.toString());
       });
       stream.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        opts.onOutput?.(d.toString());
+        if (head === undefined) return errOut(d.toString());
+        head += d.toString();
+        const line = SESSION_LINE.exec(head);
+        if (!line && head.length < 4096) return;
+        if (line) session = Number(line[1]);
+        const rest = line ? head.replace(SESSION_LINE, '') : head;
+        head = undefined;
+        if (rest) errOut(rest);
       });
       stream.on('exit', (code: number | null) => (exitCode = code ?? 255));
       stream.on('close', () => {
-        opts.signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
+        if (head) errOut(head);
+        if (aborted) return reject(abortReason(host, command, signal?.reason));
         // No exit status: the connection dropped mid-command, which a retry may fix.
-        if (exitCode === undefined) reject(new HostUnreachableError(`connection closed while running \`${command.slice(0, 80)}\``));
+        if (exitCode === undefined) reject(new HostUnreachableError(`${host}: the connection closed while running ${shown(command)}`));
         else resolve({ stdout, stderr, exitCode });
       });
       if (opts.stdin !== undefined) stream.end(opts.stdin);

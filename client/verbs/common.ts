@@ -1,8 +1,8 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { loadDeliveryConfig } from '../config-file';
 import type { DeliveryConfig } from '../../core/config/schema';
 import type { Out } from '../progress';
-import { connect, outcome, startOrAttach, type StartSpec } from '../temporal';
+import { outcome, startOrAttach, withClient, type StartSpec } from '../temporal';
 
 /** Options every verb accepts. */
 export interface GlobalOptions {
@@ -29,14 +29,11 @@ export async function runWorkflow<T>(
   spec: StartSpec,
   follow: (handle: WorkflowHandle, done: Promise<unknown>) => Promise<void>,
 ): Promise<Awaited<ReturnType<typeof outcome<T>>>> {
-  const client: Client = await connect(ctx.env);
-  try {
+  return withClient(ctx.env, async (client) => {
     const { handle, attached } = await startOrAttach(client, spec);
     if (!opts.json) ctx.out.write(`${attached ? 'attached to' : 'started'} ${spec.workflowId} (${spec.request})\n`);
     const done = outcome<T>(handle);
     if (!opts.json) await follow(handle, done);
     return await done;
-  } finally {
-    await client.connection.close();
-  }
+  });
 }

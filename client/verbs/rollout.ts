@@ -8,7 +8,7 @@ import { rolloutPlanSchema, type Approval, type Decision, type RolloutPlan, type
 import { parseRequest, type DeployStatus } from '../../core/domain/requests';
 import { deployReport, hostLine, nextStep, rolloutReport, type Out } from '../progress';
 import { rolloutPlan, type RolloutFlags } from '../requests';
-import { connect, outcome, startOrAttach } from '../temporal';
+import { outcome, startOrAttach, withClient as withTemporal } from '../temporal';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 export interface RolloutOptions extends GlobalOptions, RolloutFlags {
@@ -23,14 +23,7 @@ const whoami = (): string => userInfo().username;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withClient<T>(ctx: VerbContext, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connect(ctx.env);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
+const withClient = <T>(ctx: VerbContext, fn: (client: Client) => Promise<T>): Promise<T> => withTemporal(ctx.env, fn);
 
 /** The plan from `--plan-file` (validated like the workflow does), or from the config and flags. */
 async function planOf(ctx: VerbContext, envs: string[], opts: RolloutOptions): Promise<RolloutPlan> {

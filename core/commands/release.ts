@@ -71,9 +71,10 @@ export const listVersions = (layout: ReleaseLayout): Argv => [
 
 /**
  * Downloads to the partial path with curl, which reads the URL from stdin (`curlConfig`): a presigned URL never
- * appears in argv, where `ps` and error messages would show it.
+ * appears in argv, where `ps` and error messages would show it. A download that moves no byte for 20 s fails, as a
+ * transfer through the worker does.
  */
-export const download = (partial: string): Argv => ['curl', '-fsS', '--retry', '2', '-o', partial, '--config', '-'];
+export const download = (partial: string): Argv => ['curl', '-fsS', '--retry', '2', '--speed-limit', '1', '--speed-time', '20', '-o', partial, '--config', '-'];
 
 /** curl's config text for one URL; presigned URLs hold no `"` or `\`, and anything else is refused. */
 export function curlConfig(url: string): string {

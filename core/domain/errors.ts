@@ -40,6 +40,21 @@ export class RemoteCommandError extends FerryError {
   }
 }
 
+/**
+ * A remote command or transfer did not finish in its time: the `timeout` a command runs under (exit 124), or the
+ * step's own time limit. Retryable: a host under load may answer the next attempt; steps that change a host turn it
+ * into a non-retryable failure themselves.
+ */
+export class CommandTimedOutError extends FerryError {
+  constructor(
+    readonly host: string,
+    readonly seconds: number,
+    readonly waitedFor: string,
+  ) {
+    super(`${host}: timed out after ${seconds} s waiting for ${waitedFor}`);
+  }
+}
+
 /** The node did not answer or runs another version yet. Retryable: it may still be booting. */
 export class NodeNotReadyError extends FerryError {}
 

@@ -45,7 +45,7 @@ test('store.readIfPresent, writeStdin, place and remove keep paths out of the sc
 });
 
 test('release.download reads the URL from stdin, so it is never in argv', () => {
-  assert.equal(toShell(release.download('/opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial')), 'curl -fsS --retry 2 -o /opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial --config -');
+  assert.equal(toShell(release.download('/opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial')), 'curl -fsS --retry 2 --speed-limit 1 --speed-time 20 -o /opt/ferry/hello/releases/0.2.0/hello.tar.gz.partial --config -');
   assert.equal(release.curlConfig('http://127.0.0.1:8533/b/k?X-Amz-Signature=ab&X-Amz-Expires=900'), 'url = "http://127.0.0.1:8533/b/k?X-Amz-Signature=ab&X-Amz-Expires=900"\n');
   assert.throws(() => release.curlConfig('http://x/"\nupload-file = /etc/shadow'));
   assert.throws(() => release.curlConfig('file:///etc/shadow'));
