@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities, OnHost } from '../activities';
-import { nodeCommandRequestSchema, parseRequest, type NodeCommandRequest, type NodeCommandResult, type NodeResult } from '../core/domain/requests';
-import { failureMessage, validated } from './failures';
+import { nodeCommandRequestSchema, type NodeCommandRequest, type NodeCommandResult, type NodeResult } from '../core/domain/requests';
+import { failureMessage, validInput } from './failures';
 import { SSH_STEP, VERIFY } from './policies';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -9,7 +9,7 @@ const verify = proxyActivities<Activities>(VERIFY);
 
 /** start | stop | restart | ping | version on every host of an environment, in parallel; one result per host. */
 export async function nodeCommand(input: NodeCommandRequest): Promise<NodeCommandResult> {
-  const req = validated(() => parseRequest(nodeCommandRequestSchema, input, 'nodeCommand'));
+  const req = validInput(nodeCommandRequestSchema, input, 'nodeCommand');
   const hosts = await Promise.all(
     req.hosts.map(async (host): Promise<NodeResult> => {
       const t: OnHost = { host, app: req.app, ssh: req.ssh };

@@ -30,8 +30,7 @@ import {
   type Stage,
 } from '../core/domain/plan';
 import type { StoredRelease } from '../core/domain/release';
-import { parseRequest } from '../core/domain/requests';
-import { failureMessage, validated } from './failures';
+import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
@@ -55,12 +54,15 @@ const verify = proxyActivities<Activities>(VERIFY);
 /** A downgrade runs once per rollback: the node is verified afterwards either way. */
 const script = proxyActivities<Activities>({ ...SSH_STEP, startToCloseTimeout: '6m', retry: { maximumAttempts: 1 } });
 
-/** A health probe's tries, interval and timeout, as an activity retry policy. */
+/**
+ * A health probe's tries, interval and timeout, as an activity retry policy. Durations in milliseconds: a string such
+ * as `1e-7s` is no duration the SDK reads, and the workflow task would fail on it again and again.
+ */
 const probe = (p: { retries: number; intervalSeconds: number; timeoutSeconds: number }) =>
   proxyActivities<Activities>({
-    startToCloseTimeout: `${p.timeoutSeconds + 30}s`,
+    startToCloseTimeout: (p.timeoutSeconds + 30) * 1000,
     heartbeatTimeout: '20s',
-    retry: { initialInterval: `${p.intervalSeconds}s`, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+    retry: { initialInterval: p.intervalSeconds * 1000, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
   });
 
 /** What a rollout hands to its next run when it continues as new: its progress and where to go on. */
@@ -88,7 +90,11 @@ const clock = (): number => new Date().getTime();
  * decides (retry, skip, rollback, abort). Continues as new between batches before the history grows large.
  */
 export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise<RolloutProgress> {
-  const plan: ParsedPlan = validated(() => parseRequest(rolloutPlanSchema, input, 'rollout'));
+  const plan: ParsedPlan = validInput(rolloutPlanSchema, input, 'rollout');
+  // The carry is the rollout's own state, handed over by continue-as-new; a first run that names one is refused.
+  if (carry !== undefined && workflowInfo().continuedFromExecutionRunId === undefined) {
+    throw ApplicationFailure.nonRetryable('rollout takes one argument, the plan; the second is its own state after a continue-as-new', 'InputError');
+  }
   const id = workflowInfo().workflowId;
   const progress: RolloutProgress = carry?.progress ?? initialProgress(plan);
   let answer: Approval | undefined;

@@ -25,7 +25,7 @@ export const versioningSchema = z
   .strictObject({
     set: z.string().refine((s) => /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(s), 'must be a version like 1.2.3 (no +metadata: --auto-version adds that)').optional(),
     increment: z.enum(INCREMENTS).optional(),
-    auto: z.array(z.enum(AUTO_VERSION_PARTS)).min(1).optional(),
+    auto: z.array(z.enum(AUTO_VERSION_PARTS)).min(1).max(AUTO_VERSION_PARTS.length, `at most ${AUTO_VERSION_PARTS.length} parts`).optional(),
   })
   .optional();
 
