@@ -163,3 +163,34 @@ test('a rollout started with a second argument (its own continue-as-new state) i
   assert.match(failure.message, /rollout takes one argument/);
   await nothingRan(handle);
 });
+
+test('hostile approve, reject, resume and pause payloads are refused; the waiting rollout keeps answering and ends when rejected', async () => {
+  const plan = rolloutPlan(config, ['production'], { version: '0.1.0', approveBefore: true }, 'ana');
+  const before = logins();
+  const handle = await w.client.workflow.start('rollout', { taskQueue: w.taskQueue, workflowId: `it-inputs-signals-${++n}`, args: [plan] });
+  const progress = () => handle.query<{ phase: string; refused: unknown[] }>('progress');
+  for (let i = 0; (await progress()).phase !== 'waiting-for-approval'; i++) {
+    assert.ok(i < 100, 'the rollout waits for an approval');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // An object whose toString is not a function throws when a template or String() meets it.
+  const trap = { toString: 1 };
+  const payloads = [{ by: trap }, { by: 'ana', comment: trap }, { by: 'a\nb' }, { by: 'x'.repeat(300) }, { by: 'ana', comment: 'c'.repeat(5000) }, null, 7, 'text'];
+  for (const p of payloads) {
+    for (const name of ['approve', 'reject']) {
+      await handle.signal(name, p);
+      await assert.rejects(handle.executeUpdate(name, { args: [p] }));
+    }
+    await handle.signal('resume', { action: 'retry', by: p, host: trap });
+    await handle.signal('resume', { action: trap });
+    await handle.signal('pause', { by: p });
+  }
+  const after = await progress();
+  assert.equal(after.phase, 'waiting-for-approval');
+  assert.ok(after.refused.length >= payloads.length * 2, `${after.refused.length} signals recorded as refused`);
+  await handle.executeUpdate('reject', { args: [{ by: 'bob', comment: 'not today' }] });
+  await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && (err.cause as ApplicationFailure).type === 'RolloutRejected');
+  const { events } = await handle.fetchHistory();
+  assert.deepEqual((events ?? []).filter((e) => e.workflowTaskFailedEventAttributes), [], 'no workflow task failed');
+  assert.equal(logins(), before);
+});
