@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
@@ -50,12 +50,18 @@ export interface ScriptOutcome {
 
 const COOKIE = /^[A-Za-z0-9_.@+=-]{1,255}$/;
 
-/** The cookie in COOKIE_FILE on the worker machine: one line; never logged, never in a message. */
+/**
+ * The cookie in COOKIE_FILE on the worker machine (a directory FERRY_WORKER_FILES allows, checked before any
+ * activity runs): one line in a regular file of at most 4 KiB; never logged, never in a message.
+ */
 async function readCookie(file: string): Promise<string> {
   let text: string;
   try {
+    const s = await stat(file);
+    if (!s.isFile() || s.size > 4096) throw new InputError(`COOKIE_FILE ${file}: not a regular file of at most 4 KiB on the worker machine`);
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`COOKIE_FILE ${file}: cannot read it on the worker machine (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const cookie = text.trim();
