@@ -40,7 +40,7 @@ const healthHttpSchema = z.strictObject({
   url: z
     .string()
     .max(LIMITS.url, `must be at most ${LIMITS.url} characters`)
-    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL (with {host} for the host\'s address)')
+    .regex(/^https?:\/\/[^\s\p{Cc}]+$/u, 'must be an http:// or https:// URL (with {host} for the host\'s address)')
     .describe('The URL to GET, e.g. http://{host}:4000/health; {host} is the host\'s address'),
   expectStatus: z.number().int().min(100).max(599).default(200).describe('The status that means healthy'),
   ...probeTiming,

@@ -19,6 +19,7 @@ import type { DeliveryConfig } from '../../core/config/schema';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
 import type { BuildResult } from '../../core/domain/requests';
+import { WORKFLOW_INPUTS } from '../../core/domain/workflow-inputs';
 import * as workflows from '../../workflows';
 import { exampleProject, loginCount, startWorker, testConfig, testEnv } from '../support/env';
 
@@ -96,8 +97,9 @@ async function nothingRan(handle: WorkflowHandle): Promise<void> {
   assert.deepEqual(ran, [], `${handle.workflowId} ran nothing before the refusal`);
 }
 
-test('every exported workflow type has a hostile case here', () => {
+test('every exported workflow type has a hostile case here, and an input schema the CLI checks too', () => {
   assert.deepEqual(Object.keys(hostileInputs()).sort(), Object.keys(workflows).sort());
+  assert.deepEqual(Object.keys(WORKFLOW_INPUTS).sort(), Object.keys(workflows).sort());
 });
 
 for (const type of Object.keys(workflows)) {
