@@ -6,24 +6,32 @@ import { migrationActivities } from './migrations';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
+import { guardWorkerFiles } from './worker-files';
 
 export interface ActivityDeps {
   ssh: SshPool;
   auth: SshAuth;
   /** Release store clients from descriptors, with the worker's own credentials. */
   stores: StoreFactory;
+  /** The directories under which a request may name files on the worker machine (`workerFilesFromEnv`). */
+  workerFiles: readonly string[];
 }
 
-/** Everything the worker registers. Secrets reach activities only through `deps` and the worker's files. */
+/**
+ * Everything the worker registers. Secrets reach activities only through `deps` and the worker's files; a file a
+ * request names on the worker machine must be under `deps.workerFiles`.
+ */
 export const createActivities = (deps: ActivityDeps) =>
-  keepAlive({
-    ...remoteHostActivities(deps),
-    ...buildHostActivities(deps),
-    ...storeActivities(deps),
-    ...hookActivities(deps),
-    ...healthActivities(),
-    ...migrationActivities(deps),
-  });
+  keepAlive(
+    guardWorkerFiles(deps.workerFiles, {
+      ...remoteHostActivities(deps),
+      ...buildHostActivities(deps),
+      ...storeActivities(deps),
+      ...hookActivities(deps),
+      ...healthActivities(),
+      ...migrationActivities(deps),
+    }),
+  );
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { OnHost, ReleaseOnHost, NodeState } from './remote-host';

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
@@ -59,12 +59,18 @@ export interface ScriptOutcome {
 
 const COOKIE = /^[A-Za-z0-9_.@+=-]{1,255}$/;
 
-/** The cookie in COOKIE_FILE on the worker machine: one line; never logged, never in a message. */
+/**
+ * The cookie in COOKIE_FILE on the worker machine (a directory FERRY_WORKER_FILES allows, checked before any
+ * activity runs): one line in a regular file of at most 4 KiB; never logged, never in a message.
+ */
 async function readCookie(file: string): Promise<string> {
   let text: string;
   try {
+    const s = await stat(file);
+    if (!s.isFile() || s.size > 4096) throw new InputError(`COOKIE_FILE ${file}: not a regular file of at most 4 KiB on the worker machine`);
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`COOKIE_FILE ${file}: cannot read it on the worker machine (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const cookie = text.trim();
@@ -131,9 +137,8 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
             `${failed ? `; the upload failed (${failed.message}) and its partial file was removed` : ''}; nothing was extracted: free disk space on the host and deploy again`,
         );
       // One round trip before the transfer: the directory made, an old partial file removed, what is there, curl, df.
-      const survey = release.parseUploadSurvey((await ssh.run(t.host, release.surveyUpload(dir, final, partial), {}, auth)).stdout);
+      const survey = release.parseUploadSurvey((await ssh.run(t.host, release.surveyUpload(layout.root, dir, final, partial), {}, auth)).stdout);
       if (survey.sha256 === t.release.sha256) return { sent: false };
-      if (survey.freeKiB !== undefined && survey.freeKiB * 1024 < t.release.size) throw noSpace(survey.freeKiB);
       /** After a failed transfer: removes the partial file, then tells a full disk (a bare SFTP "Failure") from the rest. */
       const checkSpace = async (failed: Error) => {
         await ssh.run(t.host, release.removePartial(partial), { allowFailure: true }, auth).catch(() => undefined);
@@ -157,22 +162,29 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
         }
         return store.kind === 'remote' ? 'store-host' : 'worker';
       };
-      let via: TransferMode;
       try {
-        via = await transfer();
+        if (survey.freeKiB !== undefined && survey.freeKiB * 1024 < t.release.size) throw noSpace(survey.freeKiB);
+        let via: TransferMode;
+        try {
+          via = await transfer();
+        } catch (err) {
+          await checkSpace(err as Error);
+          throw err;
+        }
+        const placed = await ssh.run(t.host, and(...release.verifyAndPlace(partial, final, t.release.sha256)), { allowFailure: true }, auth);
+        if (placed.exitCode !== 0) {
+          throw new ChecksumMismatchError(
+            `${t.host.name}: ${partial} does not have sha256 ${t.release.sha256} (the manifest's) after the transfer (via ${via}); ` +
+              `it was not extracted${via === 'presigned-url' ? `; the object in ${store.name} may be corrupt` : ' and will be sent again'}`,
+          );
+        }
+        log.info('release uploaded', { host: t.host.name, version: t.release.version, bytes: t.release.size, via });
+        return { sent: true, via };
       } catch (err) {
-        await checkSpace(err as Error);
+        // A refused or failed upload leaves no trace: no partial file, and no directory the survey made.
+        await ssh.run(t.host, release.undoUpload(partial, dir, survey.made), { allowFailure: true }, auth).catch(() => undefined);
         throw err;
       }
-      const placed = await ssh.run(t.host, and(...release.verifyAndPlace(partial, final, t.release.sha256)), { allowFailure: true }, auth);
-      if (placed.exitCode !== 0) {
-        throw new ChecksumMismatchError(
-          `${t.host.name}: ${partial} does not have sha256 ${t.release.sha256} (the manifest's) after the transfer (via ${via}); ` +
-            `it was not extracted${via === 'presigned-url' ? `; the object in ${store.name} may be corrupt` : ' and will be sent again'}`,
-        );
-      }
-      log.info('release uploaded', { host: t.host.name, version: t.release.version, bytes: t.release.size, via });
-      return { sent: true, via };
     },
 
     /** Extracts the uploaded tarball into the deploy root after checking its sha256 again. Repeatable. */

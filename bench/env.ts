@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadDeliveryConfig } from '../client/config-file';
 import type { DeliveryConfig } from '../core/config/schema';
@@ -101,6 +101,7 @@ ${extra}`,
   const workerEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: address,
+    FERRY_WORKER_FILES: resolve(o.state),
     FERRY_SSH_KNOWN_HOSTS: knownHosts,
     FERRY_SSH_IDENTITY_FILE: identity,
     FERRY_LOG_LEVEL: 'info',

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { FerryError, InputError } from '../core/domain/errors';
+import { LIMITS } from '../core/domain/limits';
 import type { NodeCommand } from '../core/domain/requests';
 import { build, buildUpgrade } from './verbs/build';
 import type { VerbContext } from './verbs/common';
@@ -19,6 +20,17 @@ const logger = pino(
 );
 
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',')];
+
+/** A whole-number flag from `min` to `max`; anything else (`-1`, `1;id`, `1e3`, `0x10`, ``) is bad input (exit 2). */
+const whole = (flag: string, min: number, max: number) => (text: string): number => {
+  if (!/^\d{1,15}$/.test(text) || Number(text) < min || Number(text) > max) throw new InputError(`${flag}=${text}: give a whole number from ${min} to ${max}`);
+  return Number(text);
+};
+/** Seconds as a decimal number (`2`, `0.5`), above 0 and at most `max`. */
+const seconds = (flag: string, max: number) => (text: string): number => {
+  if (!/^\d{1,15}(?:\.\d{1,9})?$/.test(text) || Number(text) <= 0 || Number(text) > max) throw new InputError(`${flag}=${text}: give a number of seconds above 0 and at most ${max}`);
+  return Number(text);
+};
 const noise = (words: string[]) => words.filter((w) => w !== 'to' && w !== 'on');
 
 /** The edeliver grammar: verbs, artifacts, noise words `to`/`on`, `--flag=value`. Each action reports an exit code. */
@@ -62,7 +74,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--version <version>', 'the version to deploy (required for a release; default for an upgrade: the newest one stored)')
     .option('--start-deploy', 'start or restart the nodes and verify the running version')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
-    .addOption(new Option('--max-parallel <n>', 'hosts deployed at once').argParser(Number))
+    .addOption(new Option('--max-parallel <n>', 'hosts deployed at once').argParser(whole('--max-parallel', 1, 500)))
     .option('--run-migrations', 'upgrade: run MIGRATE_COMMAND once, before or after the upgrade (MIGRATE_WHEN)')
     .action(async (words: string[], o: { runMigrations?: boolean }) =>
       run(async () => {
@@ -108,7 +120,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--increment-version <part>', 'raise the declared version: patch, minor or major')
     .option('--set-version <version>', 'build this version instead of the declared one')
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
-    .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(Number))
+    .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(whole('--max-parallel', 1, 500)))
     .option('--run-migrations', 'run MIGRATE_COMMAND once, before or after the upgrade (MIGRATE_WHEN)')
     .action(async (words: string[], o: object) =>
       run(async () => {
@@ -162,14 +174,14 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .description('deploy a stored release in stages and batches, with approvals and a failure policy')
     .option('--version <version>', 'the release version to roll out')
     .option('--host <host>', 'only these hosts of the last environment (repeatable, or comma-separated)', collect)
-    .addOption(new Option('--canary <n>', 'hosts in the first batch (default <ENV>_CANARY, else 0)').argParser(Number))
+    .addOption(new Option('--canary <n>', 'hosts in the first batch (default <ENV>_CANARY, else 0)').argParser(whole('--canary', 0, LIMITS.hosts)))
     .option('--ramp <sizes>', 'batch sizes after the canary, e.g. 1,2,25% (default <ENV>_RAMP)', collect)
     .option('--batch <size>', 'size of every later batch: a count or a percentage (default <ENV>_BATCH, else all)')
-    .addOption(new Option('--pause <seconds>', 'wait between batches (default <ENV>_PAUSE)').argParser(Number))
-    .addOption(new Option('--max-failures <n>', 'failed hosts tolerated before an operator decides (default 0)').argParser(Number))
+    .addOption(new Option('--pause <seconds>', 'wait between batches (default <ENV>_PAUSE)').argParser(whole('--pause', 0, LIMITS.waitSeconds)))
+    .addOption(new Option('--max-failures <n>', 'failed hosts tolerated before an operator decides (default 0)').argParser(whole('--max-failures', 0, LIMITS.hosts)))
     .option('--require-approval', 'ask for approval after the canary (or before the stage without one), as <ENV>_REQUIRE_APPROVAL=true')
     .option('--approve-before', 'ask for approval before each stage')
-    .addOption(new Option('--approval-timeout <seconds>', 'reject when no approval comes in time').argParser(Number))
+    .addOption(new Option('--approval-timeout <seconds>', 'reject when no approval comes in time').argParser(whole('--approval-timeout', 1, LIMITS.waitSeconds)))
     .option('--no-start-deploy', 'do not start or restart the nodes (and skip the health check)')
     .option('--upgrade', 'hot-upgrade each host with the stored upgrade to --version (rollback is a downgrade)')
     .option('--min-healthy <size>', 'hosts (count or percentage) that must not fail (default <ENV>_MIN_HEALTHY)')
@@ -177,10 +189,10 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .addOption(new Option('--after-rollback <then>', 'after a policy rollback: wait for an operator or end (default wait)').choices(['wait', 'end']))
     .option('--health-command <command>', 'run on each host after it is deployed, in the deploy root; exit 0 is healthy (default <ENV>_HEALTH_COMMAND)')
     .option('--health-url <url>', 'GET from the worker after each host; {host} is its address (default <ENV>_HEALTH_URL)')
-    .addOption(new Option('--health-status <code>', 'the status --health-url must answer (default 200)').argParser(Number))
-    .addOption(new Option('--health-retries <n>', 'health tries after the first failed one (default 3)').argParser(Number))
-    .addOption(new Option('--health-interval <seconds>', 'between health tries (default 2)').argParser(Number))
-    .addOption(new Option('--health-timeout <seconds>', 'one health try at most (default 10)').argParser(Number))
+    .addOption(new Option('--health-status <code>', 'the status --health-url must answer (default 200)').argParser(whole('--health-status', 100, 599)))
+    .addOption(new Option('--health-retries <n>', 'health tries after the first failed one (default 3)').argParser(whole('--health-retries', 0, 100)))
+    .addOption(new Option('--health-interval <seconds>', 'between health tries (default 2)').argParser(seconds('--health-interval', 3600)))
+    .addOption(new Option('--health-timeout <seconds>', 'one health try at most (default 10)').argParser(seconds('--health-timeout', 600)))
     .option('--plan-file <file>', 'start this JSON plan instead of building one from the config')
     .option('--print-plan', 'print the JSON plan and start nothing')
     .option('--wait', 'keep following while the rollout waits for an approval or an operator')
@@ -264,10 +276,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
   p.command('prune')
     .argument('[environment]', 'prune old releases on the hosts of this environment instead of the store')
     .description('remove all but the newest N releases: from the release store, or under releases/ on the hosts of an environment (never the running one)')
-    .requiredOption('--keep <n>', 'how many releases to keep (newest by version)', (t: string) => {
-      if (!/^\d+$/.test(t) || Number(t) < 1) throw new InputError(`--keep=${t}: give a whole number of at least 1`);
-      return Number(t);
-    })
+    .requiredOption('--keep <n>', 'how many releases to keep (newest by version)', whole('--keep', 1, 1000))
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .action(async (env: string | undefined, o: { keep: number; host?: string[] }) =>
       run(async () => (env === undefined ? pruneStore(ctx, o.keep, globals()) : pruneHosts(ctx, env, o.keep, { ...globals(), host: o.host })))(),

@@ -14,6 +14,7 @@ import type {
   UpgradeEnvironmentRequest,
 } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
+import { LIMITS } from '../core/domain/limits';
 import { INCREMENTS, parseAutoVersion, settableVersion, type Increment, type Versioning } from '../core/domain/versioning';
 import { defaultMigrationCommands, fillVersion, migrationVersion, type MigrateRequest, type MigrationDirection, type MigrationStep } from '../core/domain/migrations';
 
@@ -184,9 +185,9 @@ function healthChecks(flags: RolloutFlags, s: RolloutSettings | undefined): Pick
   };
 }
 
-const SIZE = /^(?:[1-9][0-9]*|(?:100|[1-9][0-9]?)%)$/;
+const SIZE = /^(?:[1-9][0-9]{0,3}|(?:100|[1-9][0-9]?)%)$/;
 const size = (text: string, flag: string): BatchSize => {
-  if (!SIZE.test(text)) throw new InputError(`${flag}: "${text}" must be a host count or a percentage like 25%`);
+  if (!SIZE.test(text) || Number(text) > LIMITS.hosts) throw new InputError(`${flag}: ${JSON.stringify(text)} must be a host count (at most ${LIMITS.hosts}) or a percentage like 25%`);
   return text.endsWith('%') ? (text as `${number}%`) : Number(text);
 };
 const count = (n: number | undefined, flag: string, min = 0): number | undefined => {

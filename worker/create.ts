@@ -2,6 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { SshPool, type SshAuth } from '../activities/ssh/ssh-pool';
 import { storeFactory, type S3Settings } from '../activities/store';
+import { workerFilesFromEnv } from '../activities/worker-files';
 import { TASK_QUEUE } from '../core/domain/constants';
 import { workflowBundle } from './bundle';
 
@@ -12,6 +13,8 @@ export interface WorkerOptions {
   /** S3 credentials, region and endpoint, from the worker's environment (`s3SettingsFromEnv`). */
   s3: S3Settings;
   taskQueue?: string;
+  /** Where requests may name files on this machine; default FERRY_WORKER_FILES, else the working directory and ~/.ssh. */
+  workerFiles?: readonly string[];
 }
 
 /** A Ferry worker with every workflow and activity registered; the caller runs it and closes `ssh` after. */
@@ -22,7 +25,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ ssh, auth: opts.auth, stores: storeFactory({ ssh, s3: opts.s3 }) }),
+    activities: createActivities({ ssh, auth: opts.auth, stores: storeFactory({ ssh, s3: opts.s3 }), workerFiles: opts.workerFiles ?? workerFilesFromEnv() }),
     maxConcurrentActivityTaskExecutions: 50,
     // Build output and byte counts travel in heartbeats; the CLI shows them live.
     maxHeartbeatThrottleInterval: '1s',

@@ -2,6 +2,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { defaultSshAuth } from '../activities/ssh/ssh-pool';
 import { s3SettingsFromEnv } from '../activities/store';
 import { connectionOptions, temporalSettings } from '../activities/temporal-connection';
+import { workerFilesFromEnv } from '../activities/worker-files';
 import { createWorker } from './create';
 import { logger, temporalLogger } from './logging';
 
@@ -12,8 +13,9 @@ export async function main(): Promise<void> {
   const settings = temporalSettings(process.env);
   const { address, namespace } = settings;
   const connection = await NativeConnection.connect(connectionOptions(settings));
-  const { worker, ssh } = await createWorker({ connection, namespace, auth: defaultSshAuth(), s3: s3SettingsFromEnv(process.env) });
-  logger.info({ address, namespace, source: settings.source, taskQueue: 'ferry' }, 'worker started');
+  const workerFiles = workerFilesFromEnv(process.env);
+  const { worker, ssh } = await createWorker({ connection, namespace, auth: defaultSshAuth(), s3: s3SettingsFromEnv(process.env), workerFiles });
+  logger.info({ address, namespace, source: settings.source, taskQueue: 'ferry', workerFiles }, 'worker started');
   try {
     await worker.run();
   } finally {

@@ -1,7 +1,7 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { buildRequestSchema, parseRequest, type BuildRequest, type BuildResult } from '../core/domain/requests';
-import { validated } from './failures';
+import { buildRequestSchema, type BuildRequest, type BuildResult } from '../core/domain/requests';
+import { validInput } from './failures';
 import { compileOnBuildHost } from './build-steps';
 import { LOCAL, SSH_STEP, TRANSFER } from './policies';
 
@@ -14,7 +14,7 @@ const transfer = proxyActivities<Activities>(TRANSFER);
  * `skipExisting`, a release the store already has from the same revision is returned instead.
  */
 export async function buildRelease(input: BuildRequest): Promise<BuildResult> {
-  const req = validated(() => parseRequest(buildRequestSchema, input, 'buildRelease'));
+  const req = validInput(buildRequestSchema, input, 'buildRelease');
   const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
   const resolved = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });
   if (req.skipExisting) {

@@ -2,10 +2,10 @@ import { ApplicationFailure, executeChild, log, proxyActivities, workflowInfo } 
 import type { Activities } from '../activities';
 import type { StoredRelease } from '../core/domain/release';
 import { changesVersion } from '../core/domain/versioning';
-import { buildUpgradeRequestSchema, parseRequest, type BuildResult, type BuildUpgradeRequest } from '../core/domain/requests';
+import { buildUpgradeRequestSchema, type BuildResult, type BuildUpgradeRequest } from '../core/domain/requests';
 import { buildRelease } from './build-release';
 import { compileOnBuildHost } from './build-steps';
-import { validated } from './failures';
+import { validInput } from './failures';
 import { BUILD, LOCAL, SSH_STEP, TRANSFER } from './policies';
 
 const local = proxyActivities<Activities>(LOCAL);
@@ -22,7 +22,7 @@ const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'In
  * names v1 as `fromVersion`. Refuses, before any remote work, an upgrade whose two versions are the same.
  */
 export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildResult> {
-  const req = validated(() => parseRequest(buildUpgradeRequestSchema, input, 'buildUpgrade'));
+  const req = validInput(buildUpgradeRequestSchema, input, 'buildUpgrade');
   if (req.tool === 'mix') throw refuse('mix releases have no relup: use `ferry update` with --start-deploy (a rolling restart) instead');
   const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
 

@@ -1,8 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { deployRequestSchema, parseRequest, type DeployRequest, type DeployStatus } from '../core/domain/requests';
+import { deployRequestSchema, type DeployRequest, type DeployStatus } from '../core/domain/requests';
 import { fanOut, trackHosts } from './fan-out';
-import { validated } from './failures';
+import { validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { LOCAL } from './policies';
 
@@ -13,7 +13,7 @@ const local = proxyActivities<Activities>(LOCAL);
  * at a time. A host that fails does not stop the others; the workflow fails at the end naming every failed host.
  */
 export async function deployRelease(input: DeployRequest): Promise<DeployStatus> {
-  const req = validated(() => parseRequest(deployRequestSchema, input, 'deployRelease'));
+  const req = validInput(deployRequestSchema, input, 'deployRelease');
   const status: DeployStatus = {
     phase: 'starting',
     app: req.app,

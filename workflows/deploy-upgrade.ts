@@ -1,8 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { deployUpgradeRequestSchema, parseRequest, type DeployStatus, type DeployUpgradeRequest } from '../core/domain/requests';
+import { deployUpgradeRequestSchema, type DeployStatus, type DeployUpgradeRequest } from '../core/domain/requests';
 import { fanOut, trackHosts } from './fan-out';
-import { validated } from './failures';
+import { validInput } from './failures';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
 import { LOCAL } from './policies';
@@ -16,7 +16,7 @@ const local = proxyActivities<Activities>(LOCAL);
  * are touched or after every host is upgraded.
  */
 export async function deployUpgrade(input: DeployUpgradeRequest): Promise<DeployStatus> {
-  const req = validated(() => parseRequest(deployUpgradeRequestSchema, input, 'deployUpgrade'));
+  const req = validInput(deployUpgradeRequestSchema, input, 'deployUpgrade');
   const status: DeployStatus = {
     phase: 'starting',
     app: req.app,

@@ -1,5 +1,8 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
 import { InputError } from '../core/domain/errors';
+import { LIMITS } from '../core/domain/limits';
+import { parseRequest } from '../core/domain/requests';
 
 /** The Ferry error name behind an activity or child failure ('HostKeyError', ...), if there is one. */
 export function failureType(err: unknown): string | undefined {
@@ -14,12 +17,30 @@ export function failureMessage(err: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Runs request validation; an InputError becomes a non-retryable failure instead of a stuck workflow task. */
+/**
+ * Runs request validation. Whatever it throws becomes a non-retryable InputError: an error thrown in workflow code
+ * would otherwise fail the workflow task, which Temporal retries for ever on the same input.
+ */
 export function validated<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof InputError) throw ApplicationFailure.nonRetryable(err.message, 'InputError');
-    throw err;
+    if (err instanceof ApplicationFailure) throw err;
+    throw ApplicationFailure.nonRetryable(err instanceof InputError ? err.message : `invalid input: ${failureMessage(err)}`, 'InputError');
   }
+}
+
+/**
+ * A workflow's input, parsed by its schema before anything else, or a non-retryable InputError naming every bad field.
+ * The workflow's own id is checked too: its children's ids add up to 500 characters to it, and Temporal refuses a
+ * child id past 1,000 in a way that fails the parent's workflow task for ever.
+ */
+export function validInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  return validated(() => {
+    const id = workflowInfo().workflowId;
+    if (id.length > LIMITS.workflowId) {
+      throw new InputError(`${what}: the workflow id is ${id.length} characters long; start it under an id of at most ${LIMITS.workflowId}`);
+    }
+    return parseRequest(schema, input, what);
+  });
 }

@@ -1,8 +1,9 @@
 import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, ReleaseOnHost } from '../activities';
 import type { NodeSettings } from '../core/domain/host';
-import type { HostProgress } from '../core/domain/requests';
+import { hostDeployRequestSchema, type HostProgress } from '../core/domain/requests';
 import { hostHookVariables, type Hooks } from '../core/domain/hooks';
+import { validInput } from './failures';
 import { runHookIfDefined } from './hooks';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
@@ -27,7 +28,8 @@ export interface HostDeployRequest extends HostHooks {
  * One host, one release: upload, verify, unpack, configure, start and verify the running version.
  * Every step checks before it acts, so a rerun after a crash redoes nothing that was finished.
  */
-export async function hostDeploy(req: HostDeployRequest): Promise<HostProgress> {
+export async function hostDeploy(input: HostDeployRequest): Promise<HostProgress> {
+  const req = validInput(hostDeployRequestSchema, input, 'hostDeploy');
   const parent = workflowInfo().parent;
   const progress: HostProgress = { host: req.host.name, step: 'upload' };
   const report = async (step: HostProgress['step']) => {

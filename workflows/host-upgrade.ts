@@ -2,8 +2,8 @@ import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflo
 import type { Activities, NodeState } from '../activities';
 import { hostHookVariables } from '../core/domain/hooks';
 import { nodeLabel } from '../core/domain/host';
-import type { HostProgress } from '../core/domain/requests';
-import { failureMessage } from './failures';
+import { hostUpgradeRequestSchema, type HostProgress } from '../core/domain/requests';
+import { failureMessage, validInput } from './failures';
 import { runHookIfDefined } from './hooks';
 import type { HostHooks } from './host-deploy';
 import { hostProgressSignal } from './messages';
@@ -24,7 +24,8 @@ export type HostUpgradeRequest = HostHooks;
  * `releases/<v2>/`, run `bin/<app> upgrade <v2>`, then check the node itself: it must run v2 with the same OS pid.
  * Otherwise it is downgraded to v1 and the child fails with what happened.
  */
-export async function hostUpgrade(req: HostUpgradeRequest): Promise<HostProgress> {
+export async function hostUpgrade(input: HostUpgradeRequest): Promise<HostProgress> {
+  const req = validInput(hostUpgradeRequestSchema, input, 'hostUpgrade');
   const parent = workflowInfo().parent;
   const to = req.release.version;
   const from = req.release.fromVersion;

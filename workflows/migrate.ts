@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import type { HostTarget, SshSettings } from '../core/domain/host';
 import { migrateRequestSchema, migrationStepSchema, runKeyOf, type MigrateRequest, type MigrateResult, type MigrationStep } from '../core/domain/migrations';
 import { parseRequest } from '../core/domain/requests';
-import { failureMessage, failureType, validated } from './failures';
+import { failureMessage, failureType, validated, validInput } from './failures';
 import { MIGRATE, SSH_STEP } from './policies';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -15,7 +15,7 @@ const migrations = proxyActivities<Activities>(MIGRATE);
  * activity); the result carries what the command printed.
  */
 export async function migrate(input: MigrateRequest): Promise<MigrateResult> {
-  const req = validated(() => parseRequest(migrateRequestSchema, input, 'migrate'));
+  const req = validInput(migrateRequestSchema, input, 'migrate');
   let host: HostTarget | undefined;
   for (const h of req.hosts) {
     if ((await ssh.nodeState({ host: h, app: req.app, ssh: req.ssh })).running) {

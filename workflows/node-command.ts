@@ -1,8 +1,8 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities, OnHost } from '../activities';
 import { clusterGaps, nodeLabel } from '../core/domain/host';
-import { nodeCommandRequestSchema, parseRequest, type NodeCommand, type NodeCommandRequest, type NodeCommandResult, type NodeResult } from '../core/domain/requests';
-import { failureMessage, validated } from './failures';
+import { nodeCommandRequestSchema, type NodeCommand, type NodeCommandRequest, type NodeCommandResult, type NodeResult } from '../core/domain/requests';
+import { failureMessage, validInput } from './failures';
 import { SSH_STEP, VERIFY } from './policies';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -10,7 +10,7 @@ const verify = proxyActivities<Activities>(VERIFY);
 
 /** start | stop | restart | ping | version | cluster on every host of an environment, in parallel; one result per host. */
 export async function nodeCommand(input: NodeCommandRequest): Promise<NodeCommandResult> {
-  const req = validated(() => parseRequest(nodeCommandRequestSchema, input, 'nodeCommand'));
+  const req = validInput(nodeCommandRequestSchema, input, 'nodeCommand');
   const targets = req.hosts.map((host): OnHost => ({ host, app: req.app, ssh: req.ssh }));
   const command = req.command;
   const hosts = command === 'cluster' ? await clusterCheck(targets, req.expectedNodes) : await Promise.all(targets.map((t) => onNode(t, command)));

@@ -1,14 +1,14 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { parseRequest, pruneRequestSchema, type PruneHostResult, type PruneRequest, type PruneResult } from '../core/domain/requests';
-import { failureMessage, validated } from './failures';
+import { pruneRequestSchema, type PruneHostResult, type PruneRequest, type PruneResult } from '../core/domain/requests';
+import { failureMessage, validInput } from './failures';
 import { SSH_STEP } from './policies';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
 
 /** `ferry prune <env> --keep=N`: old releases under releases/ on every host, in parallel; never the running one. */
 export async function pruneReleases(input: PruneRequest): Promise<PruneResult> {
-  const req = validated(() => parseRequest(pruneRequestSchema, input, 'pruneReleases'));
+  const req = validInput(pruneRequestSchema, input, 'pruneReleases');
   const hosts = await Promise.all(
     req.hosts.map(async (host): Promise<PruneHostResult> => {
       try {

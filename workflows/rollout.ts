@@ -14,6 +14,7 @@ import {
 import type { Activities, OnHost } from '../activities';
 import { workflowIds } from '../core/domain/constants';
 import { NON_RETRYABLE } from '../core/domain/errors';
+import { LIMITS } from '../core/domain/limits';
 import { nodeLabel, type HostTarget } from '../core/domain/host';
 import {
   planBatches,
@@ -30,8 +31,7 @@ import {
   type Stage,
 } from '../core/domain/plan';
 import type { StoredRelease } from '../core/domain/release';
-import { parseRequest } from '../core/domain/requests';
-import { failureMessage, validated } from './failures';
+import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
@@ -55,12 +55,15 @@ const verify = proxyActivities<Activities>(VERIFY);
 /** A downgrade runs once per rollback: the node is verified afterwards either way. */
 const script = proxyActivities<Activities>({ ...SSH_STEP, startToCloseTimeout: '6m', retry: { maximumAttempts: 1 } });
 
-/** A health probe's tries, interval and timeout, as an activity retry policy. */
+/**
+ * A health probe's tries, interval and timeout, as an activity retry policy. Durations in milliseconds: a string such
+ * as `1e-7s` is no duration the SDK reads, and the workflow task would fail on it again and again.
+ */
 const probe = (p: { retries: number; intervalSeconds: number; timeoutSeconds: number }) =>
   proxyActivities<Activities>({
-    startToCloseTimeout: `${p.timeoutSeconds + 30}s`,
+    startToCloseTimeout: (p.timeoutSeconds + 30) * 1000,
     heartbeatTimeout: '20s',
-    retry: { initialInterval: `${p.intervalSeconds}s`, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+    retry: { initialInterval: p.intervalSeconds * 1000, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
   });
 
 /** What a rollout hands to its next run when it continues as new: its progress and where to go on. */
@@ -73,6 +76,16 @@ export interface RolloutCarry {
   /** A pause asked for while the run ended; the next run honours it before its first batch. */
   paused?: boolean;
 }
+
+/**
+ * Why a signal's or update's text field is refused, if it is: anything but a string (an object whose `toString` is
+ * not a function would throw in a template and fail the workflow task for ever), or a string past `max`.
+ */
+const textRefusal = (value: unknown, field: string, max: number): string | undefined =>
+  value === undefined || (typeof value === 'string' && value.length <= max) ? undefined : `${field} must be text of at most ${max} characters`;
+/** Who approves, rejects or decides: one line of at most 200 characters. */
+const personRefusal = (by: unknown): string | undefined =>
+  textRefusal(by, 'by', LIMITS.person) ?? (/[\p{Cc}]/u.test(by as string) ? 'by must be one line without control characters' : undefined);
 
 const ACTIONS: ReadonlyArray<ResumeRequest['action']> = ['retry', 'skip', 'rollback', 'abort', 'continue'];
 const FAILURE_TYPE = { rejected: 'RolloutRejected', aborted: 'RolloutAborted', 'rolled-back': 'RolloutRolledBack' } as const;
@@ -88,7 +101,11 @@ const clock = (): number => new Date().getTime();
  * decides (retry, skip, rollback, abort). Continues as new between batches before the history grows large.
  */
 export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise<RolloutProgress> {
-  const plan: ParsedPlan = validated(() => parseRequest(rolloutPlanSchema, input, 'rollout'));
+  const plan: ParsedPlan = validInput(rolloutPlanSchema, input, 'rollout');
+  // The carry is the rollout's own state, handed over by continue-as-new; a first run that names one is refused.
+  if (carry !== undefined && workflowInfo().continuedFromExecutionRunId === undefined) {
+    throw ApplicationFailure.nonRetryable('rollout takes one argument, the plan; the second is its own state after a continue-as-new', 'InputError');
+  }
   const id = workflowInfo().workflowId;
   const progress: RolloutProgress = carry?.progress ?? initialProgress(plan);
   let answer: Approval | undefined;
@@ -106,6 +123,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   const approvalRefusal = (what: string, a: ApprovalRequest | undefined): string | undefined => {
     if (progress.waiting?.kind !== 'approval' || answer !== undefined) return `nothing is waiting for an approval (the rollout is ${progress.phase})`;
     if (typeof a?.by !== 'string' || a.by.trim() === '') return `say who you are: {"by": "<name>"}`;
+    const bad = personRefusal(a.by) ?? textRefusal(a.comment, 'comment', 2000);
+    if (bad) return bad;
     if (plan.approvers && !plan.approvers.includes(a.by)) return `${a.by} may not ${what} this rollout (approvers: ${plan.approvers.join(', ')})`;
     if (what === 'approve' && plan.forbidSelfApproval && a.by === plan.startedBy) return `${a.by} started this rollout and may not approve it`;
     return undefined;
@@ -119,7 +138,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     return answer;
   };
   const refuse = (what: string, by: unknown, reason: string) => {
-    progress.refused.push({ decision: what, by: typeof by === 'string' ? by : '', at: now(), reason });
+    progress.refused.push({ decision: what, by: typeof by === 'string' ? by.slice(0, LIMITS.person) : '', at: now(), reason });
     log.warn('rollout signal refused', { decision: what, reason });
   };
   for (const [update, signal, kind, what] of [
@@ -142,6 +161,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   const touched = (name: string) => progress.stages.some((s) => (s.hosts[name]?.attempts ?? 0) > 0);
   const resumeRefusal = (r: ResumeRequest | undefined): string | undefined => {
     if (!r || !ACTIONS.includes(r.action)) return `action must be one of ${ACTIONS.join(', ')}`;
+    const bad = (r.by === undefined ? undefined : personRefusal(r.by)) ?? textRefusal(r.host, 'host', LIMITS.hostName);
+    if (bad) return bad;
     if (r.action === 'continue') return paused ? undefined : 'the rollout is not paused';
     const w = progress.waiting;
     if (w?.kind !== 'operator' || decision !== undefined) return `nothing is waiting for an operator decision (the rollout is ${progress.phase})`;
@@ -170,22 +191,22 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   });
   setHandler(resumeSignal, (r) => {
     const reason = resumeRefusal(r);
-    if (reason) refuse(`resume ${String(r?.action)}`, r?.by, reason);
+    if (reason) refuse(`resume ${typeof r?.action === 'string' ? r.action.slice(0, 20) : '?'}`, r?.by, reason);
     else onResume(r);
   });
-  const pauseRefusal = () => (paused ? 'the rollout is already paused' : undefined);
+  const pauseRefusal = (p: { by?: string } | undefined) => (paused ? 'the rollout is already paused' : p?.by === undefined ? undefined : personRefusal(p.by));
   const onPause = (p: { by?: string } | undefined): Decision => {
     paused = true;
     return record({ action: 'pause', ...(p?.by ? { by: p.by } : {}) });
   };
   setHandler(pauseUpdate, onPause, {
-    validator: (_p) => {
-      const reason = pauseRefusal();
+    validator: (p) => {
+      const reason = pauseRefusal(p);
       if (reason) throw new Error(reason);
     },
   });
   setHandler(pauseSignal, (p) => {
-    const reason = pauseRefusal();
+    const reason = pauseRefusal(p);
     if (reason) refuse('pause', p?.by, reason);
     else onPause(p);
   });

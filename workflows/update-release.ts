@@ -1,9 +1,9 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
-import { parseRequest, updateRequestSchema, type DeployStatus, type UpdateRequest } from '../core/domain/requests';
+import { updateRequestSchema, type DeployStatus, type UpdateRequest } from '../core/domain/requests';
 import { buildRelease } from './build-release';
 import { runHookIfDefined } from './hooks';
 import { deployRelease } from './deploy-release';
-import { validated } from './failures';
+import { validInput } from './failures';
 import { migrationStep } from './migrate';
 
 /**
@@ -12,7 +12,7 @@ import { migrationStep } from './migrate';
  * host before the build, `post_erlang_update` there after every host is deployed (and after the migrations).
  */
 export async function updateRelease(input: UpdateRequest): Promise<DeployStatus> {
-  const req = validated(() => parseRequest(updateRequestSchema, input, 'updateRelease'));
+  const req = validInput(updateRequestSchema, input, 'updateRelease');
   const id = workflowInfo().workflowId;
   const vars = { APP: req.app, BUILD_HOST: req.buildHost.address, BUILD_USER: req.buildHost.user, BUILD_AT: req.buildAt, DEPLOY_ENVIRONMENT: req.environment };
   await runHookIfDefined(req.hooks, 'pre_erlang_update', req.buildHost, vars, req.ssh);

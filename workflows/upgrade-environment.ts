@@ -1,10 +1,10 @@
 import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, NodeState } from '../activities';
 import { workflowIds } from '../core/domain/constants';
-import { parseRequest, upgradeEnvironmentRequestSchema, type DeployStatus, type HostTarget, type UpgradeEnvironmentRequest } from '../core/domain/requests';
+import { upgradeEnvironmentRequestSchema, type DeployStatus, type HostTarget, type UpgradeEnvironmentRequest } from '../core/domain/requests';
 import { buildUpgrade } from './build-upgrade';
 import { eachLimited } from './fan-out';
-import { failureMessage, validated } from './failures';
+import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
@@ -22,7 +22,7 @@ const ssh = proxyActivities<Activities>(SSH_STEP);
  * With `migrations`, runs them once, before the hosts are touched or after every host is done.
  */
 export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Promise<DeployStatus> {
-  const req = validated(() => parseRequest(upgradeEnvironmentRequestSchema, input, 'upgradeEnvironment'));
+  const req = validInput(upgradeEnvironmentRequestSchema, input, 'upgradeEnvironment');
   const id = workflowInfo().workflowId;
   const status: DeployStatus = {
     phase: 'starting',

@@ -7,14 +7,17 @@ export const partialPath = (final: string): string => `${final}.partial`;
 /**
  * Everything an upload checks before it sends a byte, in one command (one round trip, one remote shell): makes the
  * release directory, removes a partial file an earlier try left, then prints the final file's sha256 (or `-` when it is
- * not there), `curl` or `no-curl`, and `df -Pk` of the directory. Read with `parseUploadSurvey`. Repeatable.
+ * not there), `curl` or `no-curl`, the topmost directory it had to make at or below `root` (or `-`), and `df -Pk` of
+ * the directory. Read with `parseUploadSurvey`; `undoUpload` removes what it made. Repeatable.
  */
-export const surveyUpload = (dir: string, final: string, partial: string): Argv => [
+export const surveyUpload = (root: string, dir: string, final: string, partial: string): Argv => [
   'sh',
   '-c',
-  'mkdir -p -- "$1" && rm -f -- "$3" && { if [ -f "$2" ]; then sha256sum -- "$2"; else echo -; fi; ' +
-    'if command -v curl >/dev/null 2>&1; then echo curl; else echo no-curl; fi; df -Pk -- "$1" || true; }',
+  'top=-; d="$2"; while [ ! -d "$d" ]; do top=$d; [ "$d" = "$1" ] && break; d=$(dirname -- "$d"); done; ' +
+    'mkdir -p -- "$2" && rm -f -- "$4" && { if [ -f "$3" ]; then sha256sum -- "$3"; else echo -; fi; ' +
+    'if command -v curl >/dev/null 2>&1; then echo curl; else echo no-curl; fi; echo "$top"; df -Pk -- "$2" || true; }',
   'survey',
+  root,
   dir,
   final,
   partial,
@@ -25,15 +28,32 @@ export interface UploadSurvey {
   sha256?: string;
   /** Whether the host has curl (it can fetch a presigned URL itself). */
   curl: boolean;
+  /** The topmost directory the survey made (the release directory, or one above it up to the app's root). */
+  made?: string;
   /** Free KiB where the file goes; undefined when df could not tell. */
   freeKiB?: number;
 }
 
 export function parseUploadSurvey(stdout: string): UploadSurvey {
-  const [present = '-', curl, ...df] = stdout.split('\n');
+  const [present = '-', curl, made = '-', ...df] = stdout.split('\n');
   const sha256 = /^\\?([0-9a-f]{64})\s/.exec(present)?.[1];
-  return { ...(sha256 ? { sha256 } : {}), curl: curl === 'curl', freeKiB: availableKiB(df.join('\n')) };
+  return { ...(sha256 ? { sha256 } : {}), curl: curl === 'curl', ...(made.startsWith('/') ? { made } : {}), freeKiB: availableKiB(df.join('\n')) };
 }
+
+/**
+ * Undoes a failed upload: removes its partial file, then `dir` and each directory above it up to `made` (what the
+ * survey made), each only while it is empty. A rejected tarball leaves nothing behind. Repeatable.
+ */
+export const undoUpload = (partial: string, dir: string, made: string | undefined): Argv => [
+  'sh',
+  '-c',
+  'rm -f -- "$1"; [ "$3" = - ] && exit 0; d="$2"; ' +
+    'while case "$d" in "$3"|"$3"/*) true;; *) false;; esac && rmdir -- "$d" 2>/dev/null && [ "$d" != "$3" ]; do d=$(dirname -- "$d"); done; exit 0',
+  'undo-upload',
+  partial,
+  dir,
+  made ?? '-',
+];
 
 /** Checks the sha256 of a partial upload, then moves it into place (atomic on one filesystem). */
 export const verifyAndPlace = (partial: string, final: string, sha256: string): Argv[] => [

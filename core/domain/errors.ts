@@ -99,6 +99,10 @@ export const NON_RETRYABLE = [
   'MigrationLockedError',
 ] as const;
 
+/** A value as a message quotes it: JSON-quoted (a newline shows as \\n), and cut after `max` characters. */
+export const shown = (value: string, max = 80): string =>
+  value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
+
 const shorten = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s);
 
 /** The last lines of a command's output, which usually say what went wrong. */

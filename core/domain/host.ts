@@ -1,4 +1,5 @@
-import { InputError } from './errors';
+import { InputError, shown } from './errors';
+import { LIMITS } from './limits';
 import type { Version } from './release';
 
 /** One machine Ferry logs in to. Plain JSON: it crosses the workflow boundary. */
@@ -45,17 +46,21 @@ const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-
 const USER = /^[a-z_][a-z0-9_-]*\$?$/;
 const PATH_PART = /^[A-Za-z0-9._@+-]+$/;
 const NODE_NAME = /^[A-Za-z0-9_-]+@[A-Za-z0-9.-]+$/;
+const HOST_NAME = /^[A-Za-z0-9._:[\]-]+$/;
 
 /** Parses `host`, `host:port`, `user@host` or `user@host:port`; `defaultUser` fills a missing user. */
 export function parseSshTarget(text: string, defaultUser: string | undefined, what: string): SshTarget {
+  if (text.length > LIMITS.address + LIMITS.user + 7) throw new InputError(`${what}: host ${shown(text)} is too long`);
   const m = /^(?:([^@\s]+)@)?([^:\s]+|\[[^\]]+\])(?::(\d+))?$/.exec(text);
-  if (!m) throw new InputError(`${what}: cannot read host "${text}": expected host, host:port or user@host:port`);
+  if (!m) throw new InputError(`${what}: cannot read host ${shown(text)}: expected host, host:port or user@host:port`);
   const [, user = defaultUser, address = '', portText] = m;
-  if (!ADDRESS.test(address)) throw new InputError(`${what}: invalid host name "${address}"`);
+  if (address.length > LIMITS.address) throw new InputError(`${what}: host name ${shown(address)} is longer than ${LIMITS.address} characters`);
+  if (!ADDRESS.test(address)) throw new InputError(`${what}: invalid host name ${shown(address)}`);
   const port = portText === undefined ? 22 : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(`${what}: invalid port "${portText}" in "${text}"`);
-  if (user === undefined || user === '') throw new InputError(`${what}: no user for host "${text}": set it as user@host`);
-  if (!USER.test(user)) throw new InputError(`${what}: invalid user name "${user}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(`${what}: invalid port "${portText}" in ${shown(text)}`);
+  if (user === undefined || user === '') throw new InputError(`${what}: no user for host ${shown(text)}: set it as user@host`);
+  if (user.length > LIMITS.user) throw new InputError(`${what}: user name ${shown(user)} is longer than ${LIMITS.user} characters`);
+  if (!USER.test(user)) throw new InputError(`${what}: invalid user name ${shown(user)}`);
   return { name: port === 22 ? address : `${address}:${port}`, address, port, user, ...(portText === undefined ? { portUnset: true as const } : {}) };
 }
 
@@ -74,20 +79,30 @@ export function parseJump(text: string, what: string): SshHop[] {
   });
 }
 
-/** An absolute path without spaces or shell metacharacters; `..` is refused. */
+/** An absolute path of at most 1024 characters without spaces or shell metacharacters; `..` is refused. */
 export function absolutePath(text: string, what: string): string {
+  if (text.length > LIMITS.path) throw new InputError(`${what}: ${shown(text)} is longer than ${LIMITS.path} characters`);
   // Checked part by part: one regex over the whole path backtracks exponentially on a bad character.
   const [first, ...parts] = text.split('/');
   const ok = first === '' && parts.length > 0 && parts.every((p, i) => (p === '' ? i === parts.length - 1 : PATH_PART.test(p) && p !== '..'));
   if (!ok) {
-    throw new InputError(`${what}: "${text}" must be an absolute path of letters, digits and . _ @ + -`);
+    throw new InputError(`${what}: ${shown(text)} must be an absolute path of letters, digits and . _ @ + -`);
   }
   return text.length > 1 ? text.replace(/\/+$/, '') : text;
 }
 
-/** A node name `name@host` (letters, digits, `_`, `-`; a host of letters, digits, `.`, `-`); throws InputError. */
+/** How Ferry names a host in output and in workflow ids: `address` or `address:port`, at most 260 characters. */
+export function hostName(text: string, what: string): string {
+  if (text.length > LIMITS.hostName || !HOST_NAME.test(text)) {
+    throw new InputError(`${what}: invalid host name ${shown(text)}: expected address or address:port (letters, digits and . _ - : [ ])`);
+  }
+  return text;
+}
+
+/** An Erlang node name `name@host` (letters, digits, `_`, `-`; a host of letters, digits, `.`, `-`; at most 255 characters, as every atom); throws InputError. */
 export function nodeName(text: string, what: string): string {
-  if (!NODE_NAME.test(text)) throw new InputError(`${what}: invalid node name "${text}": expected name@host`);
+  if (text.length > LIMITS.nodeName) throw new InputError(`${what}: node name ${shown(text)} is longer than ${LIMITS.nodeName} characters`);
+  if (!NODE_NAME.test(text)) throw new InputError(`${what}: invalid node name ${shown(text)}: expected name@host`);
   return text;
 }
 

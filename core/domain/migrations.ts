@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InputError } from './errors';
-import { appSchema, environmentSchema, hostTargetSchema, sshSettingsSchema } from './requests';
+import { appSchema, environmentSchema, hostsSchema, sshSettingsSchema } from './requests';
 export { migrationStepSchema, type MigrationStep } from './requests';
 
 /**
@@ -65,7 +65,7 @@ export const migrationExpressionSchema = z
 export const migrateRequestSchema = z.strictObject({
   app: appSchema,
   environment: environmentSchema,
-  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  hosts: hostsSchema,
   direction: migrationDirectionSchema.default('up'),
   /** The expression, `{version}` already filled in. */
   expression: migrationExpressionSchema,

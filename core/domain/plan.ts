@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
-import { appSchema, environmentSchema, hostTargetSchema, migrationStepSchema, nodeSettingsSchema, sshSettingsSchema, versionSchema } from './requests';
+import { appSchema, environmentSchema, hostsSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, versionSchema } from './requests';
+import { LIMITS } from './limits';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
 import { storeDescriptorSchema } from './store';
@@ -14,7 +15,7 @@ import { storeDescriptorSchema } from './store';
 export type BatchSize = number | `${number}%`;
 
 const batchSize = z.union([
-  z.number().int().min(1, 'must be at least 1 host'),
+  z.number().int().min(1, 'must be at least 1 host').max(LIMITS.hosts, `must be at most ${LIMITS.hosts} hosts`),
   z.string().regex(/^(?:100|[1-9][0-9]?)%$/, 'must be a host count or a percentage from 1% to 100%') as z.ZodType<`${number}%`>,
 ]);
 
@@ -26,7 +27,11 @@ const probeTiming = {
 
 /** A command run on the host after the deploy, in the app's deploy root; exit 0 means healthy. Argv: quoted when sent. */
 const healthCommandSchema = z.strictObject({
-  command: z.array(z.string().min(1).refine((a) => !a.includes('\0'), 'contains NUL')).min(1, 'names no program').describe('The program and its arguments, e.g. ["bin/hello", "eval", "ok."]'),
+  command: z
+    .array(z.string().min(1).max(LIMITS.healthArg).refine((a) => !a.includes('\0'), 'contains NUL'))
+    .min(1, 'names no program')
+    .max(LIMITS.healthArgs, `at most ${LIMITS.healthArgs} words`)
+    .describe('The program and its arguments, e.g. ["bin/hello", "eval", "ok."]'),
   ...probeTiming,
 });
 
@@ -34,7 +39,8 @@ const healthCommandSchema = z.strictObject({
 const healthHttpSchema = z.strictObject({
   url: z
     .string()
-    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL (with {host} for the host\'s address)')
+    .max(LIMITS.url, `must be at most ${LIMITS.url} characters`)
+    .regex(/^https?:\/\/[^\s\p{Cc}]+$/u, 'must be an http:// or https:// URL (with {host} for the host\'s address)')
     .describe('The URL to GET, e.g. http://{host}:4000/health; {host} is the host\'s address'),
   expectStatus: z.number().int().min(100).max(599).default(200).describe('The status that means healthy'),
   ...probeTiming,
@@ -49,17 +55,17 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 const stageSchema = z.strictObject({
   environment: environmentSchema.describe('The environment this stage deploys to, e.g. staging, then production'),
-  hosts: z.array(hostTargetSchema).min(1, 'names no host').describe('The hosts of the stage, in order: the canary comes first'),
+  hosts: hostsSchema.describe('The hosts of the stage, in order: the canary comes first'),
   action: z
     .enum(['deploy', 'upgrade'])
     .default('deploy')
     .describe('What happens on each host: deploy (upload, unpack, configure, restart) or upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade)'),
   startDeploy: z.boolean().default(true).describe('Start or restart the node and verify the version it runs'),
-  canary: z.number().int().min(0).default(0).describe('How many hosts form the first batch, alone'),
-  ramp: z.array(batchSize).default([]).describe('Sizes of the batches after the canary, e.g. [1, 2, "25%"]'),
+  canary: z.number().int().min(0).max(LIMITS.hosts).default(0).describe('How many hosts form the first batch, alone'),
+  ramp: z.array(batchSize).max(LIMITS.ramp, `at most ${LIMITS.ramp} steps`).default([]).describe('Sizes of the batches after the canary, e.g. [1, 2, "25%"]'),
   batch: batchSize.optional().describe('Size of every later batch; default: all remaining hosts at once'),
-  pauseSeconds: z.number().min(0).default(0).describe('Wait between two batches'),
-  maxFailures: z.number().int().min(0).default(0).describe('Failed hosts the stage tolerates before its failure policy applies'),
+  pauseSeconds: z.number().min(0).max(LIMITS.waitSeconds, 'must be at most 30 days').default(0).describe('Wait between two batches'),
+  maxFailures: z.number().int().min(0).max(LIMITS.hosts).default(0).describe('Failed hosts the stage tolerates before its failure policy applies'),
   minHealthy: batchSize
     .optional()
     .describe('Hosts of the stage (a count or a percentage) that must not have failed; fewer apply the failure policy'),
@@ -88,15 +94,16 @@ export const rolloutPlanSchema = z.strictObject({
   store: storeDescriptorSchema,
   ssh: sshSettingsSchema,
   hooks: hooksSchema.describe('`.deliver/config` hook functions run on each host (pre/post_extract_release_archive, pre/post_start_deployed_release)'),
-  stages: z.array(stageSchema).min(1, 'names no stage'),
-  startedBy: z.string().min(1).optional().describe('Who started the rollout (the CLI sets the OS user)'),
-  approvers: z.array(z.string().min(1)).optional().describe('Only these may approve or reject; default: anyone'),
+  stages: z.array(stageSchema).min(1, 'names no stage').max(LIMITS.stages, `at most ${LIMITS.stages} stages`),
+  startedBy: personSchema.optional().describe('Who started the rollout (the CLI sets the OS user)'),
+  approvers: z.array(personSchema).max(LIMITS.approvers, `at most ${LIMITS.approvers} approvers`).optional().describe('Only these may approve or reject; default: anyone'),
   forbidSelfApproval: z.boolean().default(false).describe('Refuse an approval by `startedBy`'),
-  approvalTimeoutSeconds: z.number().positive().optional().describe('An approval not given in time rejects the rollout'),
+  approvalTimeoutSeconds: z.number().positive().max(LIMITS.waitSeconds, 'must be at most 30 days').optional().describe('An approval not given in time rejects the rollout'),
   continueAsNewAfterEvents: z
     .number()
     .int()
     .min(50)
+    .max(40_000)
     .default(2000)
     .describe('Between batches, continue as new once the history has this many events'),
 });

@@ -1,4 +1,5 @@
-import { InputError } from './errors';
+import { InputError, shown } from './errors';
+import { LIMITS } from './limits';
 
 /**
  * A release version: what relx, mix and release_handler accept that is also safe as one path segment and one shell
@@ -42,11 +43,12 @@ export function version(text: string): Version {
 
 export const isVersion = (text: string): text is Version => versionProblem(text) === undefined;
 
-/** An OTP application name: lower-case atom without quotes. */
+/** An OTP application name: lower-case atom without quotes (`appName` and the request schemas also bound its length). */
 export const APP_NAME = /^[a-z][a-z0-9_]*$/;
 
 export function appName(text: string): string {
-  if (!APP_NAME.test(text)) throw new InputError(`invalid app name "${text}": expected an OTP application name like my_app`);
+  if (text.length > LIMITS.name) throw new InputError(`invalid app name ${shown(text)}: at most ${LIMITS.name} characters`);
+  if (!APP_NAME.test(text)) throw new InputError(`invalid app name ${shown(text)}: expected an OTP application name like my_app`);
   return text;
 }
 
@@ -163,12 +165,13 @@ export interface StoredRelease extends ReleaseRef {
 /** edeliver's file name for a release or upgrade tarball in the store. */
 export const releaseFileName = (ref: ReleaseRef): string => `${ref.app}_${ref.version}.${ref.type ?? 'release'}.tar.gz`;
 
-/** A git branch, tag or revision that is safe to pass anywhere: no shell metacharacters, no option look-alikes. */
+/** A git branch, tag or revision that is safe to pass anywhere: no shell metacharacters, no option look-alikes, at most 255 characters. */
 const GIT_REF = /^(?![-/.])(?!.*\.\.)(?!.*\/\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;
 
 export function gitRef(text: string, what = 'branch'): string {
+  if (text.length > LIMITS.gitRef) throw new InputError(`invalid ${what} ${shown(text)}: at most ${LIMITS.gitRef} characters`);
   if (!GIT_REF.test(text) || text.endsWith('.lock')) {
-    throw new InputError(`invalid ${what} "${text}": use letters, digits, ".", "_", "-" and "/" only`);
+    throw new InputError(`invalid ${what} ${shown(text)}: use letters, digits, ".", "_", "-" and "/" only`);
   }
   return text;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { InputError } from './errors';
-import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
+import { InputError, shown } from './errors';
+import { absolutePath, hostName, nodeName, parseSshTarget, type HostTarget, type SshTarget } from './host';
+import { LIMITS } from './limits';
 import { APP_NAME, gitRef, version, type StoredRelease } from './release';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
@@ -22,23 +23,33 @@ const check =
     }
   };
 
-export const appSchema = z.string().regex(APP_NAME, 'must be an OTP application name like my_app');
+export const appSchema = z.string().max(LIMITS.name, `must be at most ${LIMITS.name} characters`).regex(APP_NAME, 'must be an OTP application name like my_app');
 /** A release version (core/domain/release `version`): the message names what is wrong with it. */
 export const versionSchema = z.string().superRefine(check(version));
 export const pathSchema = z.string().superRefine(check((s) => absolutePath(s, 'path')));
 const port = z.number().int().min(1).max(65535);
-const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');
+const user = z.string().max(LIMITS.user, `must be at most ${LIMITS.user} characters`).regex(/^[a-z_][a-z0-9_-]*$/, 'must be a plain Unix user name');
+const name = z.string().superRefine(check((s) => hostName(s, 'name')));
+const nodeNameSchema = z.string().superRefine(check((s) => nodeName(s, 'node name')));
+/** A list of at most `max` items, with a message that names the bound. */
+const list = <T extends z.ZodType>(item: T, max: number, what: string) => z.array(item).max(max, `at most ${max} ${what}`);
+/** Who started, approved or decided: one line of printable text. */
+export const personSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.person, `must be at most ${LIMITS.person} characters`)
+  .refine((s) => !/[\p{Cc}]/u.test(s), 'must be one line without control characters');
 
 const hop = z
-  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user: user.optional(), portUnset: z.literal(true).optional() })
+  .strictObject({ name, address: z.string().min(1), port, user: user.optional(), portUnset: z.literal(true).optional() })
   .superRefine((h, ctx) => check(() => parseSshTarget(`${h.user ?? 'root'}@${h.address}:${h.port}`, undefined, 'jump host'))('', ctx));
 const target = {
-  name: z.string().min(1),
+  name,
   address: z.string().min(1),
   port,
   user,
   portUnset: z.literal(true).optional(),
-  jump: z.array(hop).max(8).optional(),
+  jump: z.array(hop).max(8, 'at most 8 jump hosts').optional(),
   identityFile: pathSchema.optional(),
   connectTimeout: z.number().int().min(1).max(3600).optional(),
 };
@@ -52,6 +63,20 @@ export const hostTargetSchema = z
   .strictObject({ ...target, deployTo: pathSchema, nodeName: z.string().superRefine(check((s) => nodeName(s, 'nodeName'))).optional() })
   .superRefine(reachable);
 
+/**
+ * The hosts of one request: 1 to 1000 (a workflow run may have at most 2,000 children or activities pending), each
+ * name once (it names the host's child workflow and its line in the progress).
+ */
+export const hostsSchema = list(hostTargetSchema, LIMITS.hosts, 'hosts')
+  .min(1, 'names no host')
+  .superRefine((hosts, ctx) => {
+    const seen = new Set<string>();
+    hosts.forEach((h, i) => {
+      if (seen.has(h.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${shown(h.name)} is listed twice` });
+      seen.add(h.name);
+    });
+  });
+
 /** LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE and the cluster of an environment, as hostDeploy takes them. */
 export const nodeSettingsSchema = z
   .strictObject({
@@ -61,7 +86,7 @@ export const nodeSettingsSchema = z
     cluster: z
       .strictObject({
         mode: z.enum(['optional', 'mandatory']),
-        nodes: z.array(z.string().superRefine(check((s) => nodeName(s, 'node name')))).min(1),
+        nodes: list(nodeNameSchema, LIMITS.hosts, 'nodes').min(1),
         timeoutMs: z.number().int().min(1).max(24 * 3600 * 1000),
         distributed: z.strictObject({ failoverMs: z.number().int().min(0).max(24 * 3600 * 1000) }).optional(),
       })
@@ -73,8 +98,11 @@ export const sshSettingsSchema = z
   .strictObject({ knownHostsFile: pathSchema.optional(), identityFile: pathSchema.optional(), configFile: z.union([z.literal('none'), pathSchema]).optional() })
   .optional();
 
-/** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa). */
-export const environmentSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production');
+/** An environment name as `.deliver/config` defines it (QA_HOSTS -> qa), at most 64 characters. */
+export const environmentSchema = z
+  .string()
+  .max(LIMITS.name, `must be at most ${LIMITS.name} characters`)
+  .regex(/^[a-z][a-z0-9_]*$/, 'must be an environment name like production');
 
 /** Migrations as one step of an update, upgrade or rollout stage (`--run-migrations`); see core/domain/migrations. */
 export const migrationStepSchema = z.strictObject({
@@ -110,7 +138,7 @@ export const deployRequestSchema = z.strictObject({
   app: appSchema,
   environment: environmentSchema,
   version: versionSchema,
-  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  hosts: hostsSchema,
   store: storeDescriptorSchema,
   startDeploy: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(500).default(10),
@@ -122,20 +150,20 @@ export const deployRequestSchema = z.strictObject({
 
 export const nodeCommandRequestSchema = z.strictObject({
   app: appSchema,
-  environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  environment: environmentSchema,
   /** `cluster`: which nodes each node is connected to (`nodes()`). */
   command: z.enum(['start', 'stop', 'restart', 'ping', 'version', 'cluster']),
-  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  hosts: hostsSchema,
   /** For `cluster`: every node of the environment; a node that does not see all the others fails. */
-  expectedNodes: z.array(z.string().superRefine(check((s) => nodeName(s, 'node name')))).optional(),
+  expectedNodes: list(nodeNameSchema, LIMITS.hosts, 'nodes').optional(),
   ssh: sshSettingsSchema,
 });
 
 export const pruneRequestSchema = z.strictObject({
   app: appSchema,
-  environment: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  environment: environmentSchema,
   keep: z.number().int().min(1).max(1000),
-  hosts: z.array(hostTargetSchema).min(1, 'names no host'),
+  hosts: hostsSchema,
   ssh: sshSettingsSchema,
 });
 
@@ -180,6 +208,44 @@ export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
   migrations: migrationStepSchema.optional(),
 });
 
+/**
+ * A release manifest as the store keeps it and as host children take it. Fields Ferry does not know are kept: a
+ * manifest written by a newer Ferry may have more.
+ */
+export const storedReleaseSchema = z.looseObject({
+  app: appSchema,
+  version: versionSchema,
+  type: z.enum(['release', 'upgrade']),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+  size: z.number().int().min(0),
+  storeKey: z.string().min(1).max(LIMITS.path + LIMITS.url),
+  gitRevision: z.string().regex(/^[0-9a-f]{4,64}$/, 'must be a git commit id').optional(),
+  gitBranch: z.string().max(LIMITS.gitRef).optional(),
+  builtAt: z.string().max(64),
+  fromVersion: versionSchema.optional(),
+  appup: z.strictObject({ app: appSchema, source: z.enum(['application', 'generated']), text: z.string().max(1024 * 1024) }).optional(),
+});
+
+/** What a host child (hostDeploy, hostUpgrade) takes: one host, one stored release of the request's app. */
+const releaseOnHost = {
+  host: hostTargetSchema,
+  app: appSchema,
+  release: storedReleaseSchema,
+  store: storeDescriptorSchema,
+  ssh: sshSettingsSchema,
+  hooks: hooksSchema,
+  environment: environmentSchema.optional(),
+};
+const sameApp = { message: 'is a release of another app', path: ['release', 'app'] };
+
+/** `hostDeploy`: a child of deployRelease, updateRelease, upgradeEnvironment and rollout, and a public entry point too. */
+export const hostDeployRequestSchema = z
+  .strictObject({ ...releaseOnHost, startDeploy: z.boolean(), node: nodeSettingsSchema })
+  .refine((r) => r.release.app === r.app, sameApp);
+
+/** `hostUpgrade`: a child of deployUpgrade, upgradeEnvironment and rollout, and a public entry point too. */
+export const hostUpgradeRequestSchema = z.strictObject(releaseOnHost).refine((r) => r.release.app === r.app, sameApp);
+
 export type BuildRequest = z.input<typeof buildRequestSchema>;
 export type UpgradeEnvironmentRequest = z.input<typeof upgradeEnvironmentRequestSchema>;
 export type BuildUpgradeRequest = z.input<typeof buildUpgradeRequestSchema>;
@@ -189,6 +255,8 @@ export type NodeCommandRequest = z.input<typeof nodeCommandRequestSchema>;
 export type UpdateRequest = z.input<typeof updateRequestSchema>;
 export type NodeCommand = NodeCommandRequest['command'];
 export type PruneRequest = z.input<typeof pruneRequestSchema>;
+export type HostDeployInput = z.input<typeof hostDeployRequestSchema>;
+export type HostUpgradeInput = z.input<typeof hostUpgradeRequestSchema>;
 
 /** One host's answer to a prune: what it kept (always the running version) and what it removed. */
 export interface PruneHostResult {
@@ -206,13 +274,14 @@ export interface PruneResult {
   failed: number;
 }
 
-/** Parses a request or throws one InputError naming every bad field. */
+/** Parses a request or throws one InputError naming every bad field (the first 20, and how many more). */
 export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new InputError(
-    `invalid ${what} request: ${result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
-  );
+  // Each issue is cut short: a hostile key or value must not make a message (and a history event) huge.
+  const issues = result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`.slice(0, 300));
+  const more = issues.length > 20 ? `; and ${issues.length - 20} more` : '';
+  throw new InputError(`invalid ${what} request: ${issues.slice(0, 20).join('; ')}${more}`);
 }
 
 /** How a release tarball travels to a host. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { InputError } from './errors';
-import { absolutePath, parseSshTarget, type SshTarget } from './host';
+import { InputError, shown } from './errors';
+import { absolutePath, hostName, parseSshTarget, type SshTarget } from './host';
+import { LIMITS } from './limits';
 
 /**
  * Where releases are kept, as plain JSON that crosses the workflow boundary. It never holds credentials: the worker
@@ -32,17 +33,18 @@ export function redactStore(text: string): string {
 
 /** An S3 key prefix: `a/b/c` of letters, digits and . _ @ + -; no `..`; empty means the bucket's root. */
 export function s3Prefix(text: string, what: string): string {
+  if (text.length > LIMITS.path) throw new InputError(`${what}: prefix ${shown(text)} is longer than ${LIMITS.path} characters`);
   const parts = text.split('/').filter((p) => p !== '');
   if (!parts.every((p) => PREFIX_PART.test(p) && p !== '..' && p !== '.')) {
-    throw new InputError(`${what}: prefix "${text}" must be letters, digits and . _ @ + - separated by /`);
+    throw new InputError(`${what}: prefix ${shown(text)} must be letters, digits and . _ @ + - separated by /`);
   }
   return parts.join('/');
 }
 
 /** An http(s) URL of an S3-compatible endpoint, without credentials, query or fragment. */
 export function s3Endpoint(text: string, what: string): string {
-  if (!/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?\/?$/.test(text) && !/^https?:\/\/\[[0-9A-Fa-f:.]+\](?::\d{1,5})?\/?$/.test(text)) {
-    throw new InputError(`${what}: "${text}" must be an endpoint URL like https://s3.example.com or http://127.0.0.1:9000`);
+  if (text.length > LIMITS.url || (!/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?\/?$/.test(text) && !/^https?:\/\/\[[0-9A-Fa-f:.]+\](?::\d{1,5})?\/?$/.test(text))) {
+    throw new InputError(`${what}: ${shown(text)} must be an endpoint URL like https://s3.example.com or http://127.0.0.1:9000`);
   }
   return text.replace(/\/$/, '');
 }
@@ -113,7 +115,7 @@ const check =
 const path = z.string().superRefine(check((s) => absolutePath(s, 'path')));
 const port = z.number().int().min(1).max(65535);
 const storeHost = z
-  .strictObject({ name: z.string().min(1), address: z.string().min(1), port, user: z.string().min(1), portUnset: z.literal(true).optional() })
+  .strictObject({ name: z.string().superRefine(check((s) => hostName(s, 'name'))), address: z.string().min(1), port, user: z.string().min(1), portUnset: z.literal(true).optional() })
   .superRefine((h, ctx) => check(() => parseSshTarget(`${h.user}@${h.address}:${h.port}`, undefined, 'host'))('', ctx));
 
 /**

@@ -41,7 +41,7 @@ export const versioningSchema = z
       })
       .optional(),
     increment: z.enum(INCREMENTS).optional(),
-    auto: z.array(z.enum(AUTO_VERSION_PARTS)).min(1).optional(),
+    auto: z.array(z.enum(AUTO_VERSION_PARTS)).min(1).max(AUTO_VERSION_PARTS.length, `at most ${AUTO_VERSION_PARTS.length} parts`).optional(),
   })
   .optional();
 

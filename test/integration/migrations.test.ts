@@ -56,7 +56,7 @@ function run<T>(type: string, id: string, args: unknown[]): Promise<T> {
   return w.client.workflow.execute(type, { taskQueue: w.taskQueue, workflowId: id, args }) as Promise<T>;
 }
 
-const activities = () => createActivities({ ssh: w.ssh, auth: testAuth(env), stores: storeFactory({ ssh: w.ssh, s3: s3SettingsFromEnv(process.env) }) });
+const activities = () => createActivities({ ssh: w.ssh, auth: testAuth(env), stores: storeFactory({ ssh: w.ssh, s3: s3SettingsFromEnv(process.env) }), workerFiles: [env.state] });
 /** runMigration as the worker runs it, inside an activity context that names a workflow run (what a retry keeps). */
 const runMigrationAs = (workflowId: string, runId: string, expression: string) =>
   new MockActivityEnvironment({ workflowExecution: { workflowId, runId } }).run(activities().runMigration, {

@@ -193,7 +193,7 @@ describe('build -> store -> deploy with each store kind', () => {
       });
     }
 
-    test(`${kind}: a corrupted object fails the host step with a clear message and nothing is extracted`, async () => {
+    test(`${kind}: a corrupted object fails the host step with a clear message, nothing is extracted and nothing is left`, async () => {
       await corrupt(kind, stores(descriptor), '0.1.0');
       const err = await w.client.workflow
         .execute('deployRelease', { taskQueue: w.taskQueue, workflowId: `it-stores-corrupt-${kind}-${run}`, args: [deployRequest(descriptor, `${deployTo}-bad`, ['prod3'])] })
@@ -212,6 +212,8 @@ describe('build -> store -> deploy with each store kind', () => {
       const bad = join(env.hostRoot('prod3'), `${deployTo}-bad`.replace(/^\/opt\//, ''), 'hello');
       assert.equal(existsSync(join(bad, 'releases/0.1.0/hello.tar.gz')), false, 'the corrupt file never got its final name');
       assert.equal(existsSync(join(bad, 'bin')), false, 'nothing was extracted');
+      // The upload made the app's directory on this fresh deploy root; the rejected tarball leaves none of it.
+      assert.equal(existsSync(bad), false, `no trace under ${deployTo}-bad: ${existsSync(bad) ? readdirSync(bad, { recursive: true }).join(', ') : ''}`);
     });
   }
 

@@ -18,7 +18,7 @@ const hooks: Hooks = Object.fromEntries(HOOK_NAMES.map((n) => [n, `${n} () \n{ \
 /** Activities that record each step in order; every activity not listed here fails the test if called. */
 function recording(calls: string[], failHook?: { name: string; host: string }): Activities {
   const notUsed = Object.fromEntries(
-    Object.keys(createActivities({ ssh: {} as never, auth: {} as never, stores: {} as never })).map((name) => [name, async () => assert.fail(`${name} is not used here`)]),
+    Object.keys(createActivities({ ssh: {} as never, auth: {} as never, stores: {} as never, workerFiles: [] })).map((name) => [name, async () => assert.fail(`${name} is not used here`)]),
   ) as unknown as Activities;
   const release = { app: 'hello', version: '0.2.1+7', type: 'release' as const, sha256: 'ab'.repeat(32), size: 1, storeKey: '/s/hello_0.2.1+7.release.tar.gz', builtAt: '2026-01-01T00:00:00Z' };
   return {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -325,10 +325,11 @@ test('release.partialPath appends .partial', () => {
 test('release.surveyUpload passes its paths as parameters of a constant script, quoted when they have a space', () => {
   const final = spaced.tarball('0.2.0');
   assert.equal(
-    toShell(release.surveyUpload(spaced.releaseDir('0.2.0'), final, release.partialPath(final))),
-    `sh -c 'mkdir -p -- "$1" && rm -f -- "$3" && { if [ -f "$2" ]; then sha256sum -- "$2"; else echo -; fi; ` +
-      `if command -v curl >/dev/null 2>&1; then echo curl; else echo no-curl; fi; df -Pk -- "$1" || true; }' survey ` +
-      "'/opt/my app/hello/releases/0.2.0' '/opt/my app/hello/releases/0.2.0/hello.tar.gz' '/opt/my app/hello/releases/0.2.0/hello.tar.gz.partial'",
+    toShell(release.surveyUpload(spaced.root, spaced.releaseDir('0.2.0'), final, release.partialPath(final))),
+    `sh -c 'top=-; d="$2"; while [ ! -d "$d" ]; do top=$d; [ "$d" = "$1" ] && break; d=$(dirname -- "$d"); done; ` +
+      `mkdir -p -- "$2" && rm -f -- "$4" && { if [ -f "$3" ]; then sha256sum -- "$3"; else echo -; fi; ` +
+      `if command -v curl >/dev/null 2>&1; then echo curl; else echo no-curl; fi; echo "$top"; df -Pk -- "$2" || true; }' survey ` +
+      "'/opt/my app/hello' '/opt/my app/hello/releases/0.2.0' '/opt/my app/hello/releases/0.2.0/hello.tar.gz' '/opt/my app/hello/releases/0.2.0/hello.tar.gz.partial'",
   );
 });
 
@@ -374,27 +375,55 @@ test('release.listVersions lists the directories under releases/ with a constant
 });
 
 test('release.surveyUpload run by sh makes the directory, removes a partial file and reports what is there', () => {
-  const dir = path.join(tempDir(), 'releases', '0.2.0');
+  const root = path.join(tempDir(), 'hello');
+  const dir = path.join(root, 'releases', '0.2.0');
   const final = path.join(dir, 'hello.tar.gz');
   const partial = release.partialPath(final);
-  const first = sh(toShell(release.surveyUpload(dir, final, partial)));
+  const first = sh(toShell(release.surveyUpload(root, dir, final, partial)));
   assert.equal(first.status, 0, first.stderr);
   assert.ok(existsSync(dir));
   const none = release.parseUploadSurvey(first.stdout);
   assert.equal(none.sha256, undefined);
+  assert.equal(none.made, root, 'it made the app root and everything below it');
   assert.equal(none.curl, spawnSync('sh', ['-c', 'command -v curl']).status === 0);
   assert.ok(none.freeKiB! > 0, first.stdout);
   writeFileSync(final, 'release bytes');
   writeFileSync(partial, 'half a rel');
-  const again = release.parseUploadSurvey(sh(toShell(release.surveyUpload(dir, final, partial))).stdout);
+  const again = release.parseUploadSurvey(sh(toShell(release.surveyUpload(root, dir, final, partial))).stdout);
   assert.equal(again.sha256, sha256('release bytes'));
+  assert.equal(again.made, undefined);
   assert.equal(existsSync(partial), false);
 });
 
-test('release.parseUploadSurvey reads a hash, curl and a full disk; anything else is unknown', () => {
+test('release.undoUpload run by sh removes the partial file and only the empty directories the survey made', () => {
+  const root = path.join(tempDir(), 'hello');
+  const survey = (v: string) => {
+    const dir = path.join(root, 'releases', v);
+    const final = path.join(dir, 'hello.tar.gz');
+    return { dir, partial: release.partialPath(final), made: release.parseUploadSurvey(sh(toShell(release.surveyUpload(root, dir, final, release.partialPath(final)))).stdout).made };
+  };
+  const fresh = survey('0.1.0');
+  writeFileSync(fresh.partial, 'corrupt bytes');
+  assert.equal(sh(toShell(release.undoUpload(fresh.partial, fresh.dir, fresh.made))).status, 0);
+  assert.equal(existsSync(root), false, 'a fresh host keeps nothing');
+
+  mkdirSync(path.join(root, 'releases', '0.1.0'), { recursive: true });
+  const next = survey('0.2.0');
+  assert.equal(next.made, next.dir);
+  assert.equal(sh(toShell(release.undoUpload(next.partial, next.dir, next.made))).status, 0);
+  assert.deepEqual(readdirSync(path.join(root, 'releases')), ['0.1.0'], 'the other release stays');
+
+  const kept = survey('0.1.0');
+  assert.equal(kept.made, undefined);
+  writeFileSync(path.join(kept.dir, 'start.boot'), 'x');
+  assert.equal(sh(toShell(release.undoUpload(kept.partial, kept.dir, kept.made))).status, 0);
+  assert.ok(existsSync(path.join(kept.dir, 'start.boot')), 'a directory the survey did not make is never removed');
+});
+
+test('release.parseUploadSurvey reads a hash, curl, the directory made and a full disk; anything else is unknown', () => {
   const df = 'Filesystem 1024-blocks Used Available Capacity Mounted on\ntmpfs 1024 1024 0 100% /opt/x\n';
-  assert.deepEqual(release.parseUploadSurvey(`${SHA}  /opt/x/hello.tar.gz\ncurl\n${df}`), { sha256: SHA, curl: true, freeKiB: 0 });
-  assert.deepEqual(release.parseUploadSurvey(`-\nno-curl\ndf: /opt/x: No such file or directory\n`), { curl: false, freeKiB: undefined });
+  assert.deepEqual(release.parseUploadSurvey(`${SHA}  /opt/x/hello.tar.gz\ncurl\n-\n${df}`), { sha256: SHA, curl: true, freeKiB: 0 });
+  assert.deepEqual(release.parseUploadSurvey(`-\nno-curl\n/opt/x\ndf: /opt/x: No such file or directory\n`), { curl: false, made: '/opt/x', freeKiB: undefined });
   assert.deepEqual(release.parseUploadSurvey(''), { curl: false, freeKiB: undefined });
 });
 

@@ -143,7 +143,7 @@ test('gitRef accepts branches, tags and full revisions', () => {
 
 test('gitRef rejects option look-alikes, shell metacharacters and names git refuses, naming the flag', () => {
   for (const text of ['-x', 'a..b', 'a b', 'a;b', '$(x)', '`x`', 'x.lock', 'a//b', 'x/', 'x.', '', 'a~1', 'a^', 'a:b', 'a\\b']) {
-    rejects(() => gitRef(text, 'tag'), `invalid tag "${text}": use letters, digits, ".", "_", "-" and "/" only`);
+    rejects(() => gitRef(text, 'tag'), `invalid tag ${JSON.stringify(text)}: use letters, digits, ".", "_", "-" and "/" only`);
   }
 });
 
