@@ -1,4 +1,5 @@
 import { InputError } from './errors';
+import type { UpgradePlan } from './upgrade-plan';
 
 /** A release version as relx and mix write it: `1.2.3`, optional `-pre` and `+build`. Only `version()` makes one. */
 export type Version = string & { readonly __brand: 'Version' };
@@ -69,6 +70,8 @@ export interface StoredRelease extends ReleaseRef {
   fromVersion?: string;
   /** Upgrades only: the appup used for the application. */
   appup?: AppupUsed;
+  /** Upgrades only: the preflight computed when the upgrade was built; absent in older manifests and uploads. */
+  plan?: UpgradePlan;
 }
 
 /** edeliver's file name for a release or upgrade tarball in the store. */

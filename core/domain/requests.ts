@@ -4,7 +4,9 @@ import { absolutePath, nodeName, parseSshTarget, type HostTarget, type SshTarget
 import { APP_NAME, gitRef, isVersion, type StoredRelease } from './release';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
+import type { Preflight } from './preflight';
 import { storeDescriptorSchema } from './store';
+import { UPGRADE_FALLBACKS } from './upgrade-plan';
 import { versioningSchema } from './versioning';
 
 /**
@@ -87,6 +89,12 @@ export const migrationStepSchema = z.strictObject({
 });
 export type MigrationStep = z.input<typeof migrationStepSchema>;
 
+/** UPGRADE_FALLBACK, or `refuse` for --hot-only: what an upgrade does when its plan says a hot upgrade is unsafe. */
+export const upgradeFallbackSchema = z
+  .enum(UPGRADE_FALLBACKS)
+  .default('restart')
+  .describe('restart: a rolling restart onto the new release (also after a hot upgrade that fails its checks); refuse: touch no node (and downgrade after a failed hot upgrade)');
+
 export const buildRequestSchema = z.strictObject({
   app: appSchema,
   projectDir: pathSchema,
@@ -167,6 +175,9 @@ export const deployUpgradeRequestSchema = z.strictObject({
   migrations: migrationStepSchema.optional(),
   ssh: sshSettingsSchema,
   hooks: hooksSchema,
+  /** Per-node config, for hosts restarted onto the new release instead of hot-upgraded. */
+  node: deployRequestSchema.shape.node,
+  upgradeFallback: upgradeFallbackSchema,
 });
 
 /** `ferry upgrade <env>`: build the upgrade from what the running nodes agree on to `ref`, then upgrade them. */
@@ -177,6 +188,7 @@ export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
   /** Per-node config for the stopped nodes, which get the full release. */
   node: deployRequestSchema.shape.node,
   migrations: migrationStepSchema.optional(),
+  upgradeFallback: upgradeFallbackSchema,
 });
 
 export type BuildRequest = z.input<typeof buildRequestSchema>;
@@ -230,6 +242,8 @@ export interface HostProgress {
   version?: string;
   /** Upgrades: the node's OS pid before and after (equal when the upgrade was hot). */
   pid?: number;
+  /** Upgrades: why this host was restarted onto the new release instead of hot-upgraded (UPGRADE_FALLBACK=restart). */
+  fallback?: string;
   error?: string;
 }
 
@@ -241,6 +255,8 @@ export interface DeployStatus {
   version: string;
   /** Upgrades: the version every node must run before it is upgraded. */
   fromVersion?: string;
+  /** Upgrades: hot, restart or refuse, decided from the upgrade's plan before any node is touched. */
+  preflight?: Preflight;
   release?: StoredRelease;
   hosts: Record<string, HostProgress>;
   failed: number;
