@@ -5,8 +5,8 @@ import type { Argv } from './shell';
 
 /**
  * The Erlang expression `supervision` evaluates on the node; constant (no value is spliced into it). It prints a list
- * of short strings, each a fact: `release <vsn>`, `expected <app>` (in the running release's `.rel`, started at boot,
- * not included by another app), `running <app>`, `child <app> <key> <pid>` for each application's top supervisor and
+ * of short strings, each a fact: `release <vsn>`, `expected <app>` (an application the running release's boot script
+ * starts: not `load`-only, not included by another), `running <app>`, `child <app> <key> <pid>` for each application's top supervisor and
  * every child with an id below it (supervisors are walked with a 5 s call each, 20 levels at most), and from the
  * release's relup `intended-app <app>` (application stop/start/load/unload) and `intended-child <sup>/<id>`
  * (supervisor terminate/restart/delete_child). Every character outside printable ASCII, and `"` and backslash, becomes
@@ -16,12 +16,11 @@ const SUPERVISION = `begin
   Clean = fun(T) -> [case C >= 33 andalso C =< 126 andalso C =/= 34 andalso C =/= 92 of true -> C; false -> $_ end || C <- lists:flatten(T)] end,
   Text = fun(T) -> Clean(io_lib:format("~w", [T])) end,
   Rels = release_handler:which_releases(),
-  [{Name, Vsn} | _] = [{N, V} || {N, V, _, current} <- Rels] ++ [{N, V} || {N, V, _, permanent} <- Rels],
+  [Vsn | _] = [V || {_, V, _, current} <- Rels] ++ [V || {_, V, _, permanent} <- Rels],
   Dir = filename:join([code:root_dir(), "releases", Vsn]),
-  {ok, [{release, _, _, RelApps}]} = file:consult(filename:join(Dir, Name ++ ".rel")),
-  Included = lists:append([I || {A, _, _} <- application:loaded_applications(), {ok, I} <- [application:get_key(A, included_applications)]]),
-  Starts = fun({_, _, T}) when is_atom(T) -> not lists:member(T, [load, none]); ({_, _, T, _}) -> not lists:member(T, [load, none]); (_) -> true end,
-  Expected = [element(1, E) || E <- RelApps, Starts(E), not lists:member(element(1, E), Included)],
+  {ok, Boot} = file:read_file(filename:join(Dir, "start.boot")),
+  {script, _, Script} = binary_to_term(Boot),
+  Expected = [A || {apply, {application, start_boot, [A | _]}} <- Script],
   Running = [A || {A, _, _} <- application:which_applications()],
   Reg = fun(P, Default) -> case erlang:process_info(P, registered_name) of {registered_name, R} -> atom_to_list(R); _ -> Default end end,
   Walk = fun W(App, Sup, Key, Depth) when Depth < 20 ->

@@ -5,7 +5,7 @@
 export interface NodeSupervision {
   /** The release the node runs (current, else permanent). */
   release: string;
-  /** The release's applications that must run: in its `.rel` file, not `load` or `none`, not included by another. */
+  /** The release's applications that must run: those its boot script starts (not `load`-only, not included). */
   expected: string[];
   /** application:which_applications() on the node. */
   running: string[];
