@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import * as node from '../core/commands/node';
 import * as release from '../core/commands/release';
+import { parseSupervision, supervision } from '../core/commands/supervision';
 import { and, toShell, type Argv } from '../core/commands/shell';
 import {
   ChecksumMismatchError,
@@ -17,6 +18,7 @@ import { nodeLabel, releaseLayout, type HostTarget, type NodeSettings, type SshS
 import { planPrune } from '../core/domain/prune';
 import { releaseFileName, type StoredRelease } from '../core/domain/release';
 import type { TransferMode } from '../core/domain/requests';
+import type { NodeSupervision } from '../core/domain/supervision';
 import type { StoreDescriptor } from '../core/domain/store';
 import { reportProgress } from './heartbeat';
 import type { SshPool } from './ssh/ssh-pool';
@@ -353,6 +355,17 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
     async verifyRunning(t: OnHost): Promise<NodeState> {
       const s = await state(t);
       if (!s.running) throw new NodeNotReadyError(`${t.host.name}: ${nodeLabel(t.host)} does not answer ping`);
+      return s;
+    },
+
+    /**
+     * The node's release, its applications (expected and running) and its supervision trees, read from the node: what
+     * a hot upgrade compares before and after. Read-only. NodeNotReadyError (retryable) while the node cannot tell.
+     */
+    async nodeSupervision(t: OnHost): Promise<NodeSupervision> {
+      const r = await run(t, supervision(releaseLayout(t.host.deployTo, t.app)));
+      const s = parseSupervision(r.stdout);
+      if (!s) throw new NodeNotReadyError(`${t.host.name}: node ${t.host.nodeName} did not report its supervision trees: ${r.stdout.trim().split('\n')[0]!.slice(0, 300)}`);
       return s;
     },
 

@@ -76,11 +76,13 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .addOption(new Option('--max-parallel <n>', 'hosts deployed at once').argParser(whole('--max-parallel', 1, 500)))
     .option('--run-migrations', 'upgrade: run MIGRATE_COMMAND once, before or after the upgrade (MIGRATE_WHEN)')
-    .action(async (words: string[], o: { runMigrations?: boolean }) =>
+    .option('--hot-only', 'upgrade: when the preflight finds a hot upgrade unsafe, touch no node instead of restarting (UPGRADE_FALLBACK=refuse)')
+    .action(async (words: string[], o: { runMigrations?: boolean; hotOnly?: boolean }) =>
       run(async () => {
         const [artifact = '', env, ...rest] = noise(words);
         expect(artifact, ['release', 'upgrade'], 'deploy');
         if (artifact === 'release' && o.runMigrations) throw new InputError('--run-migrations is for `ferry deploy upgrade`, `ferry update` and `ferry upgrade`; or run `ferry migrate <env>`');
+        if (artifact === 'release' && o.hotOnly) throw new InputError('--hot-only is for `ferry deploy upgrade`, `ferry upgrade` and `ferry rollout --upgrade`: a release deploy restarts the nodes');
         if (artifact === 'upgrade') {
           if (!env || rest.length > 0) throw new InputError('usage: ferry deploy upgrade to <environment> [--version=V]');
           return deployUpgrade(ctx, env, { ...globals(), ...o });
@@ -122,6 +124,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .addOption(new Option('--max-parallel <n>', 'hosts upgraded at once').argParser(whole('--max-parallel', 1, 500)))
     .option('--run-migrations', 'run MIGRATE_COMMAND once, before or after the upgrade (MIGRATE_WHEN)')
+    .option('--hot-only', 'when the preflight finds a hot upgrade unsafe, touch no node instead of restarting (UPGRADE_FALLBACK=refuse)')
     .action(async (words: string[], o: object) =>
       run(async () => {
         const [env, ...rest] = noise(words);
@@ -184,6 +187,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .addOption(new Option('--approval-timeout <seconds>', 'reject when no approval comes in time').argParser(whole('--approval-timeout', 1, LIMITS.waitSeconds)))
     .option('--no-start-deploy', 'do not start or restart the nodes (and skip the health check)')
     .option('--upgrade', 'hot-upgrade each host with the stored upgrade to --version (rollback is a downgrade)')
+    .option('--hot-only', 'with --upgrade: when the preflight finds a hot upgrade unsafe, touch no host instead of restarting (UPGRADE_FALLBACK=refuse)')
     .option('--min-healthy <size>', 'hosts (count or percentage) that must not fail (default <ENV>_MIN_HEALTHY)')
     .addOption(new Option('--on-failure <policy>', 'past the failure limit (default <ENV>_ON_FAILURE, else halt)').choices(['halt', 'rollback-batch', 'rollback-stage']))
     .addOption(new Option('--after-rollback <then>', 'after a policy rollback: wait for an operator or end (default wait)').choices(['wait', 'end']))

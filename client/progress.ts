@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { RolloutHostStep, RolloutProgress } from '../core/domain/plan';
+import type { Preflight } from '../core/domain/preflight';
 import type { DeployStatus, HostProgress, NodeCommandResult } from '../core/domain/requests';
 
 /** Human output: per-host lines on stdout. Logs never go here. */
@@ -34,16 +35,51 @@ export function hostLine(h: HostProgress): string {
         : h.step === 'skipped'
           ? `already on ${h.version ?? '?'}${pid}`
           : '';
-  return `  ${STEP_ICON[h.step]} ${h.host.padEnd(22)} ${h.step.padEnd(9)} ${detail}`.trimEnd();
+  const fallback = h.fallback && (h.step === 'done' || h.step === 'failed') ? `\n      ${h.fallback}` : '';
+  return `${`  ${STEP_ICON[h.step]} ${h.host.padEnd(22)} ${h.step.padEnd(9)} ${detail}`.trimEnd()}${fallback}`;
+}
+
+const DECISION: Record<Preflight['decision'], string> = {
+  hot: 'hot upgrade',
+  restart: 'rolling restart onto the new release',
+  refuse: 'refused: no node is touched',
+};
+
+/**
+ * The preflight of an upgrade: the decision, then per application its versions and appup, each risk, and why the
+ * upgrade is not simply hot. Unchanged applications are counted, not listed.
+ */
+export function preflightReport(p: Preflight): string {
+  const lines = [`preflight: ${DECISION[p.decision]}${p.decision === 'hot' ? '' : ` (UPGRADE_FALLBACK=${p.policy})`}`];
+  const plan = p.plan;
+  if (plan) {
+    lines[0] = `preflight ${plan.from} → ${plan.to}: ${lines[0]!.slice('preflight: '.length)}`;
+    if (plan.erts.from !== plan.erts.to) lines.push(`  erts ${plan.erts.from} → ${plan.erts.to}`);
+    for (const a of plan.apps.filter((x) => x.change !== 'unchanged')) {
+      const versions = a.change === 'added' ? `added ${a.to ?? ''}` : a.change === 'removed' ? `removed ${a.from ?? ''}` : `${a.from ?? '?'} → ${a.to ?? '?'}`;
+      lines.push(`  ${a.app.padEnd(20)} ${versions}${a.appup ? `  (appup: ${a.appup === 'application' ? "the application's own" : 'generated'})` : ''}`);
+    }
+    const same = plan.apps.filter((x) => x.change === 'unchanged').length;
+    if (same > 0) lines.push(`  (${same} application${same === 1 ? '' : 's'} unchanged)`);
+    for (const r of plan.risks) lines.push(`  ${r.severity === 'restart' ? '!' : '·'} ${r.severity} ${r.kind}${r.app ? ` ${r.app}` : ''}${r.module ? `/${r.module}` : ''}: ${r.message}`);
+    if (plan.risks.length === 0) lines.push('  no risk found');
+  }
+  if (p.reason) lines.push(`  ${p.reason}`);
+  return lines.join('\n');
 }
 
 /** Follows a deploy through its `status` query, printing a line whenever a host moves to another step, until `done` settles. */
 export async function followDeploy(handle: WorkflowHandle, out: Out, done: Promise<unknown>): Promise<void> {
   const seen = new Map<string, string>();
   let finished = false;
+  let preflight = false;
   void done.finally(() => (finished = true)).catch(() => undefined);
   while (!finished) {
     const status = await handle.query<DeployStatus>('status').catch(() => undefined);
+    if (status?.preflight && !preflight) {
+      preflight = true;
+      out.write(`${preflightReport(status.preflight)}\n`);
+    }
     for (const h of Object.values(status?.hosts ?? {})) {
       const key = `${h.step}`;
       if (seen.get(h.host) !== key && h.step !== 'done' && h.step !== 'skipped' && h.step !== 'failed' && h.step !== 'waiting') {
@@ -59,8 +95,10 @@ export async function followDeploy(handle: WorkflowHandle, out: Out, done: Promi
 export function deployReport(s: DeployStatus): string {
   const hosts = Object.values(s.hosts);
   const failed = hosts.filter((h) => h.step === 'failed').length;
+  const outcome = s.preflight?.decision === 'refuse' ? 'refused, no host touched' : failed === 0 ? `${hosts.length} hosts ok` : `${failed} of ${hosts.length} hosts failed`;
   return [
-    `${s.app} ${s.fromVersion ? `${s.fromVersion} → ` : ''}${s.version} → ${s.environment}: ${failed === 0 ? `${hosts.length} hosts ok` : `${failed} of ${hosts.length} hosts failed`}`,
+    `${s.app} ${s.fromVersion ? `${s.fromVersion} → ` : ''}${s.version} → ${s.environment}: ${outcome}`,
+    ...(s.preflight && s.preflight.decision !== 'hot' ? [`  ${DECISION[s.preflight.decision]}: ${s.preflight.reason ?? ''}`] : []),
     ...hosts.map(hostLine),
   ].join('\n');
 }
@@ -171,11 +209,13 @@ export function rolloutReport(p: RolloutProgress, env: string): string {
   const stage = p.stage === undefined ? undefined : p.stages[p.stage];
   const where = stage && p.batch !== undefined ? `, stage ${p.stage! + 1}/${p.stages.length} (${stage.environment}), batch ${p.batch + 1}/${stage.batches.length}` : '';
   const lines = [`${p.app} ${p.version} rollout: ${p.phase}${where}`];
+  if (p.preflight && p.preflight.decision !== 'hot') lines.push(`  ${DECISION[p.preflight.decision]}: ${p.preflight.reason ?? ''}`);
   for (const s of p.stages) {
     lines.push(`  ${s.environment}`);
     for (const h of Object.values(s.hosts)) {
       const detail = h.error ?? [h.version, h.durationMs !== undefined ? `${(h.durationMs / 1000).toFixed(1)}s` : '', h.attempts > 1 ? `${h.attempts} attempts` : ''].filter(Boolean).join('  ');
       lines.push(`    ${ROLLOUT_ICON[h.step]} ${h.host.padEnd(22)} batch ${h.batch + 1}  ${h.step.padEnd(11)} ${detail}`.trimEnd());
+      if (h.fallback) lines.push(`        ${h.fallback}`);
     }
   }
   for (const a of p.approvals) lines.push(`  ${a.decision} (${a.gate}) by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`);

@@ -15,6 +15,7 @@ import type {
 } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
+import type { UpgradeFallback } from '../core/domain/upgrade-plan';
 import { INCREMENTS, parseAutoVersion, settableVersion, type Increment, type Versioning } from '../core/domain/versioning';
 import { defaultMigrationCommands, fillVersion, migrationVersion, type MigrateRequest, type MigrationDirection, type MigrationStep } from '../core/domain/migrations';
 
@@ -146,6 +147,8 @@ export interface RolloutFlags {
   startDeploy?: boolean;
   /** Hot-upgrade each host with the stored upgrade to `version` instead of deploying the release. */
   upgrade?: boolean;
+  /** With `upgrade`: refuse instead of restarting when a hot upgrade is unsafe. */
+  hotOnly?: boolean;
   minHealthy?: string;
   onFailure?: string;
   afterRollback?: string;
@@ -202,6 +205,7 @@ const count = (n: number | undefined, flag: string, min = 0): number | undefined
  */
 export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFlags & { version: string }, startedBy: string): RolloutPlan {
   if (envs.length === 0) throw new InputError('usage: ferry rollout <environment>... --version=V');
+  if (flags.hotOnly && !flags.upgrade) throw new InputError('--hot-only goes with --upgrade: a rollout of a release restarts every node anyway');
   const stages = envs.map((name, i): StagePlan => {
     const env = environmentOf(c, name);
     const s = env.rollout;
@@ -244,8 +248,12 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
     ...(c.approvers ? { approvers: c.approvers } : {}),
     ...(c.forbidSelfApproval ? { forbidSelfApproval: true } : {}),
     ...(timeout !== undefined ? { approvalTimeoutSeconds: timeout } : {}),
+    ...(flags.upgrade ? { upgradeFallback: upgradeFallbackOf(c, flags) } : {}),
   };
 }
+
+/** What an unsafe hot upgrade turns into: `refuse` with --hot-only, else UPGRADE_FALLBACK (default restart). */
+export const upgradeFallbackOf = (c: DeliveryConfig, flags: { hotOnly?: boolean }): UpgradeFallback => (flags.hotOnly ? 'refuse' : (c.upgradeFallback ?? 'restart'));
 
 export interface UpgradeFlags {
   /** The old release: a git branch, tag or revision. */
@@ -271,23 +279,30 @@ export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags & Ver
 }
 
 /** `deploy upgrade to <env> [--version=V]`: without a version, the workflow takes the newest upgrade in the store. */
-export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit<DeployFlags, 'startDeploy'> & MigrationFlags): DeployUpgradeRequest {
+export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit<DeployFlags, 'startDeploy'> & MigrationFlags & { hotOnly?: boolean }): DeployUpgradeRequest {
   if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
+  const e = environmentOf(c, env);
   return {
     ...migrationsOf(c, flags),
     app: c.app,
     environment: env,
     ...(flags.version !== undefined ? { version: version(flags.version) } : {}),
-    hosts: selectHosts(environmentOf(c, env), flags.host),
+    hosts: selectHosts(e, flags.host),
     store: c.releaseStore,
     maxParallel: flags.maxParallel ?? 10,
     ssh: sshOf(c),
     ...(c.hooks ? { hooks: c.hooks } : {}),
+    ...(e.node ? { node: e.node } : {}),
+    upgradeFallback: upgradeFallbackOf(c, flags),
   };
 }
 
 /** `upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: edeliver's automatic upgrade of an environment. */
-export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags: RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number }): UpgradeEnvironmentRequest {
+export function upgradeEnvironmentRequest(
+  c: DeliveryConfig,
+  env: string,
+  flags: RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number; hotOnly?: boolean },
+): UpgradeEnvironmentRequest {
   if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   const e = environmentOf(c, env);
   return {
@@ -297,6 +312,7 @@ export function upgradeEnvironmentRequest(c: DeliveryConfig, env: string, flags:
     hosts: selectHosts(e, flags.host),
     maxParallel: flags.maxParallel ?? 10,
     ...(e.node ? { node: e.node } : {}),
+    upgradeFallback: upgradeFallbackOf(c, flags),
   };
 }
 

@@ -22,6 +22,10 @@ export interface HostDeployRequest extends HostHooks {
   startDeploy: boolean;
   /** Per-node config of the environment: linked vm.args/sys.config, cookie file, cluster. */
   node?: NodeSettings;
+  /** Restart a running node even when it runs this version already (after a hot upgrade that failed its checks). */
+  forceRestart?: boolean;
+  /** Why this host is restarted onto an upgrade's release instead of hot-upgraded; kept in its progress. */
+  fallback?: string;
 }
 
 /**
@@ -31,7 +35,7 @@ export interface HostDeployRequest extends HostHooks {
 export async function hostDeploy(input: HostDeployRequest): Promise<HostProgress> {
   const req = validInput(hostDeployRequestSchema, input, 'hostDeploy');
   const parent = workflowInfo().parent;
-  const progress: HostProgress = { host: req.host.name, step: 'upload' };
+  const progress: HostProgress = { host: req.host.name, step: 'upload', ...(req.fallback ? { fallback: req.fallback } : {}) };
   const report = async (step: HostProgress['step']) => {
     progress.step = step;
     if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
@@ -52,7 +56,7 @@ export async function hostDeploy(input: HostDeployRequest): Promise<HostProgress
   if (req.startDeploy) {
     await report('start');
     await hook('pre_start_deployed_release');
-    await ssh.startNode({ ...onHost, restart: true, version: req.release.version });
+    await ssh.startNode({ ...onHost, restart: true, ...(req.forceRestart ? {} : { version: req.release.version }) });
     await hook('post_start_deployed_release');
     await report('verify');
     progress.version = (await verify.verifyNode({ ...onHost, version: req.release.version })).version;

@@ -1,11 +1,14 @@
-import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, getExternalWorkflowHandle, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, NodeState } from '../activities';
+import type { NodeSettings } from '../core/domain/host';
 import { hostHookVariables } from '../core/domain/hooks';
 import { nodeLabel } from '../core/domain/host';
 import { hostUpgradeRequestSchema, type HostProgress } from '../core/domain/requests';
+import { supervisionProblems } from '../core/domain/supervision';
+import type { UpgradeFallback } from '../core/domain/upgrade-plan';
 import { failureMessage, validInput } from './failures';
 import { runHookIfDefined } from './hooks';
-import type { HostHooks } from './host-deploy';
+import { hostDeploy, type HostHooks } from './host-deploy';
 import { hostProgressSignal } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
@@ -16,13 +19,23 @@ const verify = proxyActivities<Activities>(VERIFY);
 const script = proxyActivities<Activities>({ ...SSH_STEP, startToCloseTimeout: '6m', retry: { maximumAttempts: 1 } });
 
 /** One host, one upgrade tarball (`release.type` is 'upgrade', `release.fromVersion` what the node must run). */
-export type HostUpgradeRequest = HostHooks;
+export interface HostUpgradeRequest extends HostHooks {
+  /**
+   * After a hot upgrade that fails its checks: `restart` restarts the node onto the new release (the tarball is a
+   * complete release); `refuse`, or nothing, downgrades it to the from-version and fails the host.
+   */
+  upgradeFallback?: UpgradeFallback;
+  /** Per-node config for that restart. */
+  node?: NodeSettings;
+}
 
 /**
  * One host, one hot upgrade: read the running version and OS pid from the node; skip it when it already runs the
  * target; refuse it, untouched, when it runs anything but the upgrade's from-version; upload the tarball to
- * `releases/<v2>/`, run `bin/<app> upgrade <v2>`, then check the node itself: it must run v2 with the same OS pid.
- * Otherwise it is downgraded to v1 and the child fails with what happened.
+ * `releases/<v2>/`, read the node's applications and supervision trees, run `bin/<app> upgrade <v2>`, then check the
+ * node itself: it must run v2 with the same OS pid, every application of v2 must run and no supervised child may
+ * have restarted unless the relup did it on purpose. Otherwise the node is downgraded to v1 and the child fails with
+ * what was seen, or, with `upgradeFallback: 'restart'`, it is restarted onto v2 and the reason kept in `fallback`.
  */
 export async function hostUpgrade(input: HostUpgradeRequest): Promise<HostProgress> {
   const req = validInput(hostUpgradeRequestSchema, input, 'hostUpgrade');
@@ -58,11 +71,15 @@ export async function hostUpgrade(input: HostUpgradeRequest): Promise<HostProgre
   await report('upgrade');
   const vars = hostHookVariables({ app: req.app, host: req.host, environment: req.environment, version: to, fromVersion: from });
   await runHookIfDefined(req.hooks, 'pre_upgrade_release', req.host, vars, req.ssh);
+  // Recorded histories of this workflow have no supervision snapshots: they replay without them.
+  const supervised = patched('upgrade-supervision');
+  const treesBefore = supervised ? await verify.nodeSupervision(onHost) : undefined;
   // The script's outcome is only a clue: the node is checked either way, even when the SSH session itself broke.
   const upgraded = await script.upgradeNode({ ...onHost, version: to }).catch((err: unknown) => ({ exitCode: -1, output: failureMessage(err) }));
   await report('verify');
   const after = await verify.awaitNodeIdentity(onHost);
-  const problem = judge(before, after, to);
+  let problem = judge(before, after, to);
+  if (!problem && treesBefore) problem = supervisionProblems(treesBefore, await verify.nodeSupervision(onHost)).join('; ') || undefined;
   if (!problem) {
     await runHookIfDefined(req.hooks, 'post_upgrade_release', req.host, vars, req.ssh);
     progress.version = after.version;
@@ -70,6 +87,22 @@ export async function hostUpgrade(input: HostUpgradeRequest): Promise<HostProgre
     return progress;
   }
 
+  const outcome = `upgrade script ${upgraded.exitCode < 0 ? 'did not finish' : `exited with ${upgraded.exitCode}`}${upgraded.output.trim() ? `: ${lastLine(upgraded.output)}` : ''}`;
+  if (req.upgradeFallback === 'restart') {
+    progress.fallback = `the hot upgrade ${from} -> ${to} failed its checks: ${problem} (${outcome}); UPGRADE_FALLBACK=restart: the node is restarted onto ${to}`;
+    log.warn('hot upgrade failed, restarting onto the new release', { host: req.host.name, problem });
+    await report('start');
+    try {
+      const restarted = await executeChild(hostDeploy, {
+        workflowId: `${workflowInfo().workflowId}/restart`,
+        args: [{ host: req.host, app: req.app, release: req.release, store: req.store, ssh: req.ssh, hooks: req.hooks, environment: req.environment, node: req.node, startDeploy: true, forceRestart: true, fallback: progress.fallback }],
+      });
+      // The node has a new OS pid now: the old one is not reported.
+      return { host: progress.host, step: 'done', version: restarted.version, fallback: progress.fallback, ...(progress.via ? { via: progress.via } : {}), sent: progress.sent };
+    } catch (err) {
+      throw fail('UpgradeFailed', `${progress.fallback}, but the restart failed: ${failureMessage(err)}`);
+    }
+  }
   await report('downgrade');
   let back: NodeState = after;
   if (after.version !== from) {
@@ -77,10 +110,7 @@ export async function hostUpgrade(input: HostUpgradeRequest): Promise<HostProgre
     back = await verify.awaitNodeIdentity(onHost);
   }
   const where = back.version === from ? `the node runs ${from} again` : `the node runs ${back.version ?? 'an unknown version'}, not ${from}: look at it`;
-  throw fail(
-    'UpgradeFailed',
-    `upgrade ${from} -> ${to} failed: ${problem} (upgrade script ${upgraded.exitCode < 0 ? 'did not finish' : `exited with ${upgraded.exitCode}`}${upgraded.output.trim() ? `: ${lastLine(upgraded.output)}` : ''}); ${where}`,
-  );
+  throw fail('UpgradeFailed', `upgrade ${from} -> ${to} failed: ${problem} (${outcome}); ${where}`);
 }
 
 /** Why the node after the upgrade is not hot-upgraded to `to`, or undefined when it is. */

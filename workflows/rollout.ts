@@ -5,6 +5,7 @@ import {
   continueAsNew,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -31,10 +32,12 @@ import {
   type Stage,
 } from '../core/domain/plan';
 import type { StoredRelease } from '../core/domain/release';
+import type { HostProgress } from '../core/domain/requests';
 import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
+import { restartNote, runPreflight } from './preflight';
 import {
   approveSignal,
   approveUpdate,
@@ -244,21 +247,38 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     : uses('upgrade')
       ? await local.lookupRelease({ store: plan.store, app: plan.app, version: plan.version, type: 'upgrade', ssh: plan.ssh })
       : undefined;
+  // Upgrade stages: hot, restart or refuse, decided once before any gate or host (a later run keeps the decision in
+  // its progress). Recorded histories predate the preflight: they replay without it, as hot upgrades.
+  if (!carry && upgrade && patched('upgrade-preflight') && runPreflight(progress, upgrade, plan.upgradeFallback).decision === 'refuse') {
+    progress.phase = 'aborted';
+    upsertMemo({ outcome: 'refused' });
+    throw ApplicationFailure.create({ type: 'UpgradeRefused', nonRetryable: true, message: progress.preflight!.reason ?? 'refused', details: [progress] });
+  }
+  const restart = progress.preflight?.decision === 'restart';
   const onHost = (host: HostTarget): OnHost => ({ host, app: plan.app, ssh: plan.ssh });
 
-  /** The action on one host: a hostDeploy child, or a hostUpgrade child for a hot upgrade. */
-  const hostAction = async (stage: Stage, host: HostTarget, attempt: number): Promise<void> => {
+  /**
+   * The action on one host: a hostDeploy child, or a hostUpgrade child for a hot upgrade (a hostDeploy child that
+   * restarts the node onto the upgrade's release when the preflight decided so).
+   */
+  const hostAction = async (stage: Stage, host: HostTarget, attempt: number): Promise<HostProgress> => {
+    const node = stage.node ? { node: stage.node } : {};
     switch (stage.action) {
       case 'deploy':
-        await executeChild(hostDeploy, {
+        return executeChild(hostDeploy, {
           workflowId: workflowIds.rolloutHost(id, host.name, `deploy-${plan.version}-${attempt}`),
-          args: [{ host, app: plan.app, release: release!, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh, ...(stage.node ? { node: stage.node } : {}), hooks: plan.hooks, environment: stage.environment }],
+          args: [{ host, app: plan.app, release: release!, store: plan.store, startDeploy: stage.startDeploy, ssh: plan.ssh, ...node, hooks: plan.hooks, environment: stage.environment }],
         });
-        break;
       case 'upgrade':
-        await executeChild(hostUpgrade, {
+        if (restart) {
+          return executeChild(hostDeploy, {
+            workflowId: workflowIds.rolloutHost(id, host.name, `restart-${plan.version}-${attempt}`),
+            args: [{ host, app: plan.app, release: upgrade!, store: plan.store, startDeploy: true, ssh: plan.ssh, ...node, hooks: plan.hooks, environment: stage.environment, fallback: restartNote(plan.version) }],
+          });
+        }
+        return executeChild(hostUpgrade, {
           workflowId: workflowIds.rolloutHost(id, host.name, `upgrade-${plan.version}-${attempt}`),
-          args: [{ host, app: plan.app, release: upgrade!, store: plan.store, ssh: plan.ssh, hooks: plan.hooks, environment: stage.environment }],
+          args: [{ host, app: plan.app, release: upgrade!, store: plan.store, ssh: plan.ssh, hooks: plan.hooks, environment: stage.environment, ...(progress.preflight ? { upgradeFallback: plan.upgradeFallback, ...node } : {}) }],
         });
     }
   };
@@ -283,13 +303,14 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     const stage = plan.stages[si]!;
     const h = progress.stages[si]!.hosts[host.name]!;
     const started = clock();
-    Object.assign(h, { attempts: h.attempts + 1, startedAt: now(), step: 'upload', outcome: undefined, error: undefined });
+    Object.assign(h, { attempts: h.attempts + 1, startedAt: now(), step: 'upload', outcome: undefined, error: undefined, fallback: undefined });
     try {
       if (h.previousVersion === undefined) {
         const before = await ssh.nodeState(onHost(host));
         h.previousVersion = before.running ? (before.version ?? null) : null;
       }
-      await hostAction(stage, host, h.attempts);
+      const done = await hostAction(stage, host, h.attempts);
+      if (done.fallback) h.fallback = done.fallback;
       if (stage.startDeploy || stage.action === 'upgrade') {
         h.step = 'health';
         await healthCheck(stage, host);
@@ -314,7 +335,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     const failed = byPolicy && h.outcome === 'failed';
     h.step = 'rollback';
     try {
-      if (previous && plan.stages[si]!.action === 'upgrade') {
+      // A host restarted onto the upgrade's release cannot be downgraded hot: it is redeployed like a deploy stage's.
+      if (previous && plan.stages[si]!.action === 'upgrade' && h.fallback === undefined) {
         const current = await ssh.nodeState(onHost(host));
         // A failed hot upgrade downgrades the node itself; only a node on another version is downgraded here.
         if (current.version !== previous) {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, NodeState } from '../activities';
 import { workflowIds } from '../core/domain/constants';
 import { upgradeEnvironmentRequestSchema, type DeployStatus, type HostTarget, type UpgradeEnvironmentRequest } from '../core/domain/requests';
@@ -9,6 +9,7 @@ import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
 import { hostProgressSignal, statusQuery } from './messages';
+import { restartNote, runPreflight } from './preflight';
 import { LOCAL, SSH_STEP } from './policies';
 
 const local = proxyActivities<Activities>(LOCAL);
@@ -19,7 +20,9 @@ const ssh = proxyActivities<Activities>(SSH_STEP);
  * fails naming them, before any change); builds the upgrade from that version to `ref` (from the store's release of
  * that version, else from the git tag of that name); hot-upgrades the running nodes and deploys and starts the full
  * release on the stopped ones. A host that fails does not stop the others; the workflow fails at the end naming them.
- * With `migrations`, runs them once, before the hosts are touched or after every host is done.
+ * With `migrations`, runs them once, before the hosts are touched or after every host is done. Between the build and
+ * the first host, the upgrade's plan decides (see `preflight`): when a hot upgrade is unsafe, `upgradeFallback:
+ * 'restart'` restarts the running hosts onto the new release one at a time, and `refuse` fails with `UpgradeRefused`.
  */
 export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Promise<DeployStatus> {
   const req = validInput(upgradeEnvironmentRequestSchema, input, 'upgradeEnvironment');
@@ -81,18 +84,30 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
   status.release = upgrade;
   status.version = upgrade.version;
   status.fromVersion = from;
+  // Recorded histories predate the preflight: they replay without it, as hot upgrades.
+  const pre = patched('upgrade-preflight') ? runPreflight(status, upgrade, req.upgradeFallback) : undefined;
+  if (pre?.decision === 'refuse') {
+    status.phase = 'failed';
+    throw ApplicationFailure.create({ type: 'UpgradeRefused', nonRetryable: true, message: pre.reason ?? 'refused', details: [status] });
+  }
+  const restart = pre?.decision === 'restart';
   status.phase = 'deploying';
   for (const h of [...online, ...offline]) status.hosts[h.name] = { host: h.name, step: 'waiting' };
 
   const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };
   if (req.migrations?.when === 'before') status.migration = await migrationStep(req.migrations, 'before', target);
-  await eachLimited([...online, ...offline], req.maxParallel, async (host) => {
+  // A rolling restart: one host at a time, so the others keep serving.
+  await eachLimited([...online, ...offline], restart ? 1 : req.maxParallel, async (host) => {
     const args = { host, app: req.app, release: upgrade, store: req.store, ssh: req.ssh, hooks: req.hooks, environment: req.environment };
     const workflowId = workflowIds.hostDeploy(id, host.name);
+    const hot = online.includes(host) && !restart;
     try {
-      status.hosts[host.name] = online.includes(host)
-        ? await executeChild(hostUpgrade, { workflowId, args: [args] })
-        : await executeChild(hostDeploy, { workflowId, args: [{ ...args, startDeploy: true, ...(req.node ? { node: req.node } : {}) }] });
+      status.hosts[host.name] = hot
+        ? await executeChild(hostUpgrade, { workflowId, args: [{ ...args, ...(pre ? { upgradeFallback: req.upgradeFallback, ...(req.node ? { node: req.node } : {}) } : {}) }] })
+        : await executeChild(hostDeploy, {
+            workflowId,
+            args: [{ ...args, startDeploy: true, ...(req.node ? { node: req.node } : {}), ...(restart && online.includes(host) ? { fallback: restartNote(upgrade.version) } : {}) }],
+          });
     } catch (err) {
       const step = status.hosts[host.name]?.step;
       fail(host, `${step && step !== 'waiting' ? `${step}: ` : ''}${failureMessage(err)}`);

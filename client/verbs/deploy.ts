@@ -32,7 +32,7 @@ export async function deploy(ctx: VerbContext, env: string, opts: GlobalOptions 
 }
 
 /** `ferry deploy upgrade to <env> [--version=V] [--host=H]`: hot-upgrades every node; exit 0 when every host is on the target. */
-export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags & MigrationFlags): Promise<number> {
+export async function deployUpgrade(ctx: VerbContext, env: string, opts: GlobalOptions & DeployFlags & MigrationFlags & { hotOnly?: boolean }): Promise<number> {
   if (opts.startDeploy) throw new InputError('--start-deploy is for `deploy release`; an upgrade needs running nodes');
   const config = await loadConfig(opts, ctx);
   const request = deployUpgradeRequest(config, env, opts);
@@ -75,7 +75,11 @@ export async function update(ctx: VerbContext, env: string, opts: GlobalOptions 
  * `ferry upgrade <env> [--branch=B|--tag=T|--revision=R] [--host=H]`: the running nodes must agree on a version; the
  * upgrade from it is built, the running nodes are hot-upgraded and the stopped ones get the full release and start.
  */
-export async function upgradeEnvironment(ctx: VerbContext, env: string, opts: GlobalOptions & RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number }): Promise<number> {
+export async function upgradeEnvironment(
+  ctx: VerbContext,
+  env: string,
+  opts: GlobalOptions & RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number; hotOnly?: boolean },
+): Promise<number> {
   const config = await loadConfig(opts, ctx);
   const request = upgradeEnvironmentRequest(config, env, opts);
   const id = workflowIds.environment(config.app, env);

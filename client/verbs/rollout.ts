@@ -6,7 +6,7 @@ import { workflowIds } from '../../core/domain/constants';
 import { InputError } from '../../core/domain/errors';
 import { rolloutPlanSchema, type Approval, type Decision, type RolloutPlan, type RolloutProgress } from '../../core/domain/plan';
 import { parseRequest, type DeployStatus } from '../../core/domain/requests';
-import { deployReport, hostLine, nextStep, rolloutReport, type Out } from '../progress';
+import { deployReport, hostLine, nextStep, preflightReport, rolloutReport, type Out } from '../progress';
 import { rolloutPlan, type RolloutFlags } from '../requests';
 import { outcome, startOrAttach, withClient as withTemporal } from '../temporal';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
@@ -123,10 +123,15 @@ async function follow(
   const seen = new Map<string, string>();
   let finished = false;
   let lastWait = '';
+  let preflight = false;
   void done.finally(() => (finished = true)).catch(() => undefined);
   while (!finished) {
     const p = await handle.query<RolloutProgress>('progress').catch(() => undefined);
     if (p) {
+      if (p.preflight && !preflight) {
+        preflight = true;
+        if (!opts.json) out.write(`${preflightReport(p.preflight)}\n`);
+      }
       for (const s of p.stages) {
         for (const h of Object.values(s.hosts)) {
           const key = `${s.environment}/${h.host}`;

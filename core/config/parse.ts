@@ -5,6 +5,7 @@ import { defaultMigrationCommands, VERSION_PLACEHOLDER, type MigrationCommands }
 import { appName } from '../domain/release';
 import { FAILURE_POLICIES, type BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
+import { UPGRADE_FALLBACKS, type UpgradeFallback } from '../domain/upgrade-plan';
 import { parseAutoVersion } from '../domain/versioning';
 import type { BuildTool, DeliveryConfig, EnvironmentConfig, RolloutSettings } from './schema';
 
@@ -73,6 +74,10 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
   const autoVersionText = r.get('AUTO_VERSION');
   const autoVersion = autoVersionText === undefined ? undefined : r.check(() => parseAutoVersion(autoVersionText, r.at('AUTO_VERSION')));
   const migrations = readMigrations(r, app, buildTool);
+  const upgradeFallback = r.get('UPGRADE_FALLBACK');
+  if (upgradeFallback !== undefined && !(UPGRADE_FALLBACKS as readonly string[]).includes(upgradeFallback)) {
+    r.errors.push(`${r.at('UPGRADE_FALLBACK')}: "${upgradeFallback}" is not supported: set UPGRADE_FALLBACK="restart" (a rolling restart when a hot upgrade is unsafe) or UPGRADE_FALLBACK="refuse"`);
+  }
 
   if (r.errors.length > 0 || !app || !buildTool || !buildHost || !buildAt || releaseStore === undefined) {
     return { ok: false, errors: r.errors };
@@ -96,6 +101,7 @@ export function parseDeliveryConfig(vars: Record<string, string>, ctx: ParseCont
       ...(autoVersion ? { autoVersion } : {}),
       // Only when there is something to say: a rebar3 config without migration variables has none.
       ...(migrations.up || migrations.down || migrations.status || migrations.when === 'before' ? { migrations } : {}),
+      ...(upgradeFallback !== undefined ? { upgradeFallback: upgradeFallback as UpgradeFallback } : {}),
     },
   };
 }

@@ -6,6 +6,7 @@ import type { MigrationCommands } from '../domain/migrations';
 import { FAILURE_POLICIES, type BatchSize, type FailurePolicy } from '../domain/plan';
 import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
+import { UPGRADE_FALLBACKS, type UpgradeFallback } from '../domain/upgrade-plan';
 import { AUTO_VERSION_PARTS, type AutoVersionPart } from '../domain/versioning';
 
 /** The build tools Ferry drives on the build host. */
@@ -71,6 +72,8 @@ export interface DeliveryConfig {
   hooks?: Hooks;
   /** MIGRATE_COMMAND, MIGRATE_DOWN_COMMAND, MIGRATIONS_STATUS_COMMAND, MIGRATE_WHEN; mix apps have default commands. */
   migrations?: MigrationCommands;
+  /** UPGRADE_FALLBACK: what an upgrade does when a hot upgrade is unsafe; unset means restart. */
+  upgradeFallback?: UpgradeFallback;
 }
 
 /** Turns a domain validator (which throws InputError) into a zod predicate, so both judge values alike. */
@@ -237,4 +240,8 @@ export const deliveryConfigSchema = z.strictObject({
     })
     .optional()
     .describe('Defaults for mix: <App>.Release.migrate({version}), <App>.Release.rollback({version}), <App>.Release.status()'),
+  upgradeFallback: z
+    .enum(UPGRADE_FALLBACKS)
+    .optional()
+    .describe('UPGRADE_FALLBACK: when an upgrade\'s plan says a hot upgrade is unsafe, or a hot upgrade fails its checks: restart (default: a rolling restart onto the new release) or refuse (touch no node; downgrade after a failed hot upgrade); --hot-only means refuse'),
 }) satisfies z.ZodType<DeliveryConfig>;

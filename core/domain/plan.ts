@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
-import { appSchema, environmentSchema, hostsSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, versionSchema } from './requests';
+import { appSchema, environmentSchema, hostsSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, upgradeFallbackSchema, versionSchema } from './requests';
 import { LIMITS } from './limits';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
+import type { Preflight } from './preflight';
 import { storeDescriptorSchema } from './store';
 
 /**
@@ -99,6 +100,7 @@ export const rolloutPlanSchema = z.strictObject({
   approvers: z.array(personSchema).max(LIMITS.approvers, `at most ${LIMITS.approvers} approvers`).optional().describe('Only these may approve or reject; default: anyone'),
   forbidSelfApproval: z.boolean().default(false).describe('Refuse an approval by `startedBy`'),
   approvalTimeoutSeconds: z.number().positive().max(LIMITS.waitSeconds, 'must be at most 30 days').optional().describe('An approval not given in time rejects the rollout'),
+  upgradeFallback: upgradeFallbackSchema.describe('Upgrade stages whose plan says a hot upgrade is unsafe: restart (a rolling restart onto the new release, batch by batch) or refuse (the rollout touches no host)'),
   continueAsNewAfterEvents: z
     .number()
     .int()
@@ -157,6 +159,8 @@ export interface RolloutHost {
   previousVersion?: string | null;
   version?: string;
   attempts: number;
+  /** Why the host was restarted onto the upgrade's release instead of hot-upgraded; its rollback is then a redeploy. */
+  fallback?: string;
   startedAt?: string;
   durationMs?: number;
   error?: string;
@@ -213,6 +217,8 @@ export interface RolloutProgress {
   passed: string[];
   /** How many times the workflow continued as new. */
   runs: number;
+  /** Upgrade stages: hot, restart or refuse, decided from the upgrade's plan before any host is touched. */
+  preflight?: Preflight;
 }
 
 /** `approve` / `reject` input, as `temporal workflow update execute --input '{"by":"alice","comment":"ok"}'` sends it. */

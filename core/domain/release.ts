@@ -1,5 +1,6 @@
 import { InputError, shown } from './errors';
 import { LIMITS } from './limits';
+import type { UpgradePlan } from './upgrade-plan';
 
 /**
  * A release version: what relx, mix and release_handler accept that is also safe as one path segment and one shell
@@ -160,6 +161,8 @@ export interface StoredRelease extends ReleaseRef {
   fromVersion?: string;
   /** Upgrades only: the appup used for the application. */
   appup?: AppupUsed;
+  /** Upgrades only: the preflight computed when the upgrade was built; absent in older manifests and uploads. */
+  plan?: UpgradePlan;
 }
 
 /** edeliver's file name for a release or upgrade tarball in the store. */

@@ -5,7 +5,9 @@ import { LIMITS } from './limits';
 import { APP_NAME, gitRef, version, type StoredRelease } from './release';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
+import type { Preflight } from './preflight';
 import { storeDescriptorSchema } from './store';
+import { UPGRADE_FALLBACKS } from './upgrade-plan';
 import { versioningSchema } from './versioning';
 
 /**
@@ -116,6 +118,12 @@ export const migrationStepSchema = z.strictObject({
 });
 export type MigrationStep = z.input<typeof migrationStepSchema>;
 
+/** UPGRADE_FALLBACK, or `refuse` for --hot-only: what an upgrade does when its plan says a hot upgrade is unsafe. */
+export const upgradeFallbackSchema = z
+  .enum(UPGRADE_FALLBACKS)
+  .default('restart')
+  .describe('restart: a rolling restart onto the new release (also after a hot upgrade that fails its checks); refuse: touch no node (and downgrade after a failed hot upgrade)');
+
 export const buildRequestSchema = z.strictObject({
   app: appSchema,
   projectDir: pathSchema,
@@ -196,6 +204,9 @@ export const deployUpgradeRequestSchema = z.strictObject({
   migrations: migrationStepSchema.optional(),
   ssh: sshSettingsSchema,
   hooks: hooksSchema,
+  /** Per-node config, for hosts restarted onto the new release instead of hot-upgraded. */
+  node: deployRequestSchema.shape.node,
+  upgradeFallback: upgradeFallbackSchema,
 });
 
 /** `ferry upgrade <env>`: build the upgrade from what the running nodes agree on to `ref`, then upgrade them. */
@@ -206,6 +217,7 @@ export const upgradeEnvironmentRequestSchema = buildRequestSchema.extend({
   /** Per-node config for the stopped nodes, which get the full release. */
   node: deployRequestSchema.shape.node,
   migrations: migrationStepSchema.optional(),
+  upgradeFallback: upgradeFallbackSchema,
 });
 
 /**
@@ -240,11 +252,19 @@ const sameApp = { message: 'is a release of another app', path: ['release', 'app
 
 /** `hostDeploy`: a child of deployRelease, updateRelease, upgradeEnvironment and rollout, and a public entry point too. */
 export const hostDeployRequestSchema = z
-  .strictObject({ ...releaseOnHost, startDeploy: z.boolean(), node: nodeSettingsSchema })
+  .strictObject({
+    ...releaseOnHost,
+    startDeploy: z.boolean(),
+    node: nodeSettingsSchema,
+    forceRestart: z.boolean().optional(),
+    fallback: z.string().max(4000, 'must be at most 4000 characters').optional(),
+  })
   .refine((r) => r.release.app === r.app, sameApp);
 
 /** `hostUpgrade`: a child of deployUpgrade, upgradeEnvironment and rollout, and a public entry point too. */
-export const hostUpgradeRequestSchema = z.strictObject(releaseOnHost).refine((r) => r.release.app === r.app, sameApp);
+export const hostUpgradeRequestSchema = z
+  .strictObject({ ...releaseOnHost, upgradeFallback: z.enum(UPGRADE_FALLBACKS).optional(), node: nodeSettingsSchema })
+  .refine((r) => r.release.app === r.app, sameApp);
 
 export type BuildRequest = z.input<typeof buildRequestSchema>;
 export type UpgradeEnvironmentRequest = z.input<typeof upgradeEnvironmentRequestSchema>;
@@ -300,6 +320,8 @@ export interface HostProgress {
   version?: string;
   /** Upgrades: the node's OS pid before and after (equal when the upgrade was hot). */
   pid?: number;
+  /** Upgrades: why this host was restarted onto the new release instead of hot-upgraded (UPGRADE_FALLBACK=restart). */
+  fallback?: string;
   error?: string;
 }
 
@@ -311,6 +333,8 @@ export interface DeployStatus {
   version: string;
   /** Upgrades: the version every node must run before it is upgraded. */
   fromVersion?: string;
+  /** Upgrades: hot, restart or refuse, decided from the upgrade's plan before any node is touched. */
+  preflight?: Preflight;
   release?: StoredRelease;
   hosts: Record<string, HostProgress>;
   failed: number;

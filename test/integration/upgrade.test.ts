@@ -99,7 +99,7 @@ test('an upgrade whose code_change crashes leaves every node on the previous ver
   const { release } = await run<BuildResult>('buildUpgrade', 'it-up-build-broken', [upgradeRequest('broken', { from: '0.3.0' })]);
   assert.deepEqual([release.version, release.fromVersion], ['0.3.1', '0.3.0']);
   const hosts = prod.map((h) => `127.0.0.1:${env.port(h)}`);
-  const err = await run('deployUpgrade', 'it-up-deploy-broken', [deployUpgradeRequest(t.config, 'production', { version: '0.3.1', host: hosts })]).catch((e: unknown) => e);
+  const err = await run('deployUpgrade', 'it-up-deploy-broken', [deployUpgradeRequest(t.config, 'production', { version: '0.3.1', host: hosts, hotOnly: true })]).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.message, `3 of 3 hosts failed: ${hosts.join(', ')}`);

@@ -2,6 +2,8 @@ import type { Activities } from '../../activities';
 import { HealthCheckFailedError, HostKeyError } from '../../core/domain/errors';
 import type { HostTarget } from '../../core/domain/host';
 import type { RolloutPlan, StagePlan } from '../../core/domain/plan';
+import type { NodeSupervision } from '../../core/domain/supervision';
+import type { UpgradePlan } from '../../core/domain/upgrade-plan';
 
 /** A fake fleet for rollout workflow tests (dev server and time-skipping server alike). */
 export const host = (n: number): HostTarget => ({ name: `web${n}`, address: `web${n}`, port: 22, user: 'deploy', deployTo: '/opt/apps', nodeName: `hello@web${n}` });
@@ -19,8 +21,16 @@ const notUsed = async (): Promise<never> => {
   throw new Error('not used by rollouts');
 };
 
-/** A fake fleet: what each node runs, every call in order, and hosts whose upload fails like a bad host key. */
-export function fleet(initial: Record<string, string> = {}) {
+/** What every fake node reports about its applications and supervision trees: nothing ever restarts. */
+const steady = (release: string): NodeSupervision => ({
+  release, expected: ['hello'], running: ['hello'], children: { hello: { app: 'hello', pid: '<0.90.0>' } }, intended: { apps: [], children: [] },
+});
+
+/**
+ * A fake fleet: what each node runs, every call in order, and hosts whose upload fails like a bad host key. Upgrade
+ * stages find an upgrade to the plan's version from 0.1.0, with `upgradePlan` in its manifest when given.
+ */
+export function fleet(initial: Record<string, string> = {}, upgradePlan?: UpgradePlan) {
   const running = new Map(Object.entries(initial));
   const calls: string[] = [];
   const failOn = new Set<string>();
@@ -29,7 +39,10 @@ export function fleet(initial: Record<string, string> = {}) {
   const probes: string[] = [];
   const release = (version: string) => ({ app: 'hello', version, type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: `/s/hello_${version}.release.tar.gz`, builtAt: '2026-01-01T00:00:00Z' });
   const activities: Activities = {
-    lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version)),
+    lookupRelease: async (r) => (
+      calls.push(`lookup ${r.version}${r.type === 'upgrade' ? ' upgrade' : ''}`),
+      r.type === 'upgrade' ? { ...release(r.version), type: 'upgrade' as const, fromVersion: '0.1.0', ...(upgradePlan ? { plan: upgradePlan } : {}) } : release(r.version)
+    ),
     runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.runKey ?? ''}`), { output: 'up 1', recorded: false }),
     migrationStatus: async () => ({ output: '', recorded: false }),
     uploadRelease: async (t) => {
@@ -40,7 +53,7 @@ export function fleet(initial: Record<string, string> = {}) {
     unpackRelease: async () => undefined,
     configureNode: async () => undefined,
     clusterView: notUsed,
-    startNode: async (t) => (running.set(t.host.name, t.version ?? ''), { action: 'restarted' as const }),
+    startNode: async (t) => (calls.push(`start ${t.host.name}`), running.set(t.host.name, t.version ?? ''), { action: 'restarted' as const }),
     stopNode: async (t) => (calls.push(`stop ${t.host.name}`), running.delete(t.host.name), { host: t.host.name, running: false }),
     nodeState: async (t) => ({ host: t.host.name, running: running.has(t.host.name), version: running.get(t.host.name) }),
     verifyRunning: async (t) => ({ host: t.host.name, running: true, version: running.get(t.host.name) }),
@@ -57,10 +70,11 @@ export function fleet(initial: Record<string, string> = {}) {
     newestUpgrade: notUsed,
     readVersionAt: notUsed,
     makeRelup: notUsed,
-    nodeIdentity: notUsed,
-    awaitNodeIdentity: notUsed,
-    upgradeNode: notUsed,
-    downgradeNode: notUsed,
+    nodeIdentity: async (t) => ({ host: t.host.name, running: running.has(t.host.name), version: running.get(t.host.name), pid: 100 }),
+    awaitNodeIdentity: async (t) => ({ host: t.host.name, running: true, version: running.get(t.host.name), pid: 100 }),
+    nodeSupervision: async (t) => steady(running.get(t.host.name) ?? ''),
+    upgradeNode: async (t) => (calls.push(`upgrade ${t.host.name}`), running.set(t.host.name, t.version), { exitCode: 0, output: '' }),
+    downgradeNode: async (t) => (calls.push(`downgrade ${t.host.name}`), running.set(t.host.name, t.version), { exitCode: 0, output: '' }),
     healthCommand: async (t) => {
       probes.push(`command ${t.host.name}`);
       if (unhealthy.has(t.host.name)) throw new HealthCheckFailedError(`${t.host.name}: health command \`${t.command.join(' ')}\` exited with 1`);

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { Approval, RolloutPlan, RolloutProgress } from '../../core/domain/plan';
+import type { UpgradePlan } from '../../core/domain/upgrade-plan';
 import type { rollout } from '../../workflows/rollout';
 import { fleet, host, hosts, plan } from '../support/rollout-fleet';
 import { workflowEnv, workflowBundle } from '../support/workflow-env';
@@ -291,4 +292,41 @@ test('stage migrations run once each, on the stage hosts: before its first batch
   assert.match(keys[1]!, /^ro-migrate_production-after@[0-9a-f-]+$/);
   assert.equal(result.stages[1]!.migration?.output, 'up 1');
   assert.equal(result.stages[1]!.migration?.host, 'web1');
+});
+
+/** A plan from 0.1.0 to 0.2.0 with one risk (the real one is computed on the build host). */
+const upgradePlan = (severity: 'restart' | 'warning'): UpgradePlan => ({
+  from: '0.1.0', to: '0.2.0', erts: { from: '13.1.5', to: '13.1.5' },
+  apps: [{ app: 'hello', from: '0.1.0', to: '0.2.0', change: 'upgraded', appup: 'generated' }],
+  risks: [{ kind: 'nif', severity, app: 'hello', message: 'hello_nif: the NIF library changed' }],
+});
+const onOld = { web1: '0.1.0', web2: '0.1.0', web3: '0.1.0' };
+
+test('an upgrade stage whose plan is safe hot-upgrades each host; the preflight is in the progress', async () => {
+  const f = fleet(onOld, upgradePlan('warning'));
+  const result = await withWorker('ro-up-hot', f.activities, async () => (await start('ro-up-hot', plan({ action: 'upgrade', canary: 1 }))).result());
+  assert.equal(result.preflight?.decision, 'hot');
+  assert.deepEqual(f.calls.filter((c) => c.startsWith('upgrade')).sort(), ['upgrade web1', 'upgrade web2', 'upgrade web3']);
+  assert.ok(Object.values(result.stages[0]!.hosts).every((h) => h.outcome === 'ok' && h.fallback === undefined));
+});
+
+test('an upgrade stage whose plan needs a restart restarts the hosts onto the new release batch by batch (UPGRADE_FALLBACK=restart)', async () => {
+  const f = fleet(onOld, upgradePlan('restart'));
+  const result = await withWorker('ro-up-restart', f.activities, async () => (await start('ro-up-restart', plan({ action: 'upgrade', canary: 1, batch: 1 }))).result());
+  assert.equal(result.preflight?.decision, 'restart');
+  assert.match(result.preflight?.reason ?? '', /^a hot upgrade 0\.1\.0 -> 0\.2\.0 is unsafe: nif \(hello\): hello_nif: the NIF library changed; UPGRADE_FALLBACK=restart/);
+  assert.deepEqual(f.calls.filter((c) => /^(upload|start|upgrade)/.test(c)), ['upload web1 0.2.0', 'start web1', 'upload web2 0.2.0', 'start web2', 'upload web3 0.2.0', 'start web3']);
+  for (const h of Object.values(result.stages[0]!.hosts)) assert.deepEqual([h.outcome, h.version, h.fallback], ['ok', '0.2.0', 'restarted onto 0.2.0 instead of a hot upgrade (see the preflight)']);
+});
+
+test('an upgrade rollout with --hot-only whose plan needs a restart ends before any gate or host, naming the risk', async () => {
+  const f = fleet(onOld, upgradePlan('restart'));
+  await withWorker('ro-up-refuse', f.activities, async () => {
+    const handle = await start('ro-up-refuse', plan({ action: 'upgrade', approveBefore: true }, { upgradeFallback: 'refuse' }));
+    const { type, message, progress } = await failure(handle);
+    assert.equal(type, 'UpgradeRefused');
+    assert.match(message, /hello_nif: the NIF library changed; refused \(UPGRADE_FALLBACK=refuse or --hot-only\): no node was touched$/);
+    assert.deepEqual([progress.phase, progress.preflight?.decision, progress.approvals.length], ['aborted', 'refuse', 0]);
+  });
+  assert.deepEqual(f.uploads(), []);
 });

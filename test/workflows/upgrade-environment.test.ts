@@ -9,6 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, NodeState } from '../../activities';
 import type { HostTarget } from '../../core/domain/host';
 import type { StoredRelease } from '../../core/domain/release';
+import type { UpgradePlan } from '../../core/domain/upgrade-plan';
 import type { DeployStatus, UpgradeEnvironmentRequest } from '../../core/domain/requests';
 import { workflowEnv, workflowBundle } from '../support/workflow-env';
 
@@ -35,7 +36,7 @@ const release = (v: string, type: 'release' | 'upgrade', fromVersion?: string): 
 });
 
 /** Nodes by host name: `undefined` version means stopped. Records every step that changes something. */
-function fakeActivities(calls: string[], nodes: Record<string, string | undefined>): Activities {
+function fakeActivities(calls: string[], nodes: Record<string, string | undefined>, plan?: UpgradePlan): Activities {
   const pid = (h: string) => 100 + Number(h.slice(3, 4));
   const state = (h: string): NodeState => (nodes[h] ? { host: h, running: true, version: nodes[h], pid: pid(h) } : { host: h, running: false });
   const notUsed = async (): Promise<never> => {
@@ -45,6 +46,7 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     nodeState: async (t) => state(t.host.name),
     nodeIdentity: async (t) => state(t.host.name),
     awaitNodeIdentity: async (t) => state(t.host.name),
+    nodeSupervision: async (t) => ({ release: nodes[t.host.name] ?? '', expected: ['hello'], running: ['hello'], children: {}, intended: { apps: [], children: [] } }),
     findRelease: async (r) => (r.version === '0.2.0' ? release('0.2.0', 'release') : null),
     lookupRelease: async (r) => (calls.push(`lookup ${r.version}`), release(r.version, 'release')),
     newestUpgrade: notUsed,
@@ -57,7 +59,7 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     pushSource: async () => undefined,
     compileRelease: async () => (calls.push('build 0.3.0'), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', output: { tail: '', length: 0 } }),
     makeRelup: async (t) => (calls.push(`relup from ${t.from.version}`), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', appup: { app: 'hello', source: 'generated' as const, text: '' }, output: { tail: '', length: 0 } }),
-    fetchRelease: async (t) => release(t.version, 'upgrade', t.upgrade?.fromVersion),
+    fetchRelease: async (t) => ({ ...release(t.version, 'upgrade', t.upgrade?.fromVersion), ...(plan ? { plan } : {}) }),
     prepareBuild: async () => { throw new Error('not used: no hooks or versioning here'); },
     versionFacts: async () => { throw new Error('not used: no hooks or versioning here'); },
     runHook: async () => { throw new Error('not used: no hooks here'); },
@@ -113,4 +115,42 @@ test('running nodes that disagree on the version fail the upgrade before anythin
   assert.equal(err.cause.type, 'NodesDisagree');
   assert.equal(err.cause.message, 'the running nodes of production do not agree on a version: 0.2.0 on web1:22, web3:22; 0.1.0 on web2:22; nothing was changed');
   assert.deepEqual(calls, []);
+});
+
+/** A plan whose supervisor risk makes the hot upgrade unsafe (the real one is computed on the build host). */
+const unsafe: UpgradePlan = {
+  from: '0.2.0', to: '0.3.0', erts: { from: '13.1.5', to: '13.1.5' },
+  apps: [{ app: 'hello', from: '0.2.0', to: '0.3.0', change: 'upgraded', appup: 'application' }],
+  risks: [{ kind: 'supervisor', severity: 'restart', app: 'hello', message: 'hello_sup: child hello_worker moved from hello_sup to hello_pool_sup' }],
+};
+
+test('ferry upgrade: when the built upgrade is unsafe, UPGRADE_FALLBACK=restart restarts every node onto it, one at a time', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, string | undefined> = { 'web1:22': '0.2.0', 'web2:22': '0.2.0', 'web3:22': undefined };
+  const status = (await withWorker('wfe-restart', fakeActivities(calls, nodes, unsafe), () =>
+    wf.client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-restart', workflowId: 'wfe-restart', args: [{ ...input([host(1), host(2), host(3)]), maxParallel: 5 }] }),
+  )) as DeployStatus;
+  assert.equal(status.preflight?.decision, 'restart');
+  assert.match(status.preflight?.reason ?? '', /hello_worker moved from hello_sup to hello_pool_sup; UPGRADE_FALLBACK=restart: a rolling restart onto 0\.3\.0 instead$/);
+  assert.deepEqual(calls.filter((c) => /^(upload|unpack|start|upgrade)/.test(c)), [
+    'upload web1:22 upgrade', 'unpack web1:22', 'start web1:22',
+    'upload web2:22 upgrade', 'unpack web2:22', 'start web2:22',
+    'upload web3:22 upgrade', 'unpack web3:22', 'start web3:22',
+  ]);
+  assert.deepEqual(Object.values(status.hosts).map((h) => [h.step, h.version, h.fallback !== undefined]), [
+    ['done', '0.3.0', true], ['done', '0.3.0', true], ['done', '0.3.0', false],
+  ]);
+});
+
+test('ferry upgrade --hot-only: an unsafe upgrade is built, then refused before any node is touched', async () => {
+  const calls: string[] = [];
+  const nodes: Record<string, string | undefined> = { 'web1:22': '0.2.0', 'web2:22': '0.2.0' };
+  const err = await withWorker('wfe-refuse', fakeActivities(calls, nodes, unsafe), () =>
+    wf.client.workflow.execute('upgradeEnvironment', { taskQueue: 'wfe-refuse', workflowId: 'wfe-refuse', args: [{ ...input([host(1), host(2)]), upgradeFallback: 'refuse' }] }),
+  ).catch((e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.ok(err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, 'UpgradeRefused');
+  assert.match(err.cause.message, /is unsafe: supervisor \(hello\): hello_sup: child hello_worker moved .*; refused \(UPGRADE_FALLBACK=refuse or --hot-only\): no node was touched$/);
+  assert.deepEqual(calls.filter((c) => !c.startsWith('lookup') && !c.startsWith('build') && !c.startsWith('relup')), []);
 });
