@@ -94,13 +94,16 @@ ebin(Lib) -> filename:join(Lib, "ebin").
 upgraded(App, OldVsn, NewVsn, OldLib, NewLib) ->
     D = diff(ebin(OldLib), ebin(NewLib)),
     File = filename:join(ebin(NewLib), atom_to_list(App) ++ ".appup"),
+    Gen = generate(OldVsn, NewVsn, D),
+    GenText = iolist_to_binary(appup_text(atom_to_list(App), OldVsn, NewVsn, Gen)),
     {Source, Appup, Text, AppupRisks} =
         case own_appup(File, OldVsn, NewVsn) of
+            %% Ferry's own from an earlier run on this release directory (a retried step) is still generated.
+            {ok, _, GenText} ->
+                {generated, Gen, GenText, []};
             {ok, Own, OwnText} ->
                 {application, Own, OwnText, unmentioned(App, Own, D)};
             Why ->
-                Gen = generate(OldVsn, NewVsn, D),
-                GenText = appup_text(atom_to_list(App), OldVsn, NewVsn, Gen),
                 ok = file:write_file(File, GenText),
                 {generated, Gen, GenText, [risk(appup, warning, App, undefined, "~s: its own appup ~s; Ferry generated one", [App, Why])
                                            || Why =/= none]}
@@ -164,7 +167,8 @@ atoms(_) -> [].
 make_relup(Name, OldVsn, OldDir, NewVsn, NewDir) ->
     Out = filename:join([NewDir, "releases", NewVsn]),
     Old = filename:join([OldDir, "releases", OldVsn, Name]),
-    Path = [filename:join([Dir, "lib", "*", "ebin"]) || Dir <- [NewDir, OldDir]],
+    %% Last, this Erlang's own applications: a release built without ERTS (include_erts false) holds none of OTP's.
+    Path = [filename:join([Dir, "lib", "*", "ebin"]) || Dir <- [NewDir, OldDir]] ++ [filename:join([code:lib_dir(), "*", "ebin"])],
     case systools:make_relup(filename:join(Out, Name), [Old], [Old], [{path, Path}, {outdir, Out}, silent]) of
         {ok, Relup, Mod, Warnings} ->
             [io:format(standard_error, "upgrade.escript: warning: ~s", [Mod:format_warning(W)]) || W <- Warnings],
