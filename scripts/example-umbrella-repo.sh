@@ -56,11 +56,14 @@ bump() {
   FROM=$2 TO=$3 perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$DEST/$1"
 }
 
+# The files of each version are copied with a new mtime (cp -R, not -a): a file of the same size and mtime as the one
+# it replaces would look unchanged to git.
+
 # the dependency
 DEST=$DEP
 new_repo "$NUMFMT"
 example_commit 1 1.0.0 "numfmt 1.0.0"
-cp -a "$NUMFMT/upgrades/1.1.0/." "$DEST/"
+cp -R "$NUMFMT/upgrades/1.1.0/." "$DEST/"
 example_commit 2 1.1.0 "numfmt 1.1.0"
 
 # the umbrella release
@@ -70,18 +73,18 @@ bump rebar.config NUMFMT_REPO "$DEP"
 lock 1.0.0
 example_commit 1 1.0.0 "tally 1.0.0"
 
-cp -a "$TALLY/upgrades/2.0.0/." "$DEST/"
+cp -R "$TALLY/upgrades/2.0.0/." "$DEST/"
 bump rebar.config '{tag, "1.0.0"}' '{tag, "1.1.0"}'
 lock 1.1.0
 bump rebar.config '{tally, "1.0.0"}, [tally_core, tally_report, sasl]' '{tally, "2.0.0"}, [tally_core, tally_report, tally_audit, sasl]'
 example_commit 2 2.0.0 "tally 2.0.0"
 
 g rm -rq apps/tally_audit
-cp -a "$TALLY/upgrades/3.0.0/." "$DEST/"
+cp -R "$TALLY/upgrades/3.0.0/." "$DEST/"
 bump rebar.config '{tally, "2.0.0"}, [tally_core, tally_report, tally_audit, sasl]' '{tally, "3.0.0"}, [tally_core, tally_report, sasl]'
 example_commit 3 3.0.0 "tally 3.0.0"
 
-cp -a "$TALLY/upgrades/4.0.0/." "$DEST/"
+cp -R "$TALLY/upgrades/4.0.0/." "$DEST/"
 bump rebar.config '{tally, "3.0.0"}' '{tally, "4.0.0"}'
 example_commit 4 4.0.0 "tally 4.0.0"
 
