@@ -7,13 +7,20 @@ import * as build from '../core/commands/build';
 import { inDir, toShell } from '../core/commands/shell';
 import { ChecksumMismatchError, InputError, RemoteCommandError, VersionNotInStoreError } from '../core/domain/errors';
 import type { SshSettings, SshTarget } from '../core/domain/host';
-import { releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
+import { APP_NAME, generatedAppupName, releaseFileName, version as toVersion, type AppupUsed, type StoredRelease } from '../core/domain/release';
 import type { StoreDescriptor } from '../core/domain/store';
+import type { UpgradePlan } from '../core/domain/upgrade-plan';
 import { declaredVersion, type VersionFacts } from '../core/domain/versioning';
 import { reportProgress } from './heartbeat';
 import { authOf } from './ssh/auth';
 import { definedOnly, openSshArgv, type SshAuth, type SshPool } from './ssh/ssh-pool';
 import { getRelease, newestUpgrade, type StoreFactory } from './store';
+
+/** What the upgrade builder found: every appup it used and the plan, kept in the upgrade's manifest. */
+export interface BuiltUpgrade {
+  appups: AppupUsed[];
+  plan: UpgradePlan;
+}
 
 /** The build host of one app, as the config names it. */
 export interface BuildTarget {
@@ -172,10 +179,11 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
 
     /**
      * Turns the release just built (v2, in a clean release directory) into an upgrade from `from` (v1, a stored
-     * release): streams v1's tarball from the store, unpacks its `releases/<v1>` and `lib`, uses the application's own
-     * `ebin/<app>.appup` or generates one, runs relup and tar, and checks that the relup names v1. Repeatable.
+     * release): streams v1's tarball from the store and unpacks its `releases/<v1>` and `lib` apart from v2, runs
+     * Ferry's upgrade builder on both (appups per application, the relup, the plan), makes the tarball again and
+     * checks that its relup names v1. InputError when an application's code changed while its vsn did not. Repeatable.
      */
-    async makeRelup(t: BuildTarget & { store: StoreDescriptor; from: StoredRelease; version: string }): Promise<BuiltRelease & { appup: AppupUsed; output: BuildOutput }> {
+    async makeRelup(t: BuildTarget & { store: StoreDescriptor; from: StoredRelease; version: string }): Promise<BuiltRelease & { upgrade: BuiltUpgrade; output: BuildOutput }> {
       const ctx = Context.current();
       const auth = authOf(t.ssh);
       const relDir = t.releaseDir ?? `${t.buildAt}/${build.defaultReleaseDir(t.app)}`;
@@ -183,8 +191,8 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
       let output = '';
       let seq = 0;
       const beat = setInterval(() => reportProgress(ctx, { seq, output: output.slice(-4000) }), 1000);
-      const run = (command: string, opts: { stdin?: string } = {}) =>
-        ssh.run(t.buildHost, command, { ...opts, signal: ctx.cancellationSignal, onOutput: (c) => ((output += c), (seq += c.length), (output = output.slice(-16000))) }, auth);
+      const append = (c: string) => ((output += c), (seq += c.length), (output = output.slice(-16000)));
+      const run = (command: string, opts: { stdin?: string } = {}) => ssh.run(t.buildHost, command, { ...opts, signal: ctx.cancellationSignal, onOutput: append }, auth);
       try {
         const oldTarball = build.oldTarballPath(t.buildAt, t.app, v1);
         await run(toShell(build.prepareFerryDir(t.buildAt)));
@@ -193,24 +201,26 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
         if (sent !== t.from.sha256) {
           throw new ChecksumMismatchError(`${store.name}: ${releaseFileName(t.from)} has sha256 ${sent}, the manifest says ${t.from.sha256}`);
         }
-        await run(toShell(build.unpackOldRelease(oldTarball, relDir, v1)));
-        const own = (await run(toShell(build.readAppupIfPresent(t.buildAt, t.app)))).stdout;
-        let appup: AppupUsed;
-        if (own.trim()) {
-          appup = { app: t.app, source: 'application', text: own };
-        } else {
-          const script = await readFile(join(__dirname, 'erlang', 'appup.escript'), 'utf8');
-          await run(toShell(build.writeStdin(build.appupScriptPath(t.buildAt))), { stdin: script });
-          const generated = await run(toShell(build.generateAppup(t.buildAt, relDir, t.app, v1, t.version)));
-          appup = { app: t.app, source: 'generated', text: generated.stdout };
-        }
-        await run(inDir(t.buildAt, ...build.rebar3Relup(t.app, t.version, v1)));
-        const checked = await ssh.run(t.buildHost, toShell(build.relupNames(relDir, t.version, v1)), { allowFailure: true }, auth);
+        const oldDir = build.oldReleaseDir(t.buildAt);
+        await run(toShell(build.unpackOldRelease(oldTarball, oldDir, v1)));
+        const script = await readFile(join(__dirname, 'erlang', 'upgrade.escript'), 'utf8');
+        await run(toShell(build.writeStdin(build.upgradeScriptPath(t.buildAt))), { stdin: script });
+        // Its stdout is the plan (JSON), kept out of the build output; its stderr (warnings, a refusal) goes in.
+        const relup = build.makeRelup(t.buildAt, t.app, v1, oldDir, t.version, relDir);
+        const made = await ssh.run(t.buildHost, toShell(relup), { signal: ctx.cancellationSignal, allowFailure: true }, auth);
+        append(made.stderr);
+        if (made.exitCode === 3) throw new InputError(`upgrade ${v1} -> ${t.version} refused: ${made.stderr.trim()}`);
+        if (made.exitCode !== 0) throw new RemoteCommandError(t.buildHost.name, toShell(relup), made.exitCode, made.stderr);
+        const upgrade = JSON.parse(made.stdout.trim().split('\n').at(-1) ?? '') as BuiltUpgrade;
+        await run(t.tool === 'mix' ? toShell(build.tarMixRelease(relDir, t.app, t.version)) : inDir(t.buildAt, ['rebar3', 'as', 'prod', 'tar']));
+        const remoteTarball = build.tarballPath(relDir, t.app, t.version);
+        const check = build.tarballHasRelup(remoteTarball, t.version, v1);
+        const checked = await ssh.run(t.buildHost, toShell(check), { allowFailure: true }, auth);
         if (checked.exitCode !== 0) {
-          throw new RemoteCommandError(t.buildHost.name, toShell(build.relupNames(relDir, t.version, v1)), checked.exitCode, `releases/${t.version}/relup has no upgrade from ${v1}`);
+          throw new RemoteCommandError(t.buildHost.name, toShell(check), checked.exitCode, `the tarball's releases/${t.version}/relup has no upgrade from ${v1}`);
         }
-        log.info('relup built', { host: t.buildHost.name, from: v1, to: t.version, appup: appup.source });
-        return { version: t.version, remoteTarball: build.tarballPath(relDir, t.app, t.version), appup, output: { tail: output.slice(-4000), length: seq } };
+        log.info('relup built', { host: t.buildHost.name, from: v1, to: t.version, appups: upgrade.appups.length, risks: upgrade.plan.risks.length });
+        return { version: t.version, remoteTarball, upgrade, output: { tail: output.slice(-4000), length: seq } };
       } finally {
         clearInterval(beat);
       }
@@ -222,7 +232,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
      * commits atomically. Repeatable: the same sha256 is kept.
      */
     async fetchRelease(
-      t: BuildTarget & BuiltRelease & Resolved & { store: StoreDescriptor; upgrade?: { fromVersion: string; appup: AppupUsed } },
+      t: BuildTarget & BuiltRelease & Resolved & { store: StoreDescriptor; upgrade?: Partial<BuiltUpgrade> & { fromVersion: string } },
     ): Promise<StoredRelease> {
       const store = stores(t.store, t.ssh);
       const ref = { app: t.app, version: t.version, type: t.upgrade ? ('upgrade' as const) : ('release' as const) };
@@ -237,8 +247,10 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
         const got = await ssh.getFile(t.buildHost, t.remoteTarball, temp, (n) => reportProgress(ctx, { bytes: n }), authOf(t.ssh));
         if (got !== sha256) throw new ChecksumMismatchError(`${t.buildHost.name}: ${t.remoteTarball} arrived with sha256 ${got}, expected ${sha256}`);
         if (existing) log.warn('release replaced in store', { version: t.version, old: existing.sha256, new: sha256 });
-        // A generated appup is kept beside the upgrade, so a user can read, edit and reuse it.
-        if (t.upgrade?.appup.source === 'generated') await store.putText(`${releaseFileName(ref)}.appup`, t.upgrade.appup.text);
+        // Generated appups are kept beside the upgrade, so a user can read, edit and reuse them.
+        for (const a of t.upgrade?.appups ?? []) {
+          if (a.source === 'generated' && APP_NAME.test(a.app)) await store.putText(generatedAppupName(ref, a.app), a.text);
+        }
         const stored = await store.put(
           temp,
           {
@@ -247,7 +259,7 @@ export function buildHostActivities({ ssh, auth, stores }: { ssh: SshPool; auth:
             gitRevision: t.revision,
             gitBranch: t.branch,
             builtAt: new Date().toISOString(),
-            ...(t.upgrade ? { fromVersion: t.upgrade.fromVersion, appup: t.upgrade.appup } : {}),
+            ...(t.upgrade ? { fromVersion: t.upgrade.fromVersion, appups: t.upgrade.appups, plan: t.upgrade.plan } : {}),
           },
           (n) => reportProgress(ctx, { bytes: n, phase: 'store' }),
         );

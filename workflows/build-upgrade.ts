@@ -18,8 +18,9 @@ const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'In
 /**
  * edeliver's `build upgrade`: builds `ref` (v2) on the build host and an upgrade to it from an old release (v1): the
  * stored release `with`, else the stored release of the version `from` declares, else `from` built now. The relup
- * uses the application's own appup or one Ferry generates. Stores `<app>_<v2>.upgrade.tar.gz`, whose manifest
- * names v1 as `fromVersion`. Refuses, before any remote work, an upgrade whose two versions are the same.
+ * gives every application whose version changed its own appup or one Ferry generates. Stores
+ * `<app>_<v2>.upgrade.tar.gz`, whose manifest names v1 as `fromVersion` and holds the appups and the upgrade plan.
+ * Refuses, before any remote work, an upgrade whose two versions are the same.
  */
 export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildResult> {
   const req = validInput(buildUpgradeRequestSchema, input, 'buildUpgrade');
@@ -57,8 +58,9 @@ export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildRes
   await ssh.pushSource({ ...target, projectDir: req.projectDir, revision: to.revision });
   const built = await compileOnBuildHost(target, req, to, { cleanReleaseDir: true });
   if (built.version === old.version) throw refuse(`${req.ref} builds ${built.version}, the version to upgrade from: an upgrade needs two different versions`);
-  const { appup, output, ...relup } = await builder.makeRelup({ ...target, store: req.store, from: old, version: built.version });
-  const release = await transfer.fetchRelease({ ...target, ...relup, ...to, store: req.store, upgrade: { fromVersion: old.version, appup } });
-  log.info('upgrade stored', { from: old.version, to: release.version, appup: appup.source });
+  // Histories recorded before the plan existed replay with `upgrade` undefined: the activity arguments may differ.
+  const { upgrade, output, ...relup } = await builder.makeRelup({ ...target, store: req.store, from: old, version: built.version });
+  const release = await transfer.fetchRelease({ ...target, ...relup, ...to, store: req.store, upgrade: { ...upgrade, fromVersion: old.version } });
+  log.info('upgrade stored', { from: old.version, to: release.version, appups: release.appups?.length, risks: release.plan?.risks.length });
   return { release, output };
 }

@@ -110,41 +110,37 @@ export const ferryDir = (buildAt: string): string => `${buildAt}/.git/ferry`;
 /** Where the old release's tarball goes on the build host before its `releases/<v1>` and `lib` are unpacked. */
 export const oldTarballPath = (buildAt: string, app: string, v1: string): string => `${ferryDir(buildAt)}/${app}-${v1}.tar.gz`;
 
-/** Where Ferry's appup generator is written on the build host. */
-export const appupScriptPath = (buildAt: string): string => `${ferryDir(buildAt)}/appup.escript`;
+/**
+ * Where the old release is unpacked on the build host: apart from the new one, whose `lib/<app>-<vsn>` directories
+ * can have the same names (an application whose vsn did not change) and must not be overwritten before they are compared.
+ */
+export const oldReleaseDir = (buildAt: string): string => `${ferryDir(buildAt)}/old-release`;
+
+/** Where Ferry's upgrade builder (activities/erlang/upgrade.escript) is written on the build host. */
+export const upgradeScriptPath = (buildAt: string): string => `${ferryDir(buildAt)}/upgrade.escript`;
 
 /** Makes Ferry's directory on the build host. Repeatable. */
 export const prepareFerryDir = (buildAt: string): Argv => ['mkdir', '-p', ferryDir(buildAt)];
 
-/** Writes stdin to `path` through a temp name (for the appup generator). Repeatable. */
+/** Writes stdin to `path` through a temp name (for the upgrade builder). Repeatable. */
 export const writeStdin = (path: string): Argv => ['sh', '-c', 'cat > "$1.tmp" && mv -f "$1.tmp" "$1"', 'write', path];
 
-/** Unpacks what relup needs of the old release (`releases/<v1>` and `lib`) into the new release's directory. */
-export const unpackOldRelease = (tarball: string, releaseDir: string, v1: string): Argv => [
-  'tar', '-xzf', tarball, '-C', releaseDir, `releases/${v1}`, 'lib',
-];
-
-/** The application's own appup, where rebar3 3.19 copies it from (it ignores src/*.appup). */
-export const appupPath = (buildAt: string, app: string): string => `${buildAt}/ebin/${app}.appup`;
-
-/** Prints the application's own appup, or nothing when it has none. */
-export const readAppupIfPresent = (buildAt: string, app: string): Argv => [
-  'sh', '-c', 'if [ -f "$1" ]; then cat "$1"; fi', 'appup', appupPath(buildAt, app),
+/** Unpacks what the relup needs of the old release (`releases/<v1>` and `lib`) into an empty `dir`. Repeatable. */
+export const unpackOldRelease = (tarball: string, dir: string, v1: string): Argv => [
+  'sh', '-c', 'rm -rf "$2" && mkdir -p "$2" && tar -xzf "$1" -C "$2" "releases/$3" lib', 'unpack-old', tarball, dir, v1,
 ];
 
 /**
- * Generates an appup with Ferry's escript (beam_lib, run by the build host's own Erlang) from the compiled modules
- * of both versions, and writes it where rebar3 copies it into the release. Prints it.
+ * Ferry's upgrade builder, run by the build host's own Erlang on two release directories (relx or mix): refuses (exit
+ * 3) an application whose code changed while its vsn did not, writes an appup for every upgraded application that
+ * has none covering the old vsn, makes `releases/<v2>/relup` with systools:make_relup, and prints the upgrade plan as
+ * one line of JSON (`{plan, appups}`). Repeatable: it rewrites the same files.
  */
-export const generateAppup = (buildAt: string, releaseDir: string, app: string, v1: string, v2: string): Argv => [
-  'escript', appupScriptPath(buildAt), app, v1, v2, `${releaseDir}/lib/${app}-${v1}/ebin`, `${releaseDir}/lib/${app}-${v2}/ebin`, appupPath(buildAt, app),
+export const makeRelup = (buildAt: string, app: string, v1: string, oldDir: string, v2: string, releaseDir: string): Argv => [
+  'escript', upgradeScriptPath(buildAt), 'relup', app, v1, oldDir, v2, releaseDir,
 ];
 
-/** Generates `releases/<v2>/relup` from `v1`, then the tarball again (now with the relup). */
-export const rebar3Relup = (app: string, v2: string, v1: string): Argv[] => [
-  ['rebar3', 'as', 'prod', 'relup', '-n', app, '-v', v2, '-u', v1],
-  ['rebar3', 'as', 'prod', 'tar'],
+/** Fails unless the tarball's `releases/<v2>/relup` has an instruction set from `v1`: the check before an upgrade is published. */
+export const tarballHasRelup = (tarball: string, v2: string, v1: string): Argv => [
+  'sh', '-c', 'tar -xzOf "$1" "releases/$2/relup" | grep -qF "{\\"$3\\","', 'relup-in-tarball', tarball, v2, v1,
 ];
-
-/** Fails unless `releases/<v2>/relup` has an instruction set from `v1`: the check before an upgrade is published. */
-export const relupNames = (releaseDir: string, v2: string, v1: string): Argv => ['grep', '-qF', `{"${v1}",`, `${releaseDir}/releases/${v2}/relup`];

@@ -159,14 +159,19 @@ export interface StoredRelease extends ReleaseRef {
   builtAt: string;
   /** Upgrades only: the version the relup upgrades from (what a node must run). */
   fromVersion?: string;
-  /** Upgrades only: the appup used for the application. */
-  appup?: AppupUsed;
-  /** Upgrades only: the preflight computed when the upgrade was built; absent in older manifests and uploads. */
+  /** Upgrades only: the appup of every application whose version changed, in the release's order. */
+  appups?: AppupUsed[];
+  /** Upgrades only: the preflight, computed from both releases when the upgrade was built; absent in older manifests and uploads. */
   plan?: UpgradePlan;
+  /** Upgrades stored before Ferry kept `appups` and `plan`: the one appup used, for the application named APP. */
+  appup?: AppupUsed;
 }
 
 /** edeliver's file name for a release or upgrade tarball in the store. */
 export const releaseFileName = (ref: ReleaseRef): string => `${ref.app}_${ref.version}.${ref.type ?? 'release'}.tar.gz`;
+
+/** Where a generated appup of one application is kept in the store, beside its upgrade: `<app>_<vsn>.upgrade.tar.gz.<application>.appup`. */
+export const generatedAppupName = (upgrade: ReleaseRef, application: string): string => `${releaseFileName({ ...upgrade, type: 'upgrade' })}.${application}.appup`;
 
 /** A git branch, tag or revision that is safe to pass anywhere: no shell metacharacters, no option look-alikes, at most 255 characters. */
 const GIT_REF = /^(?![-/.])(?!.*\.\.)(?!.*\/\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;

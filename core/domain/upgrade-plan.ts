@@ -21,8 +21,11 @@ export interface AppChange {
   instructions?: string;
 }
 
-/** Kinds of risk; each has a documented meaning in the README's "Preflight" section. */
-export const RISK_KINDS = ['erts', 'supervisor', 'state', 'nif', 'config', 'unchanged-vsn'] as const;
+/**
+ * Kinds of risk; each has a documented meaning in the README's "Preflight" section. `appup`: an application's own
+ * appup that does not cover the upgrade (Ferry generated one) or does not name a module that changed.
+ */
+export const RISK_KINDS = ['erts', 'supervisor', 'state', 'nif', 'config', 'unchanged-vsn', 'appup'] as const;
 export type RiskKind = (typeof RISK_KINDS)[number];
 
 /**

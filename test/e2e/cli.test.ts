@@ -79,7 +79,8 @@ test('ferry build upgrade --with=0.2.0 --to=0.3.0 stores the upgrade; ferry show
   const r = ferry('build', 'upgrade', '--with=0.2.0', '--to=0.3.0');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /making the relup on the build host/);
-  assert.match(r.out, /built upgrade hello 0\.2\.0 -> 0\.3\.0 \(appup: the application's own\): .*hello_0\.3\.0\.upgrade\.tar\.gz/);
+  assert.match(r.out, /built upgrade hello 0\.2\.0 -> 0\.3\.0 \(appups: 1 the application's own\): .*hello_0\.3\.0\.upgrade\.tar\.gz/);
+  assert.match(r.out, /\npreflight: hot upgrade.*; `ferry show upgrade-plan --from=0\.2\.0 --to=0\.3\.0` shows it\n/);
   const show = ferry('show', 'appups', '0.3.0');
   assert.equal(show.code, 0, show.err);
   assert.match(show.out, /^hello 0\.2\.0 -> 0\.3\.0 \(the application's own ebin\/hello\.appup\):\n/);

@@ -49,7 +49,7 @@ test('setup: three hosts run 0.1.0, each with its counter bumped to 3', async ()
  */
 async function hotUpgrade(from: string, to: string, appupSource: 'application' | 'generated', migrate?: 'before' | 'after'): Promise<{ status: DeployStatus; appup: string }> {
   const { release } = await t.run<BuildResult>('buildUpgrade', `it-chain-build-${to}`, [{ ...buildRequest(t.config, { tag: to }), from }]);
-  assert.deepEqual([release.type, release.fromVersion, release.version, release.appup?.source], ['upgrade', from, to, appupSource]);
+  assert.deepEqual([release.type, release.fromVersion, release.version, release.appups?.map((a) => [a.app, a.source])], ['upgrade', from, to, [['hello', appupSource]]]);
   const config = migrate ? { ...t.config, migrations: { up: migrateCommand(migrate), when: migrate } } : t.config;
   const status = await t.run<DeployStatus>('deployUpgrade', `it-chain-deploy-${to}`, [
     deployUpgradeRequest(config, 'production', { version: to, runMigrations: migrate !== undefined }),
@@ -63,7 +63,7 @@ async function hotUpgrade(from: string, to: string, appupSource: 'application' |
     assert.deepEqual(await t.releasesOn(h), [[to, 'permanent'], ...[...installed].reverse()], `${h}: which_releases shows the history`);
   }
   installed.push([to, 'old']);
-  return { status, appup: release.appup?.text ?? '' };
+  return { status, appup: release.appups?.[0]?.text ?? '' };
 }
 
 test('0.1.0 -> 0.2.0 with a generated appup (load_module hello)', async () => {

@@ -42,7 +42,7 @@ test('build upgrade 0.2.0 -> 0.3.0 uses the stored 0.2.0 and the app\'s own appu
   assert.equal(release.type, 'upgrade');
   assert.equal(release.version, '0.3.0');
   assert.equal(release.fromVersion, '0.2.0');
-  assert.equal(release.appup?.source, 'application');
+  assert.deepEqual(release.appups?.map((a) => [a.app, a.source]), [['hello', 'application']]);
   assert.match(release.storeKey, /hello_0\.3\.0\.upgrade\.tar\.gz$/);
   assert.ok(existsSync(release.storeKey));
 });
@@ -117,9 +117,9 @@ test('an upgrade whose code_change crashes leaves every node on the previous ver
 test('build upgrade 0.1.0 -> 0.2.0 without an appup generates one; other is hot-upgraded with it', async () => {
   const { release } = await run<BuildResult>('buildUpgrade', 'it-up-build-0.2.0', [upgradeRequest('0.2.0', { from: '0.1.0' })]);
   assert.equal(release.fromVersion, '0.1.0');
-  assert.equal(release.appup?.source, 'generated');
-  assert.match(release.appup?.text ?? '', /\{"0\.2\.0",\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\],\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\]\}\./);
-  assert.equal(readFileSync(`${release.storeKey}.appup`, 'utf8'), release.appup?.text);
+  assert.deepEqual(release.appups?.map((a) => [a.app, a.source]), [['hello', 'generated']]);
+  assert.match(release.appups?.[0]?.text ?? '', /\{"0\.2\.0",\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\],\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\]\}\./);
+  assert.equal(readFileSync(`${release.storeKey}.hello.appup`, 'utf8'), release.appups?.[0]?.text, 'the generated appup is kept beside the upgrade');
   const status = await run<DeployStatus>('deployUpgrade', 'it-up-deploy-0.2.0', [
     deployUpgradeRequest(t.config, 'production', { version: '0.2.0', host: [`127.0.0.1:${env.port('other')}`] }),
   ]);

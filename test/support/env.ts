@@ -22,6 +22,8 @@ export function testEnv() {
     exampleRepo: process.env.FERRY_EXAMPLE_REPO ?? join(state, 'example'),
     /** The mix example app's repository (scripts/example-mix-repo.sh): tags 0.1.0 and 0.2.0. */
     exampleMixRepo: process.env.FERRY_EXAMPLE_MIX_REPO ?? join(state, 'example-mix'),
+    /** The umbrella release's repository (scripts/example-umbrella-repo.sh): tags 1.0.0 to 4.0.0. */
+    exampleUmbrellaRepo: process.env.FERRY_EXAMPLE_UMBRELLA_REPO ?? join(state, 'example-umbrella'),
     knownHosts: join(state, 'ssh', 'known_hosts'),
     identity: join(state, 'ssh', 'id_ed25519'),
     port: (name: string): number => Number(ports[name]),

@@ -11,13 +11,15 @@ import { exampleProject, hostTarget, removeUpgrades, startWorker, testConfig, ty
 
 /**
  * What integration tests of deploys and upgrades share: a worker on its own task queue, a private example project
- * whose PRODUCTION_HOSTS are `hosts` (deployed under `deployTo`), and ways to look at the nodes as an operator would.
+ * (a copy of `repo`, default the hello example, with `config` appended to the test config) whose PRODUCTION_HOSTS are
+ * `hosts` (deployed under `deployTo`), and ways to look at the nodes of `app` as an operator would.
  * Registers `before` (starts from a store without upgrades) and `after` (stops every node of production, then the
  * worker); the returned fields are usable inside tests.
  */
-export function nodesUnderTest(env: TestEnv, opts: { taskQueue: string; hosts: string[]; deployTo?: string }) {
+export function nodesUnderTest(env: TestEnv, opts: { taskQueue: string; hosts: string[]; deployTo?: string; app?: string; repo?: string; config?: string }) {
   const deployTo = opts.deployTo ?? '/opt/ferry';
-  const layout = releaseLayout(deployTo, 'hello');
+  const app = opts.app ?? 'hello';
+  const layout = releaseLayout(deployTo, app);
   const t = {
     w: undefined as unknown as Awaited<ReturnType<typeof startWorker>>,
     config: undefined as unknown as DeliveryConfig,
@@ -38,7 +40,7 @@ export function nodesUnderTest(env: TestEnv, opts: { taskQueue: string; hosts: s
     },
     /** Builds release `v` from its git tag unless the store has it. */
     async ensureRelease(v: string): Promise<void> {
-      if (!(await new LocalStore((t.config.releaseStore as { dir: string }).dir).head({ app: 'hello', version: v }))) {
+      if (!(await new LocalStore((t.config.releaseStore as { dir: string }).dir).head({ app, version: v }))) {
         await t.run<BuildResult>('buildRelease', `${opts.taskQueue}-build-${v}`, [buildRequest(t.config, { tag: v })]);
       }
     },
@@ -46,8 +48,8 @@ export function nodesUnderTest(env: TestEnv, opts: { taskQueue: string; hosts: s
   before(async () => {
     removeUpgrades(env);
     t.w = await startWorker(env, opts.taskQueue);
-    const extra = `PRODUCTION_HOSTS="${opts.hosts.map(t.addr).join(' ')}"\nDELIVER_TO="${deployTo}"\n`;
-    t.config = await loadDeliveryConfig({ cwd: exampleProject(env, testConfig(env, extra)) });
+    const extra = `PRODUCTION_HOSTS="${opts.hosts.map(t.addr).join(' ')}"\nDELIVER_TO="${deployTo}"\n${opts.config ?? ''}`;
+    t.config = await loadDeliveryConfig({ cwd: exampleProject(env, testConfig(env, extra), opts.repo) });
   });
   after(async () => {
     try {

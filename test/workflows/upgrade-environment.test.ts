@@ -58,7 +58,7 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     readVersionAt: async ({ revision }) => ({ version: revision.startsWith('a') ? '0.3.0' : '0.2.0' }),
     pushSource: async () => undefined,
     compileRelease: async () => (calls.push('build 0.3.0'), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', output: { tail: '', length: 0 } }),
-    makeRelup: async (t) => (calls.push(`relup from ${t.from.version}`), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', appup: { app: 'hello', source: 'generated' as const, text: '' }, output: { tail: '', length: 0 } }),
+    makeRelup: async (t) => (calls.push(`relup from ${t.from.version}`), { version: '0.3.0', remoteTarball: '/b/hello-0.3.0.tar.gz', upgrade: { appups: [{ app: 'hello', source: 'generated' as const, text: '' }], plan: { from: '0.2.0', to: '0.3.0', erts: { from: '13.1.5', to: '13.1.5' }, apps: [], risks: [] } }, output: { tail: '', length: 0 } }),
     fetchRelease: async (t) => ({ ...release(t.version, 'upgrade', t.upgrade?.fromVersion), ...(plan ? { plan } : {}) }),
     prepareBuild: async () => { throw new Error('not used: no hooks or versioning here'); },
     versionFacts: async () => { throw new Error('not used: no hooks or versioning here'); },

@@ -32,6 +32,8 @@ const upgrade: StoredRelease = {
   appup: { app: 'hello', source: 'application', text: '{"0.3.0",[],[]}.' },
 };
 
+const plan: UpgradePlan = { from: '0.2.0', to: '0.3.0', erts: { from: '13.1.5', to: '13.1.5' }, apps: [{ app: 'hello', from: '0.2.0', to: '0.3.0', change: 'upgraded', appup: 'generated', instructions: '[]' }], risks: [] };
+
 /** A node per host that the fake upgrade script moves between versions; `behaviour` makes one host misbehave. */
 interface FakeNode {
   version: string;
@@ -321,11 +323,11 @@ test('buildUpgrade from a git ref whose release the store lacks builds that rele
     },
     makeRelup: async (t) => (
       calls.push(`relup ${t.from.version} -> ${t.version}`),
-      { version: t.version, remoteTarball: '/b/hello-0.3.0.tar.gz', appup: { app: 'hello', source: 'generated' as const, text: '{"0.3.0",[],[]}.' }, output: { tail: 'relup', length: 5 } }
+      { version: t.version, remoteTarball: '/b/hello-0.3.0.tar.gz', upgrade: { appups: [{ app: 'hello', source: 'generated' as const, text: '{"0.3.0",[],[]}.' }], plan }, output: { tail: 'relup', length: 5 } }
     ),
     fetchRelease: async (t) => {
       calls.push(`store ${t.version} ${t.upgrade ? `upgrade from ${t.upgrade.fromVersion}` : 'release'}`);
-      return t.upgrade ? { ...upgrade, appup: t.upgrade.appup } : { ...upgrade, version: t.version, type: 'release' as const, fromVersion: undefined, appup: undefined };
+      return t.upgrade ? { ...upgrade, appups: t.upgrade.appups, plan: t.upgrade.plan } : { ...upgrade, version: t.version, type: 'release' as const, fromVersion: undefined, appup: undefined };
     },
   };
   const input: BuildUpgradeRequest = {
@@ -335,7 +337,8 @@ test('buildUpgrade from a git ref whose release the store lacks builds that rele
   const result = (await withWorker('wfu-build', activities, () =>
     wf.client.workflow.execute('buildUpgrade', { taskQueue: 'wfu-build', workflowId: 'wfu-build', args: [input] }),
   )) as BuildResult;
-  assert.deepEqual([result.release.type, result.release.version, result.release.fromVersion, result.release.appup?.source], ['upgrade', '0.3.0', '0.2.0', 'generated']);
+  assert.deepEqual([result.release.type, result.release.version, result.release.fromVersion, result.release.appups?.[0]?.source], ['upgrade', '0.3.0', '0.2.0', 'generated']);
+  assert.deepEqual(result.release.plan, plan, 'the plan the relup step computed is in the manifest');
   assert.deepEqual(result.output, { tail: 'relup', length: 5 });
   assert.deepEqual(calls, ['find 0.2.0', 'push b', 'compile 0.2.0', 'store 0.2.0 release', 'push a', 'compile 0.3.0 clean', 'relup 0.2.0 -> 0.3.0', 'store 0.3.0 upgrade from 0.2.0']);
   if (!existsSync(buildFixture)) writeFileSync(buildFixture, historyToJSON(await wf.client.workflow.getHandle('wfu-build').fetchHistory()));

@@ -187,14 +187,15 @@ test('show appups without a version exits 2 with its usage', async () => {
   assert.deepEqual(r, { code: 2, stderr: 'ferry: usage: ferry show appups <version> (the version an upgrade goes to; see `ferry show releases`)\n' });
 });
 
-test('show relup without a version exits 2 with its usage; an unknown show names the three it knows', async () => {
+test('show relup without a version exits 2 with its usage; an unknown show names the four it knows', async () => {
   assert.deepEqual(await ferry(['show', 'relup'], validProject()), {
     code: 2,
     stderr: 'ferry: usage: ferry show relup <version> (the version an upgrade goes to; see `ferry show releases`)\n',
   });
   assert.deepEqual(await ferry(['show', 'relups', '0.3.0'], validProject()), {
     code: 2,
-    stderr: 'ferry: ferry show relups: unknown; try `ferry show releases`, `ferry show appups <version>` or `ferry show relup <version>`\n',
+    stderr:
+      'ferry: ferry show relups: unknown; try `ferry show releases`, `ferry show appups <version>`, `ferry show relup <version>` or `ferry show upgrade-plan --from=<version> --to=<version>`\n',
   });
 });
 

@@ -1,0 +1,10 @@
+-module(tally_audit_app).
+-behaviour(application).
+
+-export([start/2, stop/1]).
+
+start(_StartType, _StartArgs) ->
+    tally_audit_sup:start_link().
+
+stop(_State) ->
+    ok.

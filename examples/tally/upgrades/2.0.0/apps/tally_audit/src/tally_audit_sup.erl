@@ -1,0 +1,11 @@
+-module(tally_audit_sup).
+-behaviour(supervisor).
+
+-export([start_link/0, init/1]).
+
+start_link() ->
+    supervisor:start_link({local, ?MODULE}, ?MODULE, []).
+
+init([]) ->
+    Audit = #{id => tally_audit, start => {tally_audit, start_link, []}},
+    {ok, {#{strategy => one_for_one, intensity => 5, period => 10}, [Audit]}}.

@@ -1,0 +1,12 @@
+%% New in tally_core 0.3.0: supervises the counter, which tally_core_sup supervised before.
+-module(tally_counter_sup).
+-behaviour(supervisor).
+
+-export([start_link/0, init/1]).
+
+start_link() ->
+    supervisor:start_link({local, ?MODULE}, ?MODULE, []).
+
+init([]) ->
+    Counter = #{id => tally_counter, start => {tally_counter, start_link, []}},
+    {ok, {#{strategy => one_for_one, intensity => 3, period => 5}, [Counter]}}.
