@@ -59,7 +59,8 @@ function run<T>(type: string, id: string, args: unknown[]): Promise<T> {
 const activities = () => createActivities({ ssh: w.ssh, auth: testAuth(env), stores: storeFactory({ ssh: w.ssh, s3: s3SettingsFromEnv(process.env) }), workerFiles: [env.state] });
 /** runMigration as the worker runs it, inside an activity context that names a workflow run (what a retry keeps). */
 const runMigrationAs = (workflowId: string, runId: string, expression: string) =>
-  new MockActivityEnvironment({ workflowExecution: { workflowId, runId } }).run(activities().runMigration, {
+  // The MIGRATE policy's time limit (the mock's default is 1 s, and a step stops its command at its limit).
+  new MockActivityEnvironment({ workflowExecution: { workflowId, runId }, startToCloseTimeoutMs: 2 * 3600_000 }).run(activities().runMigration, {
     host: hostTarget(env, 'prod3'),
     app: 'hello',
     ssh: { knownHostsFile: env.knownHosts, identityFile: env.identity },
