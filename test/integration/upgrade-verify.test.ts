@@ -22,7 +22,7 @@ const { run, evalOn, pidOf, addr } = t;
 
 const supervisionOf = (host: string): Promise<NodeSupervision> => {
   const activities = createActivities({ ssh: t.w.ssh, auth: testAuth(env), stores: storeFactory({ ssh: t.w.ssh, s3: s3SettingsFromEnv(process.env) }), workerFiles: [env.state] });
-  return new MockActivityEnvironment().run(activities.nodeSupervision, {
+  return new MockActivityEnvironment({ startToCloseTimeoutMs: 180_000 }).run(activities.nodeSupervision, {
     host: hostTarget(env, host),
     app: 'hello',
     ssh: { knownHostsFile: env.knownHosts, identityFile: env.identity },
