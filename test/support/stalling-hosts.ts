@@ -69,7 +69,9 @@ export async function loginHangs(env: TestEnv, host = 'prod1'): Promise<Stalling
   await probe.close();
   const hostDir = join(env.state, 'hosts', host);
   const sshd = spawn('/usr/sbin/sshd', [
-    '-D', '-f', join(hostDir, 'sshd_config'), '-p', String(port), '-o', `PidFile=${join(hostDir, `login-hangs-${port}.pid`)}`,
+    // The host's config names its files as the host sees them (/etc/ferry-host/...); this sshd runs outside its namespace.
+    '-D', '-f', join(hostDir, 'sshd_config'), '-p', String(port), '-h', join(hostDir, 'ssh_host_ed25519_key'),
+    '-o', `PidFile=${join(hostDir, `login-hangs-${port}.pid`)}`,
     '-o', 'AuthorizedKeysFile=none', '-o', 'AuthorizedKeysCommand=/bin/sleep 20', '-o', 'AuthorizedKeysCommandUser=nobody',
   ], { stdio: 'ignore' });
   const lines = readFileSync(env.knownHosts, 'utf8');
