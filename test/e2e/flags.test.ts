@@ -65,7 +65,7 @@ const cases: Array<[string[], RegExp]> = [
   [['migrate', 'production', 'down', '--version=1;halt'], /a migration version is a whole number/],
   [['build', 'release', '--increment-version=huge'], /--increment-version=huge: use patch, minor or major/],
   [['build', 'release', '--auto-version=$(id)'], /--auto-version: unknown part/],
-  [['build', 'release', '--set-version=1.0.0;id'], /--set-version=1\.0\.0;id: give a version/],
+  [['build', 'release', '--set-version=1.0.0;id'], /--set-version: invalid version "1\.0\.0;id": ";" is not allowed/],
   [['update', 'production', '--increment-version=-1'], /--increment-version=-1: use patch, minor or major/],
 ];
 
