@@ -155,6 +155,27 @@ test('build upgrade 3.0.0 -> 4.0.0 (tally_counter moves under a new supervisor):
   assert.match(wrong.err, /^ferry: the upgrade to 4\.0\.0 in .* is from 3\.0\.0, not 2\.0\.0: /);
 });
 
+test('deploy upgrade 4.0.0: --hot-only refuses and touches no node; by default each node restarts onto 4.0.0, saying why, tally_counter under its new supervisor', async () => {
+  const refused = ferry('deploy', 'upgrade', 'to', 'production', '--version=4.0.0', '--hot-only');
+  assert.notEqual(refused.code, 0, refused.out);
+  assert.match(`${refused.out}${refused.err}`, /tally_counter moves from tally_core_sup to tally_counter_sup/);
+  for (const h of prod) {
+    assert.equal(await t.pidOf(h), pids[h], `${h}: --hot-only touched no node`);
+    assert.equal((await t.releasesOn(h))[0]?.join(' '), '3.0.0 permanent', `${h}: still runs 3.0.0`);
+  }
+  const r = ferry('deploy', 'upgrade', 'to', 'production', '--version=4.0.0');
+  assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+  assert.match(r.out, /rolling restart onto the new release/);
+  assert.match(r.out, /tally_counter moves from tally_core_sup to tally_counter_sup/);
+  for (const h of prod) {
+    assert.notEqual(await t.pidOf(h), pids[h], `${h}: restarted, not hot-upgraded`);
+    assert.equal(await t.evalOn(h, 'lists:keymember(tally_counter, 1, supervisor:which_children(tally_counter_sup)).'), 'true', `${h}: the new tree runs`);
+  }
+  const versions = ferry('version', 'production');
+  assert.equal(versions.code, 0, versions.err);
+  assert.equal((versions.out.match(/4\.0\.0/g) ?? []).length, prod.length, versions.out);
+});
+
 test("a 3.0.1 that changes tally_counter but not tally_core's vsn is refused before the relup, naming the application and the module", () => {
   const git = (...args: string[]) => execFileSync('git', ['-C', t.config.projectDir, '-c', 'user.name=Ferry', '-c', 'user.email=ferry@example.invalid', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8' });
   git('checkout', '-q', '-B', 'same-vsn', '3.0.0');
