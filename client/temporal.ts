@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -28,6 +29,8 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
 export async function withClient<T>(env: NodeJS.ProcessEnv, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = await connect(env);
   const inFlight = new AbortController();
+  // Every call made while following a long operation listens on it (progress polls): not a leak.
+  setMaxListeners(0, inFlight.signal);
   try {
     return await client.withAbortSignal(inFlight.signal, () => fn(client));
   } finally {
