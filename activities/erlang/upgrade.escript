@@ -526,7 +526,11 @@ sup_specs(Sup, Ebin, File) ->
             true = code:add_patha(Ebin),
             %% Last on the path, the release's other applications (Elixir's own, for an Elixir supervisor's init/1):
             %% this Erlang's modules come first, and only what it lacks is loaded from the release.
-            Others = filelib:wildcard(filename:join([Ebin, "..", "..", "*", "ebin"])) -- [Ebin],
+            Lib = filename:dirname(filename:dirname(Ebin)),
+            Others = case filename:basename(Lib) of
+                         "lib" -> filelib:wildcard(filename:join([Lib, "*", "ebin"])) -- [Ebin];
+                         _ -> []
+                     end,
             ok = code:add_pathsz(Others),
             {ok, Bin} = file:read_file(File),
             Result = try
