@@ -140,6 +140,22 @@ test('0.3.0 -> 0.4.0 by ferry rollout --upgrade: the new child runs; the new run
   }
 });
 
+test("the control script's downgrade (what Ferry runs after a failed check) takes every node to 0.3.0 in place; 0.4.0 again after", async () => {
+  for (const h of PROD) {
+    const r = await ssh.run(hostTarget(env, h, DELIVER_TO), node.downgrade(layout, '0.3.0'));
+    assert.match(r.stdout, /^0\.3\.0 installed and made permanent$/m);
+  }
+  await checkHot('0.3.0');
+  for (const h of PROD) {
+    assert.equal(await onNode(h, "whereis('Elixir.HelloMix.Ticker')."), 'undefined', `${h}: HelloMix.Ticker stopped`);
+    assert.equal(await env_(h, 'tier'), 'undefined', `${h}: 0.3.0's runtime.exs sets no tier`);
+  }
+  const again = ferry(project, 'deploy', 'upgrade', 'to', 'production', '--version=0.4.0');
+  assert.equal(again.code, 0, again.out + again.err);
+  await checkHot('0.4.0');
+  for (const h of PROD) assert.match(await onNode(h, "is_pid(whereis('Elixir.HelloMix.Ticker'))."), /^true$/);
+});
+
 test('0.4.0 -> 0.5.0 with a code_change/3 that raises: every node is on 0.4.0 again, each failure reported', async () => {
   const built = ferry(project, 'build', 'upgrade', '--from=0.4.0', '--to=0.5.0');
   assert.equal(built.code, 0, built.out + built.err);
