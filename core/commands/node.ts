@@ -10,7 +10,9 @@ const WHICH_RELEASES = '[{V,S} || {_,V,_,S} <- release_handler:which_releases()]
 /**
  * Elixir run on a mix node by `bin/<app> rpc` (constant; CONTROL puts `to = "<vsn>";` before it): installs the release
  * `to` through release_handler, as relx's `upgrade`/`downgrade` do. Creates `releases/RELEASES` from the booted release
- * when there is none (mix makes none) and restarts release_handler so that it reads it; registers `releases/<to>` as
+ * when there is none (a node not started by Ferry: mix makes none) and hands its releases to the running
+ * release_handler, which read that file only when it started (its state's `releases` field, checked for its shape;
+ * else release_handler is restarted, which Ferry's checks see as a restarted child); registers `releases/<to>` as
  * unpacked (CONTROL has put its files in place); then installs it with the node's effective configuration (see
  * `docs/mix-upgrades.md`): the release's build-time sys.config with its config providers (`config/runtime.exs`) run
  * on the node, in its environment, as they run at boot. release_handler reads `releases/<to>/sys.config` while it
@@ -26,8 +28,14 @@ const MIX_INSTALL = `try do
     {name, booted} = :init.script_id()
     if not File.exists?(:filename.join(rel, ~c"RELEASES")) do
       :ok = :release_handler.create_RELEASES(root, rel, :filename.join([rel, booted, name ++ ~c".rel"]), [])
-      :ok = :supervisor.terminate_child(:sasl_sup, :release_handler)
-      {:ok, _} = :supervisor.restart_child(:sasl_sup, :release_handler)
+      {:ok, [known]} = :file.consult(:filename.join(rel, ~c"RELEASES"))
+      state = :sys.get_state(:release_handler)
+      if elem(state, 0) == :state and is_list(elem(state, 4)) do
+        :sys.replace_state(:release_handler, fn s -> put_elem(s, 4, known) end)
+      else
+        :ok = :supervisor.terminate_child(:sasl_sup, :release_handler)
+        {:ok, _} = :supervisor.restart_child(:sasl_sup, :release_handler)
+      end
     end
     vsn = String.to_charlist(to)
     releases = fn -> for {_, v, _, s} <- :release_handler.which_releases(), do: {v, s} end
@@ -107,7 +115,7 @@ for (const program of [MIX_INSTALL, MIX_RELEASES, MIX_ERLANG, MIX_CREATE_RELEASE
  * `releases/COOKIE` or `releases/start_erl.data`), then both run MIX_INSTALL on the node. A mix `daemon` first writes
  * `releases/RELEASES` anew for the version it boots (MIX_CREATE_RELEASES; `start_erl.data` names it): one left from
  * before would tell release_handler otherwise, and none would leave it without the booted release's libraries
- * (MIX_INSTALL then writes it, and restarts release_handler, which Ferry's checks see as a restarted child).
+ * (MIX_INSTALL then writes it).
  */
 const CONTROL = [
   'root=$1; bin=$2; shift 2',

@@ -106,6 +106,8 @@ test('0.1.0 -> 0.2.0: ferry build upgrade stores the upgrade with its plan; ferr
   assert.match(plan.out, /hello_mix\s+0\.1\.0\s+0\.2\.0\s+upgraded\s+generated/);
   const releases = JSON.parse(ferry(project, 'show', 'releases', '--json').out) as StoredRelease[];
   assert.deepEqual(releases.map((r) => `${r.version} ${r.type}`), ['0.1.0 release', '0.2.0 upgrade']);
+  // prod3 as a node started without Ferry's releases/RELEASES (by an older Ferry, or by hand): the upgrade writes it.
+  rmSync(join(env.hostPath('prod3', DELIVER_TO), 'hello_mix', 'releases', 'RELEASES'));
   // --run-migrations: 0.2.0's migration 3 runs once, after every node is upgraded, with the new code.
   const r = ferry(project, 'deploy', 'upgrade', 'to', 'production', '--run-migrations');
   assert.equal(r.code, 0, r.out + r.err);
