@@ -119,26 +119,28 @@ test('a worker killed with SIGKILL in the middle of batch 2: another worker redo
   assert.deepEqual(Object.values(done.stages[0]!.hosts).map((h) => [h.outcome, h.attempts]), [['ok', 1], ['ok', 1], ['ok', 1]]);
 });
 
-test('a host that fails makes the rollout wait for an operator; resume --rollback ends it rolled back; ferry rollback undoes a rollout', async () => {
+test('ferry rollback returns the hosts of the last rollout to the version they ran before it', () => {
+  const back = ferry(project, 'rollback', 'production');
+  assert.equal(back.code, 0, back.out + back.err);
+  assert.match(back.out, /rollback from 0\.1\.0 to 0\.2\.0/);
+  assert.deepEqual(versions(), ['0.2.0', '0.2.0', '0.2.0']);
+});
+
+test('a host that fails makes the rollout wait for an operator, found by FerryPhase; resume --rollback ends it rolled back', async () => {
   const knownHosts = join(env.state, 'known_hosts.prod-rollback');
   const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
   const keyOf = (port: number) => lines.find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
   writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[127.0.0.1]:${env.port('other')} `)).join('\n')}\n[127.0.0.1]:${env.port('other')} ${keyOf(env.port('prod1'))}\n`);
   const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
-  const r = ferry(failing, 'rollout', 'production', '--version=0.2.0', '--canary=1');
+  const r = ferry(failing, 'rollout', 'production', '--version=0.1.0', '--canary=1');
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /waiting for an operator/);
+  assert.equal(versions()[0], '0.1.0');
   await until(() => (listed("FerryEnvironment='production' AND FerryPhase='waiting-for-operator'").length === 1 ? true : undefined), 'waiting-for-operator in visibility');
   assert.equal(ferry(failing, 'resume', 'production', '--rollback', '--by=ops').code, 0);
   const watch = ferry(failing, 'status', 'production', '--watch');
   assert.equal(watch.code, 1, watch.out);
   assert.match(watch.out, /rollout: rolled-back/);
-  assert.deepEqual(versions(), ['0.1.0', '0.1.0', '0.1.0']);
-
-  // The last complete rollout of `project` took every host from 0.2.0 to 0.1.0: ferry rollback returns them to 0.2.0.
-  const back = ferry(project, 'rollback', 'production');
-  assert.equal(back.code, 0, back.out + back.err);
-  assert.match(back.out, /rollback from 0\.1\.0 to 0\.2\.0/);
   assert.deepEqual(versions(), ['0.2.0', '0.2.0', '0.2.0']);
 });
 
@@ -150,8 +152,8 @@ test('search by attributes on PostgreSQL visibility, and ferry history, list the
   assert.deepEqual(
     runs.map((e) => [e.type, e.version, e.phase, e.outcome]),
     [
+      ['rollout', '0.1.0', 'done', 'rolled-back'],
       ['rollout', '0.2.0', 'done', 'succeeded'],
-      ['rollout', '0.2.0', 'done', 'rolled-back'],
       ['rollout', '0.1.0', 'done', 'succeeded'],
       ['rollout', '0.2.0', 'done', 'succeeded'],
       ['deployRelease', '0.1.0', 'done', 'succeeded'],
@@ -159,7 +161,7 @@ test('search by attributes on PostgreSQL visibility, and ferry history, list the
   );
   const succeeded = listed("FerryEnvironment='production' AND FerryOutcome='succeeded'").map((w) => w.runId);
   for (const e of runs.filter((x) => x.outcome === 'succeeded')) assert.ok(succeeded.includes(e.runId), `${e.type} ${e.version} is found by FerryOutcome`);
-  assert.deepEqual(history('production', '--version=0.1.0').map((e) => e.type), ['rollout', 'deployRelease']);
+  assert.deepEqual(history('production', '--version=0.1.0').map((e) => [e.type, e.outcome]), [['rollout', 'rolled-back'], ['rollout', 'succeeded'], ['deployRelease', 'succeeded']]);
   const text = ferry(project, 'history', 'production', '--limit=2');
   assert.equal(text.code, 0, text.err);
   assert.equal(text.out.trim().split('\n').length, 2);
