@@ -69,9 +69,9 @@ export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ 
     });
     return { handle, attached: false };
   } catch (err) {
-    if (search && err instanceof Error && /search attribute/i.test(err.message)) {
+    if (search && /search attribute/i.test(errorText(err))) {
       throw new InputError(
-        `Temporal refused Ferry's search attributes (${err.message}); register them in the namespace: ` +
+        `Temporal refused Ferry's search attributes (${errorText(err)}); register them in the namespace: ` +
           'temporal operator search-attribute create --name FerryApp --type Keyword (and FerryEnvironment, FerryVersion, FerryPhase, FerryOutcome)',
       );
     }
@@ -85,6 +85,13 @@ export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ 
         `wait for it (\`temporal workflow show -w ${spec.workflowId}\`) or stop it (\`temporal workflow cancel -w ${spec.workflowId}\`)`,
     );
   }
+}
+
+/** An error's message with its causes' (the SDK's ServiceError keeps the server's words in its cause). */
+export function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 /** The workflow's result; for a failure that carries a report (failed hosts), the report and the message. */

@@ -2,7 +2,7 @@ import { environmentOf } from '../../core/config/parse';
 import { InputError } from '../../core/domain/errors';
 import { version as checkVersion } from '../../core/domain/release';
 import { SEARCH } from '../../core/domain/search';
-import { withClient } from '../temporal';
+import { errorText, withClient } from '../temporal';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 export interface HistoryOptions extends GlobalOptions {
@@ -64,8 +64,11 @@ export async function historyVerb(ctx: VerbContext, env: string | undefined, opt
         if (found.length >= limit) break;
       }
     } catch (err) {
-      if (err instanceof Error && /search attribute|FerryApp/i.test(err.message)) {
-        throw new InputError(`Temporal cannot search by Ferry's search attributes (${err.message}); register them (see scripts/temporal.env)`);
+      if (/search attribute/i.test(errorText(err))) {
+        throw new InputError(
+          `Temporal cannot search by Ferry's search attributes (${errorText(err)}); register them in the namespace: ` +
+            'temporal operator search-attribute create --name FerryApp --type Keyword (and FerryEnvironment, FerryVersion, FerryPhase, FerryOutcome)',
+        );
       }
       throw err;
     }

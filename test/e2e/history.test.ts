@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HistoryEntry } from '../../client/verbs/history';
-import { ferry, productionOn010, spawnWorker, stopWorker, temporal } from '../support/cli';
+import { ferry, productionOn010, root, spawnWorker, stopWorker, temporal } from '../support/cli';
 import { exampleProject, testConfig, testEnv } from '../support/env';
 
 // Search attributes on the dev server (scripts/dev-server.sh registers them): what `ferry` starts carries FerryApp,
@@ -84,4 +86,29 @@ test('ferry history refuses an unknown environment and a bad version, and says w
   const none = ferry(project, 'history', 'production', '--version=7.7.7');
   assert.equal(none.code, 0, none.err);
   assert.equal(none.out, "no deploys of hello to production at 7.7.7 in Temporal's history\n");
+});
+
+test('on a namespace without the search attributes, ferry deploy and ferry history say how to register them', async () => {
+  const port = await new Promise<number>((res) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => res(p));
+    });
+  });
+  const temporalBin = join(root, '.venv', 'bin', 'temporal');
+  const bare = spawn(temporalBin, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 120 && spawnSync(temporalBin, ['operator', 'cluster', 'health', '--address', `127.0.0.1:${port}`]).status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const run = (...args: string[]) =>
+      spawnSync(join(root, 'bin', 'ferry'), args, { cwd: project, encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
+    for (const r of [run('deploy', 'release', 'to', 'production', '--version=0.1.0'), run('history')]) {
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /search attribute.*temporal operator search-attribute create --name FerryApp --type Keyword/);
+    }
+  } finally {
+    bare.kill('SIGTERM');
+    await new Promise((r) => bare.once('exit', r));
+  }
 });
