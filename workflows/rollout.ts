@@ -51,6 +51,7 @@ import {
   resumeUpdate,
 } from './messages';
 import { LOCAL, SSH_STEP, VERIFY } from './policies';
+import { setSearch } from './search';
 
 const local = proxyActivities<Activities>(LOCAL);
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -219,6 +220,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     progress.phase = phase;
     progress.waiting = undefined;
     upsertMemo({ outcome: phase, approvals: progress.approvals });
+    setSearch({ phase: 'done', outcome: phase });
     throw ApplicationFailure.create({ type: FAILURE_TYPE[phase], nonRetryable: true, message, details: [progress] });
   };
 
@@ -226,10 +228,12 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     if (progress.passed.includes(name)) return;
     progress.waiting = { kind: 'approval', gate: name, since: now(), ...(plan.approvers ? { approvers: plan.approvers } : {}) };
     progress.phase = 'waiting-for-approval';
+    setSearch({ phase: 'waiting-for-approval' });
     const timeout = plan.approvalTimeoutSeconds;
     const answered = timeout === undefined ? (await condition(() => answer !== undefined), true) : await condition(() => answer !== undefined, timeout * 1000);
     progress.waiting = undefined;
     progress.phase = 'running';
+    setSearch({ phase: 'deploying' });
     if (!answered) {
       progress.approvals.push({ gate: name, decision: 'rejected', by: 'timeout', at: now(), comment: `no approval within ${timeout}s`, via: 'timeout' });
       end('rejected', `${name}: no approval within ${timeout}s`);
@@ -252,6 +256,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   if (!carry && upgrade && patched('upgrade-preflight') && runPreflight(progress, upgrade, plan.upgradeFallback).decision === 'refuse') {
     progress.phase = 'aborted';
     upsertMemo({ outcome: 'refused' });
+    setSearch({ phase: 'done', outcome: 'aborted' });
     throw ApplicationFailure.create({ type: 'UpgradeRefused', nonRetryable: true, message: progress.preflight!.reason ?? 'refused', details: [progress] });
   }
   const restart = progress.preflight?.decision === 'restart';
@@ -384,12 +389,14 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       }
       progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
       progress.phase = 'waiting-for-operator';
+      setSearch({ phase: 'waiting-for-operator' });
       log.warn('rollout waits for an operator', { stage: stage.environment, hosts: progress.waiting.hosts });
       await condition(() => decision !== undefined);
       const d = decision!;
       decision = undefined;
       progress.waiting = undefined;
       progress.phase = 'running';
+      setSearch({ phase: 'deploying' });
       applied = false;
       const targets = failed.filter((h) => d.host === undefined || h.host === d.host);
       switch (d.action) {
@@ -465,6 +472,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   progress.phase = 'done';
   progress.batch = undefined;
   upsertMemo({ outcome: 'done', approvals: progress.approvals });
+  setSearch({ phase: 'done', outcome: 'succeeded' });
   await condition(allHandlersFinished);
   return progress;
 }
