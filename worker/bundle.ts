@@ -33,6 +33,9 @@ export function workflowSourceDigest(): string {
  * memory on every start.
  */
 export async function workflowBundle(): Promise<WorkflowBundleOption> {
+  // The installed package (compiled JavaScript, `npm run build`) ships its bundle: nothing is bundled at run time.
+  const shipped = join(ROOT, 'workflow-bundle.js');
+  if (existsSync(shipped)) return { codePath: shipped };
   const dir = process.env.FERRY_CACHE_DIR || join(ROOT, '.ferry', 'cache');
   const file = join(dir, `workflow-bundle-${workflowSourceDigest()}.js`);
   if (existsSync(file)) return { codePath: file };
