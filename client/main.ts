@@ -4,22 +4,32 @@ import { FerryError, InputError } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
 import type { NodeCommand } from '../core/domain/requests';
 import type { VerbContext } from './verbs/common';
+import type * as BuildVerbs from './verbs/build';
+import type * as DeployVerbs from './verbs/deploy';
+import type * as DoctorVerbs from './verbs/doctor';
+import type * as NodeVerbs from './verbs/node';
+import type * as RolloutVerbs from './verbs/rollout';
+import type * as MigrateVerbs from './verbs/migrate';
+import type * as StoreVerbs from './verbs/store';
+import type * as TrustVerbs from './verbs/trust';
 import type { Artifact } from './verbs/store';
 
 /**
  * The commands' modules, loaded by the command that runs: `ferry --help` or a bad flag loads none of them (nor the
  * Temporal client, ssh2 or the AWS SDK they bring).
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- a command's modules load when it runs (also under tsx) */
 const verbs = {
-  build: () => import('./verbs/build'),
-  deploy: () => import('./verbs/deploy'),
-  doctor: () => import('./verbs/doctor'),
-  node: () => import('./verbs/node'),
-  rollout: () => import('./verbs/rollout'),
-  migrate: () => import('./verbs/migrate'),
-  store: () => import('./verbs/store'),
-  trust: () => import('./verbs/trust'),
+  build: async () => require('./verbs/build') as typeof BuildVerbs,
+  deploy: async () => require('./verbs/deploy') as typeof DeployVerbs,
+  doctor: async () => require('./verbs/doctor') as typeof DoctorVerbs,
+  node: async () => require('./verbs/node') as typeof NodeVerbs,
+  rollout: async () => require('./verbs/rollout') as typeof RolloutVerbs,
+  migrate: async () => require('./verbs/migrate') as typeof MigrateVerbs,
+  store: async () => require('./verbs/store') as typeof StoreVerbs,
+  trust: async () => require('./verbs/trust') as typeof TrustVerbs,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
 const logger = pino(
