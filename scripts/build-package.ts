@@ -8,7 +8,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 async function main(): Promise<void> {
   const root = join(__dirname, '..');
   const dist = join(root, 'dist');
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(dist, 'workflows', 'index.js'), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: join(dist, 'workflows', 'index.js'), workflowInterceptorModules: [join(dist, 'workflows', 'metrics-interceptor.js')], logger: new DefaultLogger('WARN') });
   writeFileSync(join(dist, 'workflow-bundle.js'), code);
   cpSync(join(root, 'activities', 'erlang'), join(dist, 'activities', 'erlang'), { recursive: true });
 }

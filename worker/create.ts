@@ -5,6 +5,7 @@ import { storeFactory, type S3Settings } from '../activities/store';
 import { workerFilesFromEnv } from '../activities/worker-files';
 import { TASK_QUEUE } from '../core/domain/constants';
 import { workflowBundle } from './bundle';
+import { activityMetrics } from './metrics';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -32,6 +33,8 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     defaultHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
+    // Ferry's host-step metrics (worker/metrics.ts); the deploy counter is a workflow interceptor in the bundle.
+    interceptors: { activity: [activityMetrics] },
   });
   return { worker, ssh };
 }
