@@ -7,7 +7,7 @@ const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 const pureFolders = ['core/**', 'workflows/**'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.venv/**', '.ferry/**', 'examples/**'] },
+  { ignores: ['node_modules/**', '.venv/**', '.ferry/**', 'examples/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 
 /** How often every activity tells Temporal it is alive; the policies' heartbeat timeouts are a few times this. */
-export const KEEP_ALIVE_MS = 5_000;
+export const KEEP_ALIVE_MS = 1_000;
 
 const lastProgress = new WeakMap<Context, unknown>();
 const stepSignals = new WeakMap<Context, AbortSignal>();

@@ -4,8 +4,9 @@
  * Env: BENCH_HOSTS (host counts, default 1,3,10,25), BENCH_RUNS (repetitions, default 5), BENCH_ROLLOUT_HOSTS (P2,
  * default 50), BENCH_BATCH (P2 batch size, default 10), BENCH_P3_HOSTS (10), BENCH_P6_HOSTS (100), BENCH_P6_BATCH
  * (25), BENCH_ONLY (figures to run, default p1,p2,p3,p5,p6), BENCH_TEMPORAL_PORT (7253), BENCH_PORT_BASE (3000: the
- * build host; host i on BASE+i), BENCH_STATE (.ferry/bench), BENCH_OUT (bench/results).
+ * build host; host i on BASE+i), BENCH_STATE (.ferry/bench), BENCH_OUT (bench/results), BENCH_CLI_HOSTS (PC, 3,10).
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { buildRequest, deployRequest, rolloutPlan } from '../client/requests';
 import type { DeliveryConfig } from '../core/config/schema';
@@ -23,7 +24,9 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 10);
 const P3_HOSTS = Number(process.env.BENCH_P3_HOSTS ?? 10);
 const P6_HOSTS = Number(process.env.BENCH_P6_HOSTS ?? 100);
 const P6_BATCH = Number(process.env.BENCH_P6_BATCH ?? 25);
-const FIGURES = ['p1', 'p2', 'p3', 'p5', 'p6'] as const;
+const FIGURES = ['p1', 'pc', 'p2', 'p3', 'p5', 'p6'] as const;
+/** PC: host counts of the CLI-level figure (BENCH_CLI_HOSTS, default 3,10). */
+const CLI_HOSTS = list(process.env.BENCH_CLI_HOSTS, [3, 10]);
 type Figure = (typeof FIGURES)[number];
 /** BENCH_ONLY: the figures to run (P4 and P6 per host count come with P1; p6 is P6 at scale). */
 const ONLY: Figure[] = (() => {
@@ -54,6 +57,22 @@ async function rawDeploy(env: BenchEnv, hosts: string[], tarball: string) {
   );
 }
 
+/**
+ * What a user pays: `ferry deploy release to production --version=V --host ...` as a process (the installed package's
+ * compiled JavaScript, FERRY_COMPILED=1), from its start to its exit: the CLI's start, its connection, the workflow
+ * and the wait for its result.
+ */
+function cliDeploy(env: BenchEnv, project: string, hosts: string[]): Promise<void> {
+  const args = [join(ROOT, 'bin', 'ferry'), 'deploy', 'release', 'to', 'production', `--version=${VERSION}`, ...hosts.map((h) => `--host=${env.hostName(h)}`)];
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { cwd: project, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TEMPORAL_ADDRESS: env.address, FERRY_COMPILED: '1' } });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ferry deploy exited with ${code}: ${err.trim()}`))));
+  });
+}
+
 let ids = 0;
 const nextId = (what: string) => `bench/${what}/${process.pid}-${++ids}`;
 
@@ -71,7 +90,7 @@ async function ferryRollout(env: BenchEnv, config: DeliveryConfig, hosts: string
 
 async function main() {
   // as many hosts as the largest figure that runs needs (P5 uses up to 5)
-  const counts = { p1: HOSTS, p2: [ROLLOUT_HOSTS], p3: [P3_HOSTS], p5: [5], p6: [P6_HOSTS] };
+  const counts = { p1: HOSTS, pc: CLI_HOSTS, p2: [ROLLOUT_HOSTS], p3: [P3_HOSTS], p5: [5], p6: [P6_HOSTS] };
   const maxHosts = Math.max(...ONLY.flatMap((f) => counts[f]));
   const env = await benchEnv({
     state: process.env.BENCH_STATE ?? join(ROOT, '.ferry', 'bench'),
@@ -131,6 +150,37 @@ async function measure(env: BenchEnv): Promise<Results> {
     const row = { hosts: n, ferryMs: median(ferry), rawMs: median(raw), ratio: median(ferry) / median(raw), ferryRunsMs: ferry, rawRunsMs: raw, handshakesPerHost: logins, stepsPerHost: steps, workerPeakRssMiB: mem.hwmKiB / 1024 };
     results.fanOut.push(row);
     log(`P1 ${n} hosts: ferry ${seconds(row.ferryMs)} s, raw ${seconds(row.rawMs)} s, ratio ${row.ratio.toFixed(2)}; P4 ${logins} logins/host over ${steps} steps/host; P6 peak RSS ${row.workerPeakRssMiB.toFixed(0)} MiB`);
+  }
+  clearHosts(env, env.names);
+
+  // PC: the same deploy through the CLI process, against the raw baseline, alternating, per host count.
+  for (const n of runs('pc') ? CLI_HOSTS : []) {
+    const hosts = env.names.slice(0, n);
+    const cli: number[] = [];
+    const raw: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      clearHosts(env, hosts);
+      cli.push(await timed(() => cliDeploy(env, project, hosts)));
+      clearHosts(env, hosts);
+      raw.push(await timed(() => rawDeploy(env, hosts, tarball)));
+    }
+    const row = { hosts: n, cliMs: median(cli), rawMs: median(raw), ratio: median(cli) / median(raw), cliRunsMs: cli, rawRunsMs: raw };
+    (results.cli ??= []).push(row);
+    log(`PC ${n} hosts: ferry CLI ${seconds(row.cliMs)} s, raw ${seconds(row.rawMs)} s, ratio ${row.ratio.toFixed(2)}`);
+  }
+  if (runs('pc')) {
+    // The compiled CLI, as the installed package runs it (`npm run build` first; without dist/ this times the sources).
+    process.env.FERRY_COMPILED = '1';
+    const start = (args: string[]) => timed(() => run(process.execPath, args));
+    const help: number[] = [];
+    const bare: number[] = [];
+    for (let r = 0; r < Math.max(RUNS, 5); r++) {
+      help.push(await start([join(ROOT, 'bin', 'ferry'), '--help']));
+      bare.push(await start(['-e', '0']));
+    }
+    delete process.env.FERRY_COMPILED;
+    results.cliStart = { helpMs: median(help), nodeMs: median(bare), helpRunsMs: help };
+    log(`PC ferry --help: ${seconds(median(help))} s (node -e 0: ${seconds(median(bare))} s)`);
   }
   clearHosts(env, env.names);
 

@@ -20,6 +20,10 @@ export interface Results {
   startedAt: string;
   finishedAt?: string;
   fanOut: FanOutRow[];
+  /** PC: `ferry deploy release` as a process (compiled CLI) against the raw baseline. */
+  cli?: Array<{ hosts: number; cliMs: number; rawMs: number; ratio: number; cliRunsMs: number[]; rawRunsMs: number[] }>;
+  /** PC: `ferry --help` cold start (compiled CLI) against a bare `node -e 0`. */
+  cliStart?: { helpMs: number; nodeMs: number; helpRunsMs: number[] };
   rollout?: {
     hosts: number;
     batch: number;
@@ -56,6 +60,19 @@ export function markdown(r: Results): string {
     `Figures run: ${r.parameters.only.join(', ')}.`,
     '',
   ];
+  if (r.cli?.length) {
+    lines.push(
+      '## PC the CLI path: `ferry deploy release to production --version=V` as a process',
+      '',
+      'From the start of the `ferry` process (compiled JavaScript) to its exit, against parallel `scp` + `ssh tar xzf`.',
+      '',
+      '| hosts | ferry CLI (s) | raw (s) | ratio |',
+      '| --- | --- | --- | --- |',
+      ...r.cli.map((c) => `| ${c.hosts} | ${s(c.cliMs)} | ${s(c.rawMs)} | ${c.ratio.toFixed(2)} |`),
+      '',
+      ...(r.cliStart ? [`\`ferry --help\` cold start: ${s(r.cliStart.helpMs)} s (a bare \`node -e 0\`: ${s(r.cliStart.nodeMs)} s).`, ''] : []),
+    );
+  }
   if (r.fanOut.length) {
     lines.push(
       '## P1 fan-out, P4 SSH handshakes, P6 worker peak RSS',

@@ -3,16 +3,35 @@ import pino from 'pino';
 import { FerryError, InputError } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
 import type { NodeCommand } from '../core/domain/requests';
-import { build, buildUpgrade } from './verbs/build';
 import type { VerbContext } from './verbs/common';
-import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deploy';
-import { doctorVerb } from './verbs/doctor';
-import { historyVerb } from './verbs/history';
-import { nodeVerb, pruneHosts } from './verbs/node';
-import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
-import { migrateVerb } from './verbs/migrate';
-import { download, pruneStore, show, upload, type Artifact } from './verbs/store';
-import { trust } from './verbs/trust';
+import type * as BuildVerbs from './verbs/build';
+import type * as DeployVerbs from './verbs/deploy';
+import type * as DoctorVerbs from './verbs/doctor';
+import type * as HistoryVerbs from './verbs/history';
+import type * as NodeVerbs from './verbs/node';
+import type * as RolloutVerbs from './verbs/rollout';
+import type * as MigrateVerbs from './verbs/migrate';
+import type * as StoreVerbs from './verbs/store';
+import type * as TrustVerbs from './verbs/trust';
+import type { Artifact } from './verbs/store';
+
+/**
+ * The commands' modules, loaded by the command that runs: `ferry --help` or a bad flag loads none of them (nor the
+ * Temporal client, ssh2 or the AWS SDK they bring).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- a command's modules load when it runs (also under tsx) */
+const verbs = {
+  build: async () => require('./verbs/build') as typeof BuildVerbs,
+  deploy: async () => require('./verbs/deploy') as typeof DeployVerbs,
+  doctor: async () => require('./verbs/doctor') as typeof DoctorVerbs,
+  history: async () => require('./verbs/history') as typeof HistoryVerbs,
+  node: async () => require('./verbs/node') as typeof NodeVerbs,
+  rollout: async () => require('./verbs/rollout') as typeof RolloutVerbs,
+  migrate: async () => require('./verbs/migrate') as typeof MigrateVerbs,
+  store: async () => require('./verbs/store') as typeof StoreVerbs,
+  trust: async () => require('./verbs/trust') as typeof TrustVerbs,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The CLI's JSON log: stderr, or FERRY_LOG_FILE. People read stdout. */
 const logger = pino(
@@ -63,9 +82,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       run(async () => {
         expect(artifact, ['release', 'upgrade'], 'build');
         if (artifact === 'upgrade' && o.skipExisting) throw new InputError('--skip-existing is for `ferry build release`');
-        if (artifact === 'upgrade') return buildUpgrade(ctx, { ...globals(), ...o });
+        if (artifact === 'upgrade') return (await verbs.build()).buildUpgrade(ctx, { ...globals(), ...o });
         if (o.from !== undefined || o.to !== undefined || o.with !== undefined) throw new InputError('--from, --to and --with are for `ferry build upgrade`');
-        return build(ctx, { ...globals(), ...o });
+        return (await verbs.build()).build(ctx, { ...globals(), ...o });
       })(),
     );
 
@@ -86,10 +105,10 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
         if (artifact === 'release' && o.hotOnly) throw new InputError('--hot-only is for `ferry deploy upgrade`, `ferry upgrade` and `ferry rollout --upgrade`: a release deploy restarts the nodes');
         if (artifact === 'upgrade') {
           if (!env || rest.length > 0) throw new InputError('usage: ferry deploy upgrade to <environment> [--version=V]');
-          return deployUpgrade(ctx, env, { ...globals(), ...o });
+          return (await verbs.deploy()).deployUpgrade(ctx, env, { ...globals(), ...o });
         }
         if (!env || rest.length > 0) throw new InputError('usage: ferry deploy release to <environment> --version=V');
-        return deploy(ctx, env, { ...globals(), ...o });
+        return (await verbs.deploy()).deploy(ctx, env, { ...globals(), ...o });
       })(),
     );
 
@@ -109,7 +128,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       run(async () => {
         const [env, ...rest] = noise(words);
         if (!env || rest.length > 0) throw new InputError('usage: ferry update <environment> [--branch=B] [--start-deploy]');
-        return update(ctx, env, { ...globals(), ...o });
+        return (await verbs.deploy()).update(ctx, env, { ...globals(), ...o });
       })(),
     );
 
@@ -130,7 +149,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       run(async () => {
         const [env, ...rest] = noise(words);
         if (!env || rest.length > 0) throw new InputError('usage: ferry upgrade <environment> [--branch=B | --tag=T | --revision=R]');
-        return upgradeEnvironment(ctx, env, { ...globals(), ...o });
+        return (await verbs.deploy()).upgradeEnvironment(ctx, env, { ...globals(), ...o });
       })(),
     );
 
@@ -142,7 +161,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect);
     if (command === 'ping') c.option('--cluster', 'show which nodes each node is connected to; fail when one misses another');
     c.action(async (env: string, o: { cluster?: boolean }) =>
-      run(async () => nodeVerb(ctx, o.cluster ? 'cluster' : command, env, { ...globals(), ...o }))(),
+      run(async () => (await verbs.node()).nodeVerb(ctx, o.cluster ? 'cluster' : command, env, { ...globals(), ...o }))(),
     );
   }
 
@@ -157,21 +176,21 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
         if (!env || rest.length > 0 || (direction !== 'up' && direction !== 'down')) {
           throw new InputError('usage: ferry migrate <environment> [up|down] [--version=N]');
         }
-        return migrateVerb(ctx, env, direction, { ...globals(), ...o });
+        return (await verbs.migrate()).migrateVerb(ctx, env, direction, { ...globals(), ...o });
       })(),
     );
 
   p.command('doctor')
     .argument('[environment]', 'only this environment (default: every one)')
     .description('check Temporal, the worker, the build host and every host, with the fix for each failure')
-    .action(async (env: string | undefined) => run(async () => doctorVerb(ctx, env, globals()))());
+    .action(async (env: string | undefined) => run(async () => (await verbs.doctor()).doctorVerb(ctx, env, globals()))());
 
   p.command('trust')
     .argument('<environment>')
     .description("show each host's key fingerprint and add new ones to known_hosts after confirmation")
     .option('--yes', 'add without asking (for scripts; check the fingerprints first)')
     .option('--build', 'the build host too')
-    .action(async (env: string, o: object) => run(async () => trust(ctx, env, { ...globals(), ...o }))());
+    .action(async (env: string, o: object) => run(async () => (await verbs.trust()).trust(ctx, env, { ...globals(), ...o }))());
 
   p.command('rollout')
     .argument('[words...]', '[to] <environment>... (stages, in order; the last one holds the environment lock)')
@@ -202,7 +221,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--print-plan', 'print the JSON plan and start nothing')
     .option('--wait', 'keep following while the rollout waits for an approval or an operator')
     .action(async (words: string[], o: { requireApproval?: boolean }) =>
-      run(async () => rolloutVerb(ctx, noise(words), { ...globals(), ...o, approve: o.requireApproval }))(),
+      run(async () => (await verbs.rollout()).rolloutVerb(ctx, noise(words), { ...globals(), ...o, approve: o.requireApproval }))(),
     );
 
   for (const decision of ['approve', 'reject'] as const) {
@@ -211,7 +230,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
       .description(`${decision} the gate the rollout of an environment waits at`)
       .option('--comment <text>', 'why; kept with the decision')
       .option('--by <name>', 'who decides (default: the OS user)')
-      .action(async (env: string, o: object) => run(async () => approvalVerb(ctx, decision, env, { ...globals(), ...o }))());
+      .action(async (env: string, o: object) => run(async () => (await verbs.rollout()).approvalVerb(ctx, decision, env, { ...globals(), ...o }))());
   }
 
   p.command('resume')
@@ -223,31 +242,31 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--abort', 'end the rollout here')
     .option('--host <host>', 'only this host')
     .option('--by <name>', 'who decides (default: the OS user)')
-    .action(async (env: string, o: object) => run(async () => resumeVerb(ctx, env, { ...globals(), ...o }))());
+    .action(async (env: string, o: object) => run(async () => (await verbs.rollout()).resumeVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('rollback')
     .argument('<environment>')
     .description('return the hosts of the last rollout to the version they ran before it (no approval gates)')
-    .action(async (env: string) => run(async () => rollbackVerb(ctx, env, globals()))());
+    .action(async (env: string) => run(async () => (await verbs.rollout()).rollbackVerb(ctx, env, globals()))());
 
   p.command('pause')
     .argument('<environment>')
     .description('stop the rollout of an environment before its next batch')
     .option('--by <name>', 'who pauses (default: the OS user)')
-    .action(async (env: string, o: object) => run(async () => pauseVerb(ctx, env, { ...globals(), ...o }))());
+    .action(async (env: string, o: object) => run(async () => (await verbs.rollout()).pauseVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('status')
     .argument('<environment>')
     .description('show the rollout or deploy of an environment')
     .option('--watch', 'follow it until it ends')
-    .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
+    .action(async (env: string, o: object) => run(async () => (await verbs.rollout()).statusVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('history')
     .argument('[environment]', 'only runs to this environment')
     .description("list the app's past and running deploys, updates, upgrades and rollouts (from Temporal's visibility), newest first")
     .option('--version <version>', 'only runs of this version')
     .option('--limit <n>', 'at most this many (default 20)', whole('--limit', 1, 1000))
-    .action(async (env: string | undefined, o: { version?: string; limit?: number }) => run(async () => historyVerb(ctx, env, { ...globals(), ...o }))());
+    .action(async (env: string | undefined, o: { version?: string; limit?: number }) => run(async () => (await verbs.history()).historyVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
     .argument('<what>', 'releases | appups | relup | upgrade-plan | migrations')
@@ -257,9 +276,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .option('--to <version>', 'upgrade-plan: the version the upgrade goes to')
     .action(async (what: string, version: string | undefined, o: { from?: string; to?: string }) =>
       run(async () => {
-        if (what !== 'migrations') return show(ctx, what, version, { ...globals(), ...o });
+        if (what !== 'migrations') return (await verbs.store()).show(ctx, what, version, { ...globals(), ...o });
         if (version === undefined) throw new InputError('usage: ferry show migrations <environment>');
-        return migrateVerb(ctx, version, 'status', globals());
+        return (await verbs.migrate()).migrateVerb(ctx, version, 'status', globals());
       })(),
     );
 
@@ -271,7 +290,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (artifact: string, v: string, file: string | undefined) =>
       run(async () => {
         expect(artifact, ['release', 'upgrade'], 'upload');
-        return upload(ctx, artifact as Artifact, v, file, globals());
+        return (await verbs.store()).upload(ctx, artifact as Artifact, v, file, globals());
       })(),
     );
 
@@ -283,7 +302,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .action(async (artifact: string, v: string, file: string | undefined) =>
       run(async () => {
         expect(artifact, ['release', 'upgrade'], 'download');
-        return download(ctx, artifact as Artifact, v, file, globals());
+        return (await verbs.store()).download(ctx, artifact as Artifact, v, file, globals());
       })(),
     );
 
@@ -293,7 +312,7 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .requiredOption('--keep <n>', 'how many releases to keep (newest by version)', whole('--keep', 1, 1000))
     .option('--host <host>', 'only this host (repeatable, or comma-separated)', collect)
     .action(async (env: string | undefined, o: { keep: number; host?: string[] }) =>
-      run(async () => (env === undefined ? pruneStore(ctx, o.keep, globals()) : pruneHosts(ctx, env, o.keep, { ...globals(), host: o.host })))(),
+      run(async () => (env === undefined ? (await verbs.store()).pruneStore(ctx, o.keep, globals()) : (await verbs.node()).pruneHosts(ctx, env, o.keep, { ...globals(), host: o.host })))(),
     );
 
   p.addHelpText('after', '\nAlso: `ferry worker` runs a Ferry worker (polls the `ferry` task queue until SIGINT/SIGTERM).');

@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { workflowIds } from '../core/domain/constants';
 import type { RolloutHostStep, RolloutProgress } from '../core/domain/plan';
 import type { Preflight } from '../core/domain/preflight';
 import type { DeployStatus, HostProgress, NodeCommandResult } from '../core/domain/requests';
@@ -9,6 +10,10 @@ export interface Out {
   write(text: string): void;
   isTTY?: boolean;
 }
+
+/** Hosts in flight whose child a deploy's live view asks for its step on each poll. */
+const LIVE_HOSTS = 20;
+const FINAL: ReadonlySet<HostProgress['step']> = new Set(['done', 'skipped', 'failed']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,7 +85,14 @@ export async function followDeploy(handle: WorkflowHandle, out: Out, done: Promi
       preflight = true;
       out.write(`${preflightReport(status.preflight)}\n`);
     }
-    for (const h of Object.values(status?.hosts ?? {})) {
+    const hosts = Object.values(status?.hosts ?? {});
+    // The children answer with their own step (they no longer signal each step to the parent); a few at a time.
+    const live = hosts.filter((h) => !FINAL.has(h.step) && h.step !== 'waiting').slice(0, LIVE_HOSTS);
+    const steps = await Promise.all(
+      live.map((h) => handle.client.getHandle(workflowIds.hostDeploy(handle.workflowId, h.host)).query<HostProgress>('hostStatus').catch(() => h)),
+    );
+    const fresh = new Map(steps.map((h) => [h.host, h]));
+    for (const h of hosts.map((x) => fresh.get(x.host) ?? x)) {
       const key = `${h.step}`;
       if (seen.get(h.host) !== key && h.step !== 'done' && h.step !== 'skipped' && h.step !== 'failed' && h.step !== 'waiting') {
         seen.set(h.host, key);

@@ -33,10 +33,13 @@ export function workflowSourceDigest(): string {
  * memory on every start.
  */
 export async function workflowBundle(): Promise<WorkflowBundleOption> {
+  // The installed package (compiled JavaScript, `npm run build`) ships its bundle: nothing is bundled at run time.
+  const shipped = join(ROOT, 'workflow-bundle.js');
+  if (existsSync(shipped)) return { codePath: shipped };
   const dir = process.env.FERRY_CACHE_DIR || join(ROOT, '.ferry', 'cache');
   const file = join(dir, `workflow-bundle-${workflowSourceDigest()}.js`);
   if (existsSync(file)) return { codePath: file };
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), workflowInterceptorModules: [require.resolve('../workflows/metrics-interceptor')] });
   try {
     mkdirSync(dir, { recursive: true });
     // A temp name, then a rename: a worker starting at the same time never reads half a bundle.

@@ -5,6 +5,7 @@ import { storeFactory, type S3Settings } from '../activities/store';
 import { workerFilesFromEnv } from '../activities/worker-files';
 import { TASK_QUEUE } from '../core/domain/constants';
 import { workflowBundle } from './bundle';
+import { activityMetrics } from './metrics';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -30,8 +31,13 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     // Build output and byte counts travel in heartbeats; the CLI shows them live.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
+    // A workflow task sent to a killed worker's sticky queue goes to the shared queue after 2 s (default 10 s), so a
+    // replacement worker resumes the workflow within seconds (docs/scale.md).
+    stickyQueueScheduleToStartTimeout: '2s',
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
+    // Ferry's host-step metrics (worker/metrics.ts); the deploy counter is a workflow interceptor in the bundle.
+    interceptors: { activity: [activityMetrics] },
   });
   return { worker, ssh };
 }

@@ -55,7 +55,7 @@ async function upgrade(input: DeployUpgradeRequest): Promise<DeployStatus> {
   const done =
     pre?.decision === 'restart'
       ? await fanOut(status, req.hosts, 1, hostDeploy, (host) => ({ ...base(host), startDeploy: true, node: req.node, fallback: restartNote(upgrade.version) }))
-      : await fanOut(status, req.hosts, req.maxParallel, hostUpgrade, (host) => ({ ...base(host), ...(pre ? { upgradeFallback: req.upgradeFallback, node: req.node } : {}) }));
+      : await fanOut(status, req.hosts, req.maxParallel, hostUpgrade, (host) => ({ ...base(host), ...(pre ? { upgradeFallback: req.upgradeFallback, node: req.node } : {}) }), 'check');
   if (req.migrations?.when === 'after') done.migration = await migrationStep(req.migrations, 'after', target);
   return done;
 }

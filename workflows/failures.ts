@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { InputError } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
@@ -43,4 +43,20 @@ export function validInput<S extends z.ZodType>(schema: S, input: unknown, what:
     }
     return parseRequest(schema, input, what);
   });
+}
+
+/**
+ * A host child's failure as it ends the child: its type and message, with the step it failed at in its details. Host
+ * children no longer signal each step to their parent (docs/scale.md); the parent reads the step from here.
+ */
+export function stepFailure(err: unknown, step: string): unknown {
+  if (isCancellation(err)) return err;
+  return ApplicationFailure.create({ type: failureType(err) ?? 'HostStepFailed', message: failureMessage(err), nonRetryable: true, details: [{ step }] });
+}
+
+/** The step a host child failed at, from its failure's details (see `stepFailure`); undefined for other failures. */
+export function failedStep<S extends string>(err: unknown): S | undefined {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
+  const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { step?: unknown } | undefined) : undefined;
+  return typeof details?.step === 'string' ? (details.step as S) : undefined;
 }

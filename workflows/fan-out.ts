@@ -2,7 +2,7 @@ import { ApplicationFailure, executeChild, setHandler, workflowInfo, type Workfl
 import { workflowIds } from '../core/domain/constants';
 import type { HostTarget } from '../core/domain/host';
 import type { DeployStatus, HostProgress } from '../core/domain/requests';
-import { failureMessage } from './failures';
+import { failedStep, failureMessage } from './failures';
 import { hostProgressSignal, statusQuery } from './messages';
 
 /** Runs `fn` over `items` with at most `limit` in flight; deterministic, so safe in workflow code. */
@@ -36,16 +36,20 @@ export async function fanOut<W extends (arg: never) => Promise<HostProgress>>(
   limit: number,
   child: W & Workflow,
   argsOf: (host: HostTarget) => Parameters<W>[0],
+  first: HostProgress['step'] = 'upload',
 ): Promise<DeployStatus> {
   status.phase = 'deploying';
   await eachLimited(hosts, limit, async (host) => {
+    // The child answers `hostStatus` with its step; here the host is only known to be under way.
+    const current = status.hosts[host.name];
+    if (current?.step === 'waiting') current.step = first;
     try {
       status.hosts[host.name] = await executeChild(child, {
         workflowId: workflowIds.hostDeploy(workflowInfo().workflowId, host.name),
         args: [argsOf(host)] as Parameters<W>,
       });
     } catch (err) {
-      const step = status.hosts[host.name]?.step;
+      const step = failedStep<HostProgress['step']>(err) ?? status.hosts[host.name]?.step;
       status.hosts[host.name] = { host: host.name, step: 'failed', error: `${step && step !== 'waiting' ? `${step}: ` : ''}${failureMessage(err)}` };
       status.failed++;
     }

@@ -1,11 +1,12 @@
-import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { Activities, ReleaseOnHost } from '../activities';
 import type { NodeSettings } from '../core/domain/host';
 import { hostDeployRequestSchema, type HostProgress } from '../core/domain/requests';
 import { hostHookVariables, type Hooks } from '../core/domain/hooks';
-import { validInput } from './failures';
+import { stepFailure, validInput } from './failures';
 import { runHookIfDefined } from './hooks';
-import { hostProgressSignal } from './messages';
+import { hostProgressSignal, hostStatusQuery } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -34,12 +35,24 @@ export interface HostDeployRequest extends HostHooks {
  */
 export async function hostDeploy(input: HostDeployRequest): Promise<HostProgress> {
   const req = validInput(hostDeployRequestSchema, input, 'hostDeploy');
+  // Recorded histories signal each step to the parent; new children answer `hostStatus` and fail with the step they
+  // failed at (a signal per step grows with the fleet: docs/scale.md).
+  const quiet = patched('host-steps-by-query');
+  const at = { step: 'waiting' as HostProgress['step'] };
+  return deploySteps(req, quiet, at).catch((err: unknown) => {
+    throw quiet ? stepFailure(err, at.step) : err;
+  });
+}
+
+async function deploySteps(req: z.output<typeof hostDeployRequestSchema>, quiet: boolean, at: { step: HostProgress['step'] }): Promise<HostProgress> {
   const parent = workflowInfo().parent;
   const progress: HostProgress = { host: req.host.name, step: 'upload', ...(req.fallback ? { fallback: req.fallback } : {}) };
   const report = async (step: HostProgress['step']) => {
     progress.step = step;
-    if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
+    at.step = step;
+    if (parent && !quiet) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
   };
+  setHandler(hostStatusQuery, () => progress);
   const onHost = { host: req.host, app: req.app, ssh: req.ssh };
   await report('upload');
   const upload = await transfer.uploadRelease(req);

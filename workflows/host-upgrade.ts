@@ -1,4 +1,5 @@
-import { ApplicationFailure, executeChild, getExternalWorkflowHandle, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, getExternalWorkflowHandle, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { Activities, NodeState } from '../activities';
 import type { NodeSettings } from '../core/domain/host';
 import { hostHookVariables } from '../core/domain/hooks';
@@ -6,10 +7,10 @@ import { nodeLabel } from '../core/domain/host';
 import { hostUpgradeRequestSchema, type HostProgress } from '../core/domain/requests';
 import { supervisionProblems } from '../core/domain/supervision';
 import type { UpgradeFallback } from '../core/domain/upgrade-plan';
-import { failureMessage, validInput } from './failures';
+import { failureMessage, stepFailure, validInput } from './failures';
 import { runHookIfDefined } from './hooks';
 import { hostDeploy, type HostHooks } from './host-deploy';
-import { hostProgressSignal } from './messages';
+import { hostProgressSignal, hostStatusQuery } from './messages';
 import { SSH_STEP, TRANSFER, VERIFY } from './policies';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -39,15 +40,27 @@ export interface HostUpgradeRequest extends HostHooks {
  */
 export async function hostUpgrade(input: HostUpgradeRequest): Promise<HostProgress> {
   const req = validInput(hostUpgradeRequestSchema, input, 'hostUpgrade');
+  // Recorded histories signal each step to the parent; new children answer `hostStatus` and fail with the step they
+  // failed at (a signal per step grows with the fleet: docs/scale.md).
+  const quiet = patched('host-steps-by-query');
+  const at = { step: 'waiting' as HostProgress['step'] };
+  return upgradeSteps(req, quiet, at).catch((err: unknown) => {
+    throw quiet ? stepFailure(err, at.step) : err;
+  });
+}
+
+async function upgradeSteps(req: z.output<typeof hostUpgradeRequestSchema>, quiet: boolean, at: { step: HostProgress['step'] }): Promise<HostProgress> {
   const parent = workflowInfo().parent;
   const to = req.release.version;
   const from = req.release.fromVersion;
   const progress: HostProgress = { host: req.host.name, step: 'check' };
   const report = async (step: HostProgress['step']) => {
     progress.step = step;
-    if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
+    at.step = step;
+    if (parent && !quiet) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(hostProgressSignal, { ...progress });
   };
   const fail = (type: string, message: string) => ApplicationFailure.create({ type, nonRetryable: true, message });
+  setHandler(hostStatusQuery, () => progress);
   const onHost = { host: req.host, app: req.app, ssh: req.ssh };
   if (req.release.type !== 'upgrade' || from === undefined) throw fail('InputError', `${req.app} ${to} in the store is not an upgrade`);
 

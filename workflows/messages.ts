@@ -5,7 +5,10 @@ import type { DeployStatus, HostProgress } from '../core/domain/requests';
 /** `temporal workflow query --type status`: the whole deploy, per host. */
 export const statusQuery = defineQuery<DeployStatus>('status');
 
-/** Sent by each hostDeploy child to its parent when it moves to another step. */
+/** `temporal workflow query --type hostStatus` on a host's child workflow: the step it is at (the CLI's live view). */
+export const hostStatusQuery = defineQuery<HostProgress>('hostStatus');
+
+/** Sent by each hostDeploy child (recorded histories only; new children answer `hostStatus`) to its parent when it moves to another step. */
 export const hostProgressSignal = defineSignal<[HostProgress]>('hostProgress');
 
 /** `temporal workflow query --type progress`: the whole rollout (stage, batch, hosts, what it waits for, approvals). */

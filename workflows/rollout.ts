@@ -33,7 +33,9 @@ import {
 } from '../core/domain/plan';
 import type { StoredRelease } from '../core/domain/release';
 import type { HostProgress } from '../core/domain/requests';
-import { failureMessage, validInput } from './failures';
+import { boundedEach, EVENTS_PER_STEP, historyFull } from './bounded';
+import { packProgress, unpackProgress, type PackedHosts } from './carry';
+import { failedStep, failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
@@ -79,7 +81,17 @@ export interface RolloutCarry {
   at: { stage: number; batch: number };
   /** A pause asked for while the run ended; the next run honours it before its first batch. */
   paused?: boolean;
+  /**
+   * Set when the run ended within a batch (bounded fan-out, docs/scale.md): the batch's hosts not yet started, or
+   * the rollback or retry under way, go on in the next run; the stage's migrations and gates are not run again.
+   */
+  within?: Within;
+  /** The hosts of `progress`, packed (bounded runs); `progress.stages` then holds no hosts (workflows/carry.ts). */
+  packed?: PackedHosts;
 }
+
+/** What a run that ended within a batch was doing: the batch itself, a failure policy's rollback, or an operator's decision. */
+export type Within = { work: 'batch' } | { work: 'policy' } | { work: 'retry'; hosts: string[] } | { work: 'rollback'; message: string };
 
 /**
  * Why a signal's or update's text field is refused, if it is: anything but a string (an object whose `toString` is
@@ -90,6 +102,10 @@ const textRefusal = (value: unknown, field: string, max: number): string | undef
 /** Who approves, rejects or decides: one line of at most 200 characters. */
 const personRefusal = (by: unknown): string | undefined =>
   textRefusal(by, 'by', LIMITS.person) ?? (/[\p{Cc}]/u.test(by as string) ? 'by must be one line without control characters' : undefined);
+
+/** Host names for a message: every one up to 20, then how many more (a 10,000-host stage's message stays short). */
+const named = (hosts: ReadonlyArray<{ host: string }>): string =>
+  hosts.length <= 20 ? hosts.map((h) => h.host).join(', ') : `${hosts.slice(0, 20).map((h) => h.host).join(', ')} and ${hosts.length - 20} more`;
 
 const ACTIONS: ReadonlyArray<ResumeRequest['action']> = ['retry', 'skip', 'rollback', 'abort', 'continue'];
 const FAILURE_TYPE = { rejected: 'RolloutRejected', aborted: 'RolloutAborted', 'rolled-back': 'RolloutRolledBack' } as const;
@@ -111,7 +127,11 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     throw ApplicationFailure.nonRetryable('rollout takes one argument, the plan; the second is its own state after a continue-as-new', 'InputError');
   }
   const id = workflowInfo().workflowId;
-  const progress: RolloutProgress = carry?.progress ?? initialProgress(plan);
+  // Bounded fan-out: at most maxInFlight hosts at once, and continue-as-new within a batch. Recorded histories ran
+  // every host of a batch at once; they replay without it.
+  const bounded = patched('bounded-fan-out');
+  const order = plan.stages.map((s) => s.hosts.map((h) => h.name));
+  const progress: RolloutProgress = carry?.packed ? unpackProgress(carry.progress, carry.packed, initialProgress(plan), order) : (carry?.progress ?? initialProgress(plan));
   let answer: Approval | undefined;
   let decision: ResumeRequest | undefined;
   let paused = carry?.paused ?? false;
@@ -322,12 +342,22 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       }
       Object.assign(h, { step: 'done', outcome: 'ok', version: plan.version });
     } catch (err) {
-      const step = h.step;
+      // The child's failure names the step it failed at (host children no longer signal each step).
+      const step = (h.step === 'upload' && failedStep<RolloutHost['step']>(err)) || h.step;
       Object.assign(h, { step: 'failed', outcome: 'failed', error: `${step}: ${failureMessage(err)}` });
       log.error('rollout host failed', { host: host.name, error: h.error });
     } finally {
       h.durationMs = clock() - started;
     }
+  };
+
+  const releases = new Map<string, Promise<StoredRelease>>();
+  /** The stored release of a previous version; looked up once per run when bounded (a rollback of 2,000 hosts needs one). */
+  const previousRelease = (version: string): Promise<StoredRelease> => {
+    const lookup = () => local.lookupRelease({ store: plan.store, app: plan.app, version });
+    if (!bounded) return lookup();
+    if (!releases.has(version)) releases.set(version, lookup());
+    return releases.get(version)!;
   };
 
   /**
@@ -349,7 +379,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
           await verify.verifyNode({ ...onHost(host), version: previous });
         }
       } else if (previous) {
-        const old = await local.lookupRelease({ store: plan.store, app: plan.app, version: previous });
+        const old = await previousRelease(previous);
         await executeChild(hostDeploy, {
           workflowId: workflowIds.rolloutHost(id, host.name, `rollback-${previous}-${progress.decisions.length}`),
           args: [{ host, app: plan.app, release: old, store: plan.store, startDeploy: true, ssh: plan.ssh, ...(plan.stages[si]!.node ? { node: plan.stages[si]!.node } : {}), hooks: plan.hooks, environment: plan.stages[si]!.environment }],
@@ -363,28 +393,80 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       Object.assign(h, { step: 'failed', outcome: 'failed', error: `rollback: ${failureMessage(err)}` });
     }
   };
-  const hostsOf = (si: number) => plan.stages[si]!.hosts;
-  const byName = (si: number, name: string) => hostsOf(si).find((t) => t.name === name)!;
+  const index = plan.stages.map((s) => new Map(s.hosts.map((t) => [t.name, t])));
+  const byName = (si: number, name: string) => index[si]!.get(name)!;
+  const cap = plan.maxInFlight;
+
+  /** Ends this run and goes on in a new one at stage `si`, batch `b`, with `within` saying what is left to do there. */
+  const carryOn = async (si: number, b: number, within?: Within): Promise<never> => {
+    // Updates in flight must finish first, or their callers would see the run end under them.
+    await condition(allHandlersFinished);
+    progress.runs++;
+    const next = bounded ? packProgress(progress, order) : { progress };
+    return continueAsNew<typeof rollout>(input, { ...next, release, upgrade, at: { stage: si, batch: b }, paused, ...(within ? { within } : {}) });
+  };
+  /**
+   * Runs `fn` over `items`: all at once in recorded histories; otherwise at most `cap` at a time, and when the run's
+   * history is full, continues as new with `within` (the items not started are found again from the progress, or
+   * carried in `within`).
+   */
+  const fanOut = async <T>(items: readonly T[], steps: number, fn: (item: T) => Promise<void>, si: number, b: number, within: (left: T[]) => Within): Promise<void> => {
+    if (!bounded) {
+      await Promise.all(items.map(fn));
+      return;
+    }
+    const left = await boundedEach(items, cap, steps * EVENTS_PER_STEP, fn);
+    if (left.length > 0) await carryOn(si, b, within(left));
+  };
+  /** Steps one host of a stage runs in the parent: the version before, the child, the health checks. */
+  const hostSteps = (s: Stage) => 2 + (s.healthCheck ? 1 : 0) + (s.healthCommand ? 1 : 0) + (s.healthHttp ? 1 : 0);
+  /** A rollback: the previous release's look-up and a child, or the node's state, a downgrade and a verification. */
+  const ROLLBACK_STEPS = 3;
 
   /**
    * While the stage has more failed hosts than it tolerates: applies its failure policy (a rollback of the batch or
    * the stage, once per failure), then ends or waits for operator decisions.
    */
-  const settleFailures = async (si: number, b: number): Promise<void> => {
+  const settleFailures = async (si: number, b: number, resume?: Within): Promise<void> => {
     const stage = plan.stages[si]!;
     let applied = false;
+    // What the run before this one was doing when it continued as new: done first (the decision was recorded then).
+    let carried = resume;
+    const retry = async (names: string[]) => fanOut(names, hostSteps(stage), (n) => runHost(si, byName(si, n)), si, b, (left) => ({ work: 'retry', hosts: left }));
+    const rollbackAll = async (message: string): Promise<never> => {
+      const touched = progress.stages.flatMap((s, i) => Object.values(s.hosts).filter((h) => h.attempts > 0).map((h) => [i, h] as const));
+      await fanOut(
+        touched,
+        ROLLBACK_STEPS,
+        async ([i, h]) => {
+          // A host the failure policy rolled back already is not touched again.
+          if (h.step === 'rolled-back') Object.assign(h, { outcome: 'rolled-back', error: undefined });
+          else await rollbackHost(i, byName(i, h.host));
+        },
+        si,
+        b,
+        () => ({ work: 'rollback', message }),
+      );
+      return end('rolled-back', message);
+    };
     for (;;) {
+      if (carried?.work === 'retry') {
+        const names = carried.hosts;
+        carried = undefined;
+        await retry(names);
+      } else if (carried?.work === 'rollback') await rollbackAll(carried.message);
       const all = Object.values(progress.stages[si]!.hosts);
       const failed = all.filter((h) => h.outcome === 'failed');
       if (withinFailureLimit(stage, all.length, failed.length)) return;
       if (stage.onFailure !== 'halt' && !applied) {
         applied = true;
         const back = all.filter((h) => h.attempts > 0 && h.step !== 'rolled-back' && h.outcome !== 'skipped' && (stage.onFailure === 'rollback-stage' || h.batch === b));
-        record({ action: 'rollback', by: `policy ${stage.onFailure}` });
-        log.warn('rollout failure policy rolls back', { stage: stage.environment, policy: stage.onFailure, hosts: back.map((h) => h.host) });
-        await Promise.all(back.map((h) => rollbackHost(si, byName(si, h.host), true)));
+        if (carried?.work !== 'policy') record({ action: 'rollback', by: `policy ${stage.onFailure}` });
+        carried = undefined;
+        log.warn('rollout failure policy rolls back', { stage: stage.environment, policy: stage.onFailure, hosts: back.length > 20 ? back.length : back.map((h) => h.host) });
+        await fanOut(back, ROLLBACK_STEPS, (h) => rollbackHost(si, byName(si, h.host), true), si, b, () => ({ work: 'policy' }));
         if (stage.afterRollback === 'end') {
-          end('rolled-back', `${stage.environment}: ${failed.map((h) => h.host).join(', ')} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${back.map((h) => h.host).join(', ')}`);
+          end('rolled-back', `${stage.environment}: ${named(failed)} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${named(back)}`);
         }
       }
       progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
@@ -403,7 +485,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         case 'retry': {
           // Hosts the policy rolled back with the failed ones are deployed again too.
           const again = d.host === undefined ? all.filter((h) => h.outcome === 'rolled-back') : [];
-          await Promise.all([...targets, ...again].map((h) => runHost(si, byName(si, h.host))));
+          await retry([...targets, ...again].map((h) => h.host));
           break;
         }
         case 'skip':
@@ -415,21 +497,10 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
             await rollbackHost(at, byName(at, d.host));
             break;
           }
-          await Promise.all(
-            progress.stages.flatMap((s, i) =>
-              Object.values(s.hosts)
-                .filter((h) => h.attempts > 0)
-                .map(async (h) => {
-                  // A host the failure policy rolled back already is not touched again.
-                  if (h.step === 'rolled-back') Object.assign(h, { outcome: 'rolled-back', error: undefined });
-                  else await rollbackHost(i, byName(i, h.host));
-                }),
-            ),
-          );
-          end('rolled-back', `rolled back by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed`);
+          await rollbackAll(`rolled back by ${d.by ?? 'an operator'} after ${named(failed)} failed`);
           break;
         case 'abort':
-          end('aborted', `aborted by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed: ${failed[0]!.error ?? ''}`);
+          end('aborted', `aborted by ${d.by ?? 'an operator'} after ${named(failed)} failed: ${failed[0]!.error ?? ''}`);
       }
     }
   };
@@ -442,7 +513,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     progress.stage = si;
     if (stage.approveBefore) await gate(`${stage.environment}: before`);
     const migrationTarget = { app: plan.app, environment: stage.environment, hosts: stage.hosts, ssh: plan.ssh };
-    if (stage.migrations?.when === 'before' && (si !== from.stage || from.batch === 0)) progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-before`, migrationTarget);
+    if (stage.migrations?.when === 'before' && (si !== from.stage || (from.batch === 0 && !carry?.within))) progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-before`, migrationTarget);
     for (let b = si === from.stage ? from.batch : 0; b < batches.length; b++) {
       const resumed = carry !== undefined && si === from.stage && b === from.batch;
       if (b > 0 && !resumed && stage.pauseSeconds > 0) await sleep(stage.pauseSeconds * 1000);
@@ -455,16 +526,14 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         progress.phase = 'running';
       }
       const info = workflowInfo();
+      const full = bounded ? historyFull(plan.continueAsNewAfterEvents) : info.historyLength >= plan.continueAsNewAfterEvents || info.continueAsNewSuggested;
       // A pause asked for after the check above is carried over, and the next run waits before this batch.
-      if (!resumed && (b > 0 || si > 0) && (info.historyLength >= plan.continueAsNewAfterEvents || info.continueAsNewSuggested)) {
-        // Updates in flight must finish first, or their callers would see the run end under them.
-        await condition(allHandlersFinished);
-        progress.runs++;
-        await continueAsNew<typeof rollout>(input, { progress, release, upgrade, at: { stage: si, batch: b }, paused });
-      }
+      if (!resumed && (b > 0 || si > 0) && full) await carryOn(si, b);
       progress.batch = b;
-      await Promise.all(batches[b]!.map((name) => runHost(si, byName(si, name))));
-      await settleFailures(si, b);
+      // A run that continued as new within this batch left the hosts it had not started yet.
+      const todo = bounded ? batches[b]!.filter((n) => progress.stages[si]!.hosts[n]!.attempts === 0) : batches[b]!;
+      await fanOut(todo, hostSteps(stage), (name) => runHost(si, byName(si, name)), si, b, () => ({ work: 'batch' }));
+      await settleFailures(si, b, resumed ? carry?.within : undefined);
       if (b === 0 && stage.canary > 0 && stage.approveAfterCanary && batches.length > 1) await gate(`${stage.environment}: after canary`);
     }
     if (stage.migrations?.when === 'after') progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-after`, migrationTarget);

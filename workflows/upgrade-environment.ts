@@ -1,10 +1,10 @@
 import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, NodeState } from '../activities';
 import { workflowIds } from '../core/domain/constants';
-import { upgradeEnvironmentRequestSchema, type DeployStatus, type HostTarget, type UpgradeEnvironmentRequest } from '../core/domain/requests';
+import { upgradeEnvironmentRequestSchema, type DeployStatus, type HostProgress, type HostTarget, type UpgradeEnvironmentRequest } from '../core/domain/requests';
 import { buildUpgrade } from './build-upgrade';
 import { eachLimited } from './fan-out';
-import { failureMessage, validInput } from './failures';
+import { failedStep, failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
@@ -50,16 +50,19 @@ async function upgrade(input: UpgradeEnvironmentRequest): Promise<DeployStatus> 
     status.failed++;
   };
 
-  const states = await Promise.all(
-    req.hosts.map(async (host): Promise<NodeState | undefined> => {
-      try {
-        return await ssh.nodeState({ host, app: req.app, ssh: req.ssh });
-      } catch (err) {
-        fail(host, `check: ${failureMessage(err)}`);
-        return undefined;
-      }
-    }),
-  );
+  const check = async (host: HostTarget): Promise<NodeState | undefined> => {
+    try {
+      return await ssh.nodeState({ host, app: req.app, ssh: req.ssh });
+    } catch (err) {
+      fail(host, `check: ${failureMessage(err)}`);
+      return undefined;
+    }
+  };
+  // At most maxParallel checks pending at once (Temporal advises ~500 pending activities per run); recorded histories
+  // checked every host at once.
+  const states: Array<NodeState | undefined> = [];
+  if (patched('bounded-fan-out')) await eachLimited(req.hosts.map((h, i) => [h, i] as const), req.maxParallel, async ([h, i]) => void (states[i] = await check(h)));
+  else states.push(...(await Promise.all(req.hosts.map(check))));
   const online = req.hosts.filter((_, i) => states[i]?.running);
   const offline = req.hosts.filter((_, i) => states[i] !== undefined && !states[i]!.running);
   const running = new Map<string, string[]>();
@@ -107,6 +110,8 @@ async function upgrade(input: UpgradeEnvironmentRequest): Promise<DeployStatus> 
     const args = { host, app: req.app, release: upgrade, store: req.store, ssh: req.ssh, hooks: req.hooks, environment: req.environment };
     const workflowId = workflowIds.hostDeploy(id, host.name);
     const hot = online.includes(host) && !restart;
+    // The child answers `hostStatus` with its step; here the host is only known to be under way.
+    status.hosts[host.name] = { host: host.name, step: hot ? 'check' : 'upload' };
     try {
       status.hosts[host.name] = hot
         ? await executeChild(hostUpgrade, { workflowId, args: [{ ...args, ...(pre ? { upgradeFallback: req.upgradeFallback, ...(req.node ? { node: req.node } : {}) } : {}) }] })
@@ -115,7 +120,7 @@ async function upgrade(input: UpgradeEnvironmentRequest): Promise<DeployStatus> 
             args: [{ ...args, startDeploy: true, ...(req.node ? { node: req.node } : {}), ...(restart && online.includes(host) ? { fallback: restartNote(upgrade.version) } : {}) }],
           });
     } catch (err) {
-      const step = status.hosts[host.name]?.step;
+      const step = failedStep<HostProgress['step']>(err) ?? status.hosts[host.name]?.step;
       fail(host, `${step && step !== 'waiting' ? `${step}: ` : ''}${failureMessage(err)}`);
     }
   });

@@ -6,6 +6,10 @@
 export const LIMITS = {
   /** Hosts of one deploy, environment or rollout stage (a workflow run may have at most 2,000 pending children). */
   hosts: 1000,
+  /** Hosts of one rollout stage: a rollout continues as new within a batch, so its runs stay small (docs/scale.md). */
+  stageHosts: 10_000,
+  /** Hosts a rollout works on at once (pending children and activities of one run; Temporal advises at most ~500). */
+  inFlight: 500,
   /** Stages of one rollout. */
   stages: 20,
   /** App and environment names. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HostProgress } from './requests';
-import { appSchema, environmentSchema, hostsSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, upgradeFallbackSchema, versionSchema } from './requests';
+import { appSchema, environmentSchema, hostListSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, upgradeFallbackSchema, versionSchema } from './requests';
 import { LIMITS } from './limits';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
@@ -16,7 +16,7 @@ import { storeDescriptorSchema } from './store';
 export type BatchSize = number | `${number}%`;
 
 const batchSize = z.union([
-  z.number().int().min(1, 'must be at least 1 host').max(LIMITS.hosts, `must be at most ${LIMITS.hosts} hosts`),
+  z.number().int().min(1, 'must be at least 1 host').max(LIMITS.stageHosts, `must be at most ${LIMITS.stageHosts} hosts`),
   z.string().regex(/^(?:100|[1-9][0-9]?)%$/, 'must be a host count or a percentage from 1% to 100%') as z.ZodType<`${number}%`>,
 ]);
 
@@ -56,17 +56,17 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 const stageSchema = z.strictObject({
   environment: environmentSchema.describe('The environment this stage deploys to, e.g. staging, then production'),
-  hosts: hostsSchema.describe('The hosts of the stage, in order: the canary comes first'),
+  hosts: hostListSchema(LIMITS.stageHosts).describe('The hosts of the stage, in order: the canary comes first'),
   action: z
     .enum(['deploy', 'upgrade'])
     .default('deploy')
     .describe('What happens on each host: deploy (upload, unpack, configure, restart) or upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade)'),
   startDeploy: z.boolean().default(true).describe('Start or restart the node and verify the version it runs'),
-  canary: z.number().int().min(0).max(LIMITS.hosts).default(0).describe('How many hosts form the first batch, alone'),
+  canary: z.number().int().min(0).max(LIMITS.stageHosts).default(0).describe('How many hosts form the first batch, alone'),
   ramp: z.array(batchSize).max(LIMITS.ramp, `at most ${LIMITS.ramp} steps`).default([]).describe('Sizes of the batches after the canary, e.g. [1, 2, "25%"]'),
   batch: batchSize.optional().describe('Size of every later batch; default: all remaining hosts at once'),
   pauseSeconds: z.number().min(0).max(LIMITS.waitSeconds, 'must be at most 30 days').default(0).describe('Wait between two batches'),
-  maxFailures: z.number().int().min(0).max(LIMITS.hosts).default(0).describe('Failed hosts the stage tolerates before its failure policy applies'),
+  maxFailures: z.number().int().min(0).max(LIMITS.stageHosts).default(0).describe('Failed hosts the stage tolerates before its failure policy applies'),
   minHealthy: batchSize
     .optional()
     .describe('Hosts of the stage (a count or a percentage) that must not have failed; fewer apply the failure policy'),
@@ -108,6 +108,13 @@ export const rolloutPlanSchema = z.strictObject({
     .max(40_000)
     .default(2000)
     .describe('Between batches, continue as new once the history has this many events'),
+  maxInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(LIMITS.inFlight)
+    .default(40)
+    .describe('Hosts worked on at once, within a batch and in a rollback; each run also stays under about 9,000 events. Past ~50, a busy worker risks workflow tasks the server force-closes (more than 100 events buffered while one runs): see docs/scale.md'),
 });
 
 export type RolloutPlan = z.input<typeof rolloutPlanSchema>;

@@ -69,15 +69,17 @@ export const hostTargetSchema = z
  * The hosts of one request: 1 to 1000 (a workflow run may have at most 2,000 children or activities pending), each
  * name once (it names the host's child workflow and its line in the progress).
  */
-export const hostsSchema = list(hostTargetSchema, LIMITS.hosts, 'hosts')
-  .min(1, 'names no host')
-  .superRefine((hosts, ctx) => {
-    const seen = new Set<string>();
-    hosts.forEach((h, i) => {
-      if (seen.has(h.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${shown(h.name)} is listed twice` });
-      seen.add(h.name);
+export const hostListSchema = (max: number) =>
+  list(hostTargetSchema, max, 'hosts')
+    .min(1, 'names no host')
+    .superRefine((hosts, ctx) => {
+      const seen = new Set<string>();
+      hosts.forEach((h, i) => {
+        if (seen.has(h.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${shown(h.name)} is listed twice` });
+        seen.add(h.name);
+      });
     });
-  });
+export const hostsSchema = hostListSchema(LIMITS.hosts);
 
 /** LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE and the cluster of an environment, as hostDeploy takes them. */
 export const nodeSettingsSchema = z

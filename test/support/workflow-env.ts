@@ -32,6 +32,9 @@ export function workflowEnv() {
     get client(): Client {
       return conn.client!;
     },
+    get native(): NativeConnection {
+      return conn.native!;
+    },
     /** Runs `fn` while a worker with `activities` polls `taskQueue`. */
     async withWorker<T>(taskQueue: string, activities: Activities, fn: () => Promise<T>): Promise<T> {
       const worker = await Worker.create({ connection: conn.native!, taskQueue, workflowBundle: await workflowBundle(), activities });
