@@ -12,7 +12,7 @@ import { ferry, root, spawnWorker, stopWorker, summary } from './support';
  * during the upload (a tiny tmpfs mounted, inside that host's own mount namespace, where the new release goes).
  */
 const env = testEnv();
-const name = (host: string) => `127.0.0.1:${env.port(host)}`;
+const name = (host: string) => `${env.host(host)}`;
 let worker: ChildProcess;
 let project: string;
 

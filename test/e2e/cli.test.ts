@@ -193,7 +193,7 @@ test('a second deploy to a busy environment names the one in flight', async () =
   };
   const earlier = describe().runId;
   // The first deploy includes a host whose port is closed: its retries keep the deploy in flight for several seconds.
-  const slow = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1"`));
+  const slow = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} 127.0.0.1:1"`));
   const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.2.0'], { cwd: slow, stdio: 'ignore' });
   const firstDone = new Promise<number | null>((r) => first.once('exit', r));
   let now = describe();
@@ -220,7 +220,7 @@ test('ferry doctor passes on healthy hosts with a worker polling', () => {
 
 test('ferry doctor names a stopped host and a wrong host key, each with its fix, and exits 1', () => {
   const knownHosts = mismatchedKnownHosts(env, 'other', 'prod1');
-  const sick = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+  const sick = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} 127.0.0.1:1 ${env.host('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
   const r = spawnSync(join(root, 'bin', 'ferry'), ['doctor', 'production'], { cwd: sick, encoding: 'utf8' });
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /✗ production 127\.0\.0\.1:1\s+port reachable: 127\.0\.0\.1:1: connection refused\n\s+fix: check the host is up/);
@@ -235,7 +235,7 @@ test('ferry upgrade production with one node stopped: the running ones are hot-u
   if (!ferry('show', 'releases', '--json').out.includes('"version":"0.1.0"')) assert.equal(ferry('build', 'release', '--tag=0.1.0').code, 0);
   const setup = ferry('deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
   assert.equal(setup.code, 0, setup.out + setup.err);
-  const stopped = `127.0.0.1:${env.port('prod3')}`;
+  const stopped = `${env.host('prod3')}`;
   assert.equal(ferry('stop', 'production', `--host=${stopped}`).code, 0);
   const r = ferry('upgrade', 'production', '--tag=0.2.0');
   assert.equal(r.code, 0, r.out + r.err);
@@ -277,7 +277,7 @@ test('ferry trust shows fingerprints, adds new host keys only when confirmed, an
   assert.equal(again.status, 0);
   assert.equal((again.stdout.match(/already in/g) ?? []).length, 3);
 
-  const swapped = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${mismatchedKnownHosts(env, 'other', 'prod1')}"\n`));
+  const swapped = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('other')}"\nSSH_KNOWN_HOSTS="${mismatchedKnownHosts(env, 'other', 'prod1')}"\n`));
   const mismatch = spawnSync(join(root, 'bin', 'ferry'), ['trust', 'production', '--yes'], { cwd: swapped, encoding: 'utf8' });
   assert.equal(mismatch.status, 1);
   assert.match(mismatch.stdout, /DIFFERS from .*ssh-keygen -R/);

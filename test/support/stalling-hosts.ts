@@ -75,7 +75,7 @@ export async function loginHangs(env: TestEnv, host = 'prod1'): Promise<Stalling
     '-o', 'AuthorizedKeysFile=none', '-o', 'AuthorizedKeysCommand=/bin/sleep 20', '-o', 'AuthorizedKeysCommandUser=nobody',
   ], { stdio: 'ignore' });
   const lines = readFileSync(env.knownHosts, 'utf8');
-  const key = lines.split('\n').find((l) => l.startsWith(`[127.0.0.1]:${env.port(host)} `))!.split(' ').slice(1).join(' ');
+  const key = lines.split('\n').find((l) => l.startsWith(`[${env.addr(host)}]:${env.port(host)} `))!.split(' ').slice(1).join(' ');
   const knownHosts = join(env.state, `known_hosts.login-hangs-${port}`);
   writeFileSync(knownHosts, `${lines.trimEnd()}\n[127.0.0.1]:${port} ${key}\n`);
   for (let i = 0; ; i++) {
