@@ -17,7 +17,7 @@ let worker: ChildProcess;
 let project: string;
 
 const hosts = (cmd: 'start' | 'stop', host: string) =>
-  execFileSync(join(root, 'scripts', 'local-hosts.sh'), ['--hosts', `${host}:${env.port(host)}`, cmd], { encoding: 'utf8' });
+  execFileSync(join(root, 'scripts', 'local-hosts.sh'), ['--hosts', `${host}:${env.host(host)}`, cmd], { encoding: 'utf8' });
 
 before(() => {
   project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${name('prod1')} ${name('prod2')} ${name('other')}"\n`));

@@ -113,7 +113,7 @@ test('a LINK_SYS_CONFIG that does not exist on the host fails the deploy naming 
   assert.equal(build.code, 0, build.out + build.err);
   const r = ferry(missing, 'deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
   assert.equal(r.code, 1, r.out + r.err);
-  assert.match(r.out + r.err, new RegExp(`127\\.0\\.0\\.1:${env.port('other')}: LINK_SYS_CONFIG /opt/no-such/sys\\.config does not exist on the host`));
+  assert.match(r.out + r.err, new RegExp(`${env.hostRe('other')}: LINK_SYS_CONFIG /opt/no-such/sys\\.config does not exist on the host`));
   const sysConfig = onHost('other', '/opt/ferry-missing/hello/releases/0.1.0/sys.config');
   assert.equal(lstatSync(sysConfig).isSymbolicLink(), false, 'the release keeps its own sys.config');
   const ping = ferry(missing, '--json', 'ping', 'production');

@@ -125,7 +125,7 @@ test('a host that fails makes the rollout wait for an operator; ferry resume --r
 
   const r = ferry(failing, 'rollout', 'production', '--version=0.2.0', '--canary=1');
   assert.equal(r.code, 0, r.out + r.err);
-  assert.match(r.out, new RegExp(`waiting for an operator since .*: 127\\.0\\.0\\.1:${env.port('other')} failed: .*host key does not match`));
+  assert.match(r.out, new RegExp(`waiting for an operator since .*: ${env.hostRe('other')} failed: .*host key does not match`));
   assert.equal(versions(project)[0], '0.2.0');
 
   const resume = ferry(failing, 'resume', 'production', '--rollback', '--by=ops');

@@ -43,6 +43,8 @@ export function testEnv() {
     addr: (name: string): string => endpoint(name).address,
     /** `address:port`, the host as a config names it and as requests and reports name it. */
     host: (name: string): string => `${endpoint(name).address}:${endpoint(name).port}`,
+    /** `host(name)` for a RegExp. */
+    hostRe: (name: string): string => `${endpoint(name).address}:${endpoint(name).port}`.replaceAll('.', '\\.'),
     /** The host's /opt as the test runner sees it. */
     hostRoot: (name: string): string => join(state, 'hosts', name, 'root'),
     /** A path under the host's own /opt, /srv, /tmp or /etc, as the test runner sees it. */
@@ -161,7 +163,7 @@ export function removeUpgrades(env: TestEnv): void {
  */
 export function setHostEnv(env: TestEnv, names: string[], setenv: (host: string) => string[]): void {
   const localHosts = (name: string, ...args: string[]) =>
-    execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${env.port(name)}`, ...args], { stdio: 'ignore' });
+    execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${env.host(name)}`, ...args], { stdio: 'ignore' });
   for (const n of names) {
     localHosts(n, 'stop');
     localHosts(n, ...setenv(n).flatMap((e) => ['--setenv', e]), 'start');
