@@ -6,7 +6,10 @@
 # Used by the demo, the tests and the benchmarks. Needs root, util-linux
 # (unshare, flock) and openssh-server/-client.
 #
-# Usage: scripts/local-hosts.sh [--hosts "name:port ..."] [--setenv NAME=VALUE]... start|stop|status|clean
+# Usage: scripts/local-hosts.sh [--hosts "name:address:port ..."] [--setenv NAME=VALUE]... start|stop|status|clean
+#
+# Each host listens on its own loopback address (127.0.0.2, 127.0.0.3, ...), like a separate machine; a host
+# written name:port listens on 127.0.0.1. Hosts on different addresses may share a port.
 #
 #   start   start every host (reuses hosts already running), generate keys once,
 #           write $FERRY_STATE/ssh/known_hosts, prove each host with a real ssh login
@@ -26,25 +29,26 @@
 # Environment:
 #   FERRY_STATE  state directory (default: <project>/.ferry); must not be under /opt or /etc
 #   FERRY_HOSTS  host list, like --hosts
-# Default hosts: build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241.
+# Default hosts: build:127.0.0.2:2221 prod1:127.0.0.3:2231 prod2:127.0.0.4:2232 prod3:127.0.0.5:2233
+# staging1:127.0.0.6:2241.
 # stop/status/clean without --hosts act on every host that exists under $FERRY_STATE.
 #
 # Layout:
-#   $FERRY_STATE/ssh/id_ed25519{,.pub}   client key (root@127.0.0.1 on every host)
-#   $FERRY_STATE/ssh/known_hosts         "[127.0.0.1]:PORT ssh-ed25519 AAAA..." per host
+#   $FERRY_STATE/ssh/id_ed25519{,.pub}   client key (root on every host)
+#   $FERRY_STATE/ssh/known_hosts         "[ADDRESS]:PORT ssh-ed25519 AAAA..." per host
 #   $FERRY_STATE/ssh/authorized_keys
 #   $FERRY_STATE/hosts/<name>/           the host's directory, seen inside the host as /etc/ferry-host:
 #       root/ srv/ tmp/ etc/             its /opt, /srv, /tmp and /etc
-#       sshd_config ssh_host_ed25519_key authorized_keys bashrc sshd.pid sshd.log port
+#       sshd_config ssh_host_ed25519_key authorized_keys bashrc sshd.pid sshd.log address port
 #
 # Log in:  ssh -i $FERRY_STATE/ssh/id_ed25519 -o UserKnownHostsFile=$FERRY_STATE/ssh/known_hosts \
-#              -o StrictHostKeyChecking=yes -p 2231 root@127.0.0.1
+#              -o StrictHostKeyChecking=yes -p 2231 root@127.0.0.3
 # sshd logs at LogLevel VERBOSE: count logins with  grep -c 'Accepted publickey' .../sshd.log
 # (start's own proof adds one login per host).
 
 set -eu
 
-DEFAULT_HOSTS="build:2221 prod1:2231 prod2:2232 prod3:2233 staging1:2241"
+DEFAULT_HOSTS="build:127.0.0.2:2221 prod1:127.0.0.3:2231 prod2:127.0.0.4:2232 prod3:127.0.0.5:2233 staging1:127.0.0.6:2241"
 SSHD=/usr/sbin/sshd
 # Where a host sees its own directory (bind-mounted before anything else, so its sshd
 # files stay reachable wherever FERRY_STATE is, /tmp included).
@@ -56,7 +60,7 @@ die() { echo "local-hosts.sh: $*" >&2; exit 1; }
 say() { echo "$*"; }
 
 usage() {
-    sed -n '9,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '9,29p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -114,15 +118,19 @@ fi
 
 # ---- host list -------------------------------------------------------------
 
-# Prints "name port" lines; validates names, ports and duplicates.
+# Prints "name address port" lines; validates names, addresses, ports and duplicates.
+# A host is name:address:port, or name:port on 127.0.0.1. The address must be a loopback one (127.x.y.z).
 parse_hosts() {
-    printf '%s\n' "$1" | tr ' \t,' '\n\n\n' | sed '/^$/d' | while IFS= read -r pair; do
-        name=${pair%%:*}; port=${pair#*:}
-        [ "$name" != "$pair" ] || die "bad host '$pair' (want name:port)"
+    printf '%s\n' "$1" | tr ' \t,' '\n\n\n' | sed '/^$/d' | while IFS= read -r spec; do
+        name=${spec%%:*}; rest=${spec#*:}
+        [ "$name" != "$spec" ] || die "bad host '$spec' (want name:address:port or name:port)"
+        case $rest in *:*) addr=${rest%:*}; port=${rest##*:} ;; *) addr=127.0.0.1; port=$rest ;; esac
         case $name in ''|*[!A-Za-z0-9_.-]*|.*) die "bad host name '$name'" ;; esac
         case $port in ''|*[!0-9]*) die "bad port '$port' for host $name" ;; esac
         [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "bad port '$port' for host $name"
-        echo "$name $port"
+        printf '%s\n' "$addr" | grep -Eq '^127\.([0-9]{1,3}\.){2}[0-9]{1,3}$' ||
+            die "bad address '$addr' for host $name (want a loopback address, 127.x.y.z)"
+        echo "$name $addr $port"
     done
 }
 
@@ -136,16 +144,16 @@ else
     if [ -d "$HOSTS_DIR" ]; then
         HOSTS=$(for d in "$HOSTS_DIR"/*/; do
             [ -f "$d/port" ] || continue
-            echo "$(basename "$d") $(cat "$d/port")"
-        done | sort -k2n)
+            echo "$(basename "$d") $(cat "$d/address" 2>/dev/null || echo 127.0.0.1) $(cat "$d/port")"
+        done | sort -k3n)
     fi
     [ -n "$HOSTS" ] || HOSTS=$(parse_hosts "$DEFAULT_HOSTS")
 fi
 [ -n "$HOSTS" ] || die "empty host list"
 dups=$(printf '%s\n' "$HOSTS" | awk '{print $1}' | sort | uniq -d)
 [ -z "$dups" ] || die "host listed twice: $dups"
-dups=$(printf '%s\n' "$HOSTS" | awk '{print $2}' | sort | uniq -d)
-[ -z "$dups" ] || die "port listed twice: $dups"
+dups=$(printf '%s\n' "$HOSTS" | awk '{print $2 ":" $3}' | sort | uniq -d)
+[ -z "$dups" ] || die "address and port listed twice: $dups"
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -184,15 +192,21 @@ alive() {
     [ "${st%% *}" != Z ]
 }
 
+# Address and port of a running sshd ("ADDR:PORT"), from its config and command line.
+running_endpoint() {
+    echo "$(cat "$2/address" 2>/dev/null || echo 127.0.0.1):$(running_port "$1")"
+}
+
 # Port of a running sshd from its command line.
 running_port() {
     tr '\0' ' ' <"/proc/$1/cmdline" | tr -s ' ' '\n' | awk 'p {print; exit} $0 == "-p" {p = 1}'
 }
 
-# Prints "pid" of whatever listens on TCP port $1 ("?" if unknown), nothing if free.
+# port_user ADDR PORT: prints the pid of whatever listens on ADDR:PORT (or on every address at PORT; "?" if
+# unknown), nothing if free.
 port_user() {
     command -v ss >/dev/null 2>&1 || return 0
-    out=$(ss -Hltnp "sport = :$1" 2>/dev/null) || return 0
+    out=$(ss -Hltnp "sport = :$2" 2>/dev/null | awk -v a="$1:$2" -v p=":$2" '$4 == a || $4 == "0.0.0.0" p || $4 == "*" p || $4 == "[::]" p') || return 0
     [ -n "$out" ] || return 0
     pid=$(printf '%s\n' "$out" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1)
     echo "${pid:-?}"
@@ -222,7 +236,7 @@ ensure_client_key() {
     touch "$KNOWN"
 }
 
-# write_host_files NAME PORT: host key (once), the host's /opt, /srv, /tmp and
+# write_host_files NAME ADDRESS PORT: host key (once), the host's /opt, /srv, /tmp and
 # /etc (a copy of this machine's, made once), sshd_config, port file
 write_host_files() {
     d=$HOSTS_DIR/$1
@@ -242,8 +256,8 @@ write_host_files() {
     mv -f "$d/authorized_keys.tmp" "$d/authorized_keys"
     # Paths as the host sees them: its directory is $HOST_DIR inside its mount namespace.
     cat >"$d/sshd_config.tmp" <<EOF
-# generated by scripts/local-hosts.sh for host $1 (port $2); started with -p $2
-ListenAddress 127.0.0.1
+# generated by scripts/local-hosts.sh for host $1 ($2 port $3); started with -p $3
+ListenAddress $2
 HostKey $HOST_DIR/ssh_host_ed25519_key
 PidFile $HOST_DIR/sshd.pid
 AuthorizedKeysFile $HOST_DIR/authorized_keys
@@ -268,16 +282,23 @@ EOF
     # The host's root gets a fresh server's .bashrc, not this machine's: sshd's shell reads it for every command,
     # and a developer's profile (pyenv and the like) would slow every step and print noise into stderr.
     printf '# .bashrc of root on local test host %s (bind-mounted by scripts/local-hosts.sh)\n' "$1" >"$d/bashrc"
-    echo "$2" >"$d/port"
+    echo "$2" >"$d/address"
+    echo "$3" >"$d/port"
 }
 
-# Rewrites known_hosts: entries for the listed hosts replace any old entry of their port.
+# known_hosts's name for ADDR PORT: "[addr]:port", or the bare address on port 22, as OpenSSH writes them.
+known_name() {
+    if [ "$2" = 22 ]; then echo "$1"; else echo "[$1]:$2"; fi
+}
+
+# Rewrites known_hosts: entries for the listed hosts replace any old entry of their address and port.
 update_known_hosts() {
     tmp=$KNOWN.tmp.$$
     cp "$KNOWN" "$tmp"
-    printf '%s\n' "$HOSTS" | while read -r name port; do
-        grep -v "^\[127\.0\.0\.1\]:$port " "$tmp" >"$tmp.2" || true
-        printf '[127.0.0.1]:%s %s\n' "$port" \
+    printf '%s\n' "$HOSTS" | while read -r name addr port; do
+        entry=$(known_name "$addr" "$port")
+        awk -v e="$entry" '$1 != e' "$tmp" >"$tmp.2" || true
+        printf '%s %s\n' "$entry" \
             "$(awk '{print $1, $2}' "$HOSTS_DIR/$name/ssh_host_ed25519_key.pub")" >>"$tmp.2"
         mv -f "$tmp.2" "$tmp"
     done
@@ -288,32 +309,32 @@ update_known_hosts() {
 ssh_proof() {
     ssh -F /dev/null -i "$KEY" -o IdentitiesOnly=yes -o BatchMode=yes \
         -o UserKnownHostsFile="$KNOWN" -o StrictHostKeyChecking=yes \
-        -o ConnectTimeout=5 -o LogLevel=ERROR -p "$1" root@127.0.0.1 true </dev/null
+        -o ConnectTimeout=5 -o LogLevel=ERROR -p "$2" "root@$1" true </dev/null
 }
 
-# start_host NAME PORT: prints a status word
+# start_host NAME ADDRESS PORT: prints a status word
 start_host() {
-    name=$1; port=$2; d=$HOSTS_DIR/$name
+    name=$1; addr=$2; port=$3; d=$HOSTS_DIR/$name
     pid=$(host_pid "$d")
     if [ -n "$pid" ]; then
-        rport=$(running_port "$pid")
-        [ "$rport" = "$port" ] || die "host $name is already running on port $rport (not $port); stop it first"
+        running=$(running_endpoint "$pid" "$d")
+        [ "$running" = "$addr:$port" ] || die "host $name is already running on $running (not $addr:$port); stop it first"
         echo reused
         return 0
     fi
     # an sshd of ours whose pid file got lost? adopt it; anything else: fail.
-    user=$(port_user "$port")
+    user=$(port_user "$addr" "$port")
     if [ -n "$user" ]; then
         if [ "$user" != "?" ] && is_host_sshd "$user" "$d"; then
             echo "$user" >"$d/sshd.pid"
             echo adopted
             return 0
         fi
-        die "port $port (host $name) is already in use by $(describe_pid "$user"); pick another port with --hosts"
+        die "$addr:$port (host $name) is already in use by $(describe_pid "$user"); pick another port with --hosts"
     fi
-    write_host_files "$name" "$port"
+    write_host_files "$name" "$addr" "$port"
     rm -f "$d/sshd.pid"
-    echo "--- $(date '+%F %T') local-hosts.sh start $name on port $port" >>"$d/sshd.log"
+    echo "--- $(date '+%F %T') local-hosts.sh start $name on $addr port $port" >>"$d/sshd.log"
     # /etc first, then the host's directory inside it: everything after that comes from $HOST_DIR,
     # which stays reachable when FERRY_STATE itself is under /tmp or /srv.
     unshare --mount --propagation private sh -c '
@@ -333,7 +354,7 @@ start_host() {
         fi
         if ! kill -0 "$bg" 2>/dev/null; then
             if grep -q 'Address already in use' "$d/sshd.log" 2>/dev/null; then
-                die "port $port (host $name) is already in use by another process; pick another port with --hosts"
+                die "$addr:$port (host $name) is already in use by another process; pick another port with --hosts"
             fi
             echo "local-hosts.sh: sshd for host $name (port $port) exited; last lines of $d/sshd.log:" >&2
             tail -n 5 "$d/sshd.log" >&2
@@ -386,7 +407,7 @@ stop_host() {
 }
 
 summary_line() {
-    printf '  %-10s 127.0.0.1:%-5s %-8s %-22s /opt /srv /tmp /etc = %s/{root,srv,tmp,etc}\n' "$1" "$2" "$3" "$4" "$HOSTS_DIR/$1"
+    printf '  %-10s %-16s %-8s %-22s /opt /srv /tmp /etc = %s/{root,srv,tmp,etc}\n' "$1" "$2" "$3" "$4" "$HOSTS_DIR/$1"
 }
 
 # ---- commands --------------------------------------------------------------
@@ -397,63 +418,63 @@ start)
     chmod 755 /run/sshd
     ensure_client_key
     # all host files and known_hosts first, then the daemons
-    printf '%s\n' "$HOSTS" | while read -r name port; do
+    printf '%s\n' "$HOSTS" | while read -r name addr port; do
         d=$HOSTS_DIR/$name
-        if [ -z "$(host_pid "$d")" ]; then write_host_files "$name" "$port"; fi
+        if [ -z "$(host_pid "$d")" ]; then write_host_files "$name" "$addr" "$port"; fi
     done
     update_known_hosts
-    results=$(printf '%s\n' "$HOSTS" | while read -r name port; do
-        how=$(start_host "$name" "$port") || exit 1
-        echo "$name $port $how"
+    results=$(printf '%s\n' "$HOSTS" | while read -r name addr port; do
+        how=$(start_host "$name" "$addr" "$port") || exit 1
+        echo "$name $addr:$port $how"
     done) || exit 1
     # prove every host with a real login (in parallel)
     pids=
-    for port in $(printf '%s\n' "$HOSTS" | awk '{print $2}'); do
-        ssh_proof "$port" &
-        pids="$pids $!:$port"
+    for endpoint in $(printf '%s\n' "$HOSTS" | awk '{print $2 ":" $3}'); do
+        ssh_proof "${endpoint%:*}" "${endpoint##*:}" &
+        pids="$pids $!:$endpoint"
     done
     failed=
     for pp in $pids; do
         wait "${pp%%:*}" || failed="$failed ${pp#*:}"
     done
-    [ -z "$failed" ] || die "ssh login failed on port(s):$failed (see $HOSTS_DIR/*/sshd.log)"
+    [ -z "$failed" ] || die "ssh login failed on:$failed (see $HOSTS_DIR/*/sshd.log)"
     say "local test hosts up (FERRY_STATE=$FERRY_STATE):"
-    printf '%s\n' "$results" | while read -r name port how; do
-        summary_line "$name" "$port" "$how" "pid $(cat "$HOSTS_DIR/$name/sshd.pid")"
+    printf '%s\n' "$results" | while read -r name endpoint how; do
+        summary_line "$name" "$endpoint" "$how" "pid $(cat "$HOSTS_DIR/$name/sshd.pid")"
     done
-    say "  login: ssh -i $KEY -o UserKnownHostsFile=$KNOWN -o StrictHostKeyChecking=yes -p PORT root@127.0.0.1"
+    say "  login: ssh -i $KEY -o UserKnownHostsFile=$KNOWN -o StrictHostKeyChecking=yes -p PORT root@ADDRESS"
     ;;
 stop)
-    printf '%s\n' "$HOSTS" | while read -r name port; do
+    printf '%s\n' "$HOSTS" | while read -r name addr port; do
         [ -d "$HOSTS_DIR/$name" ] || continue
-        say "  $name (port $port): $(stop_host "$name")"
+        say "  $name ($addr:$port): $(stop_host "$name")"
     done
     ;;
 status)
     say "local test hosts (FERRY_STATE=$FERRY_STATE):"
     down=0
     for name in $(printf '%s\n' "$HOSTS" | awk '{print $1}'); do
-        port=$(printf '%s\n' "$HOSTS" | awk -v n="$name" '$1 == n {print $2}')
+        endpoint=$(printf '%s\n' "$HOSTS" | awk -v n="$name" '$1 == n {print $2 ":" $3}')
         d=$HOSTS_DIR/$name
         pid=
         [ ! -d "$d" ] || pid=$(host_pid "$d")
         if [ -n "$pid" ]; then
-            summary_line "$name" "$(running_port "$pid")" running "pid $pid"
+            summary_line "$name" "$(running_endpoint "$pid" "$d")" running "pid $pid"
         elif [ -d "$d" ]; then
-            summary_line "$name" "$port" stopped ""; down=1
+            summary_line "$name" "$endpoint" stopped ""; down=1
         else
-            summary_line "$name" "$port" absent ""; down=1
+            summary_line "$name" "$endpoint" absent ""; down=1
         fi
     done
     exit $down
     ;;
 clean)
-    printf '%s\n' "$HOSTS" | while read -r name port; do
+    printf '%s\n' "$HOSTS" | while read -r name addr port; do
         d=$HOSTS_DIR/$name
         [ -d "$d" ] || continue
         r=$(stop_host "$name")
         rm -rf "${d:?}/root" "$d/srv" "$d/tmp" "$d/etc" "$d/etc.tmp" "$d/sshd.log" "$d/sshd.pid"
-        say "  $name (port $port): $r; removed its /opt, /srv, /tmp, /etc and log"
+        say "  $name ($addr:$port): $r; removed its /opt, /srv, /tmp, /etc and log"
     done
     ;;
 esac

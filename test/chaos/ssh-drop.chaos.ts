@@ -66,7 +66,7 @@ test(`SSH connections dropped mid-upload ${DROPS} times: the upload is retried, 
   const problems: string[] = [];
   for (let d = 0; d < DROPS; d++) {
     rmSync(join(env.hostRoot(HOST), 'ferry'), { recursive: true, force: true });
-    const req = deployRequest(config, 'production', { version: '0.1.0', host: [`127.0.0.1:${env.port(HOST)}`] });
+    const req = deployRequest(config, 'production', { version: '0.1.0', host: [`${env.host(HOST)}`] });
     const start = temporal(env, 'workflow', 'start', '--type', 'deployRelease', '--task-queue', 'ferry', '--workflow-id', ID, '--input', JSON.stringify(req));
     assert.equal(start.code, 0, start.err);
     // Wait for the partial file to appear and grow, then drop every connection of the host.

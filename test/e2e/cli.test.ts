@@ -62,7 +62,7 @@ test('ferry show releases lists the store in version order', () => {
 test('ferry deploy release to production --start-deploy shows each host and ends with every node on 0.2.0', () => {
   const r = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0', '--start-deploy');
   assert.equal(r.code, 0, r.err);
-  for (const host of ['prod1', 'prod2', 'prod3']) assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port(host)}\\s+done\\s+0\\.2\\.0`));
+  for (const host of ['prod1', 'prod2', 'prod3']) assert.match(r.out, new RegExp(`✓ ${env.hostRe(host)}\\s+done\\s+0\\.2\\.0`));
   assert.match(r.out, /hello 0\.2\.0 → production: 3 hosts ok/);
 });
 
@@ -129,7 +129,7 @@ test('ferry download upgrade and ferry upload upgrade move an upgrade between st
 test('ferry deploy upgrade to production hot-upgrades every node to the newest upgrade and reports the same pid', () => {
   const r = ferry('deploy', 'upgrade', 'to', 'production');
   assert.equal(r.code, 0, r.out + r.err);
-  for (const host of ['prod1', 'prod2', 'prod3']) assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port(host)}\\s+done\\s+0\\.3\\.0 \\(pid \\d+\\)`));
+  for (const host of ['prod1', 'prod2', 'prod3']) assert.match(r.out, new RegExp(`✓ ${env.hostRe(host)}\\s+done\\s+0\\.3\\.0 \\(pid \\d+\\)`));
   assert.match(r.out, /hello 0\.2\.0 → 0\.3\.0 → production: 3 hosts ok/);
   const version = ferry('--json', 'version', 'production');
   assert.deepEqual((JSON.parse(version.out) as NodeCommandResult).hosts.map((h) => h.version), ['0.3.0', '0.3.0', '0.3.0']);
@@ -193,7 +193,7 @@ test('a second deploy to a busy environment names the one in flight', async () =
   };
   const earlier = describe().runId;
   // The first deploy includes a host whose port is closed: its retries keep the deploy in flight for several seconds.
-  const slow = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1"`));
+  const slow = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} 127.0.0.1:1"`));
   const first = spawn(join(root, 'bin', 'ferry'), ['deploy', 'release', 'to', 'production', '--version=0.2.0'], { cwd: slow, stdio: 'ignore' });
   const firstDone = new Promise<number | null>((r) => first.once('exit', r));
   let now = describe();
@@ -204,7 +204,7 @@ test('a second deploy to a busy environment names the one in flight', async () =
   assert.ok(now.running, 'the first deploy is running');
   const second = ferry('deploy', 'release', 'to', 'production', '--version=0.2.0');
   assert.equal(second.code, 2, second.out + second.err);
-  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.2\.0 to 127\.0\.0\.1:\d+ 127\.0\.0\.1:1" started by /);
+  assert.match(second.err, /ferry\/hello\/production is busy: "deploy release 0\.2\.0 to 127\.0\.0\.\d+:\d+ 127\.0\.0\.1:1" started by /);
   assert.equal(temporalCli('workflow', 'terminate', '--workflow-id', 'ferry/hello/production', '--reason', 'test over').code, 0);
   assert.equal(await firstDone, 1);
 });
@@ -213,19 +213,19 @@ test('ferry doctor passes on healthy hosts with a worker polling', () => {
   const r = ferry('doctor', 'production');
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /✓ temporal\s+worker polling "ferry"/);
-  assert.match(r.out, /✓ build 127\.0\.0\.1:\d+\s+rebar3: rebar 3\./);
-  assert.equal((r.out.match(/✓ production 127\.0\.0\.1:\d+\s+host key and login/g) ?? []).length, 3);
+  assert.match(r.out, /✓ build 127\.0\.0\.\d+:\d+\s+rebar3: rebar 3\./);
+  assert.equal((r.out.match(/✓ production 127\.0\.0\.\d+:\d+\s+host key and login/g) ?? []).length, 3);
   assert.match(r.out, /all checks passed/);
 });
 
 test('ferry doctor names a stopped host and a wrong host key, each with its fix, and exits 1', () => {
   const knownHosts = mismatchedKnownHosts(env, 'other', 'prod1');
-  const sick = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:1 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+  const sick = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} 127.0.0.1:1 ${env.host('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
   const r = spawnSync(join(root, 'bin', 'ferry'), ['doctor', 'production'], { cwd: sick, encoding: 'utf8' });
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /✗ production 127\.0\.0\.1:1\s+port reachable: 127\.0\.0\.1:1: connection refused\n\s+fix: check the host is up/);
-  assert.match(r.stdout, new RegExp(`✗ production 127\\.0\\.0\\.1:${env.port('other')}\\s+host key and login: .*host key does not match.*\\n\\s+fix: compare \`ssh-keyscan`));
-  assert.match(r.stdout, /✓ production 127\.0\.0\.1:\d+\s+host key and login/);
+  assert.match(r.stdout, new RegExp(`✗ production ${env.hostRe('other')}\\s+host key and login: .*host key does not match.*\\n\\s+fix: compare \`ssh-keyscan`));
+  assert.match(r.stdout, /✓ production 127\.0\.0\.\d+:\d+\s+host key and login/);
   assert.match(r.stdout, /2 of \d+ checks failed/);
 });
 
@@ -235,14 +235,14 @@ test('ferry upgrade production with one node stopped: the running ones are hot-u
   if (!ferry('show', 'releases', '--json').out.includes('"version":"0.1.0"')) assert.equal(ferry('build', 'release', '--tag=0.1.0').code, 0);
   const setup = ferry('deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
   assert.equal(setup.code, 0, setup.out + setup.err);
-  const stopped = `127.0.0.1:${env.port('prod3')}`;
+  const stopped = `${env.host('prod3')}`;
   assert.equal(ferry('stop', 'production', `--host=${stopped}`).code, 0);
   const r = ferry('upgrade', 'production', '--tag=0.2.0');
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /making the relup on the build host/);
   assert.match(r.out, /hello 0\.1\.0 → 0\.2\.0 → production: 3 hosts ok/);
-  for (const host of ['prod1', 'prod2']) assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port(host)}\\s+done\\s+0\\.2\\.0 \\(pid \\d+\\)`));
-  assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port('prod3')}\\s+done\\s+0\\.2\\.0`));
+  for (const host of ['prod1', 'prod2']) assert.match(r.out, new RegExp(`✓ ${env.hostRe(host)}\\s+done\\s+0\\.2\\.0 \\(pid \\d+\\)`));
+  assert.match(r.out, new RegExp(`✓ ${env.hostRe('prod3')}\\s+done\\s+0\\.2\\.0`));
   const version = ferry('--json', 'version', 'production');
   assert.deepEqual((JSON.parse(version.out) as NodeCommandResult).hosts.map((h) => h.version), ['0.2.0', '0.2.0', '0.2.0']);
 });
@@ -263,7 +263,7 @@ test('ferry trust shows fingerprints, adds new host keys only when confirmed, an
 
   const unconfirmed = run('trust', 'production');
   assert.equal(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr);
-  assert.equal((unconfirmed.stdout.match(/\? 127\.0\.0\.1:\d+\s+ssh-ed25519 SHA256:[A-Za-z0-9+/]{43} is new/g) ?? []).length, 3);
+  assert.equal((unconfirmed.stdout.match(/\? 127\.0\.0\.\d+:\d+\s+ssh-ed25519 SHA256:[A-Za-z0-9+/]{43} is new/g) ?? []).length, 3);
   assert.match(unconfirmed.stderr, /nothing added .*confirm with --yes/);
   assert.equal(readFileSync(knownHosts, 'utf8'), '');
 
@@ -277,7 +277,7 @@ test('ferry trust shows fingerprints, adds new host keys only when confirmed, an
   assert.equal(again.status, 0);
   assert.equal((again.stdout.match(/already in/g) ?? []).length, 3);
 
-  const swapped = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${mismatchedKnownHosts(env, 'other', 'prod1')}"\n`));
+  const swapped = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('other')}"\nSSH_KNOWN_HOSTS="${mismatchedKnownHosts(env, 'other', 'prod1')}"\n`));
   const mismatch = spawnSync(join(root, 'bin', 'ferry'), ['trust', 'production', '--yes'], { cwd: swapped, encoding: 'utf8' });
   assert.equal(mismatch.status, 1);
   assert.match(mismatch.stdout, /DIFFERS from .*ssh-keygen -R/);

@@ -11,7 +11,7 @@ const root = join(__dirname, '..', '..');
 const prods = ['prod1', 'prod2', 'prod3'];
 /** Unique on this machine's epmd (hosts share it), and unlike the NODE_NAME the config would give. */
 const nodeOf = (host: string) => `hello_c${env.port(host)}@127.0.0.1`;
-const hostName = (host: string) => `127.0.0.1:${env.port(host)}`;
+const hostName = (host: string) => `${env.host(host)}`;
 /** A path on a host (its /opt), as the test runner sees it. */
 const onHost = (host: string, path: string) => join(env.hostRoot(host), path.replace(/^\/opt\//, ''));
 const cookieFile = join(env.state, 'cluster.cookie');
@@ -48,7 +48,7 @@ PRODUCTION_CLUSTER_TIMEOUT=15000
   );
   missing = exampleProject(
     env,
-    testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('other')}"\nDELIVER_TO="/opt/ferry-missing"\nLINK_SYS_CONFIG="/opt/no-such/sys.config"\n`),
+    testConfig(env, `PRODUCTION_HOSTS="${env.host('other')}"\nDELIVER_TO="/opt/ferry-missing"\nLINK_SYS_CONFIG="/opt/no-such/sys.config"\n`),
   );
   worker = spawn(join(root, 'bin', 'ferry'), ['worker'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' } });
   worker.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
@@ -113,7 +113,7 @@ test('a LINK_SYS_CONFIG that does not exist on the host fails the deploy naming 
   assert.equal(build.code, 0, build.out + build.err);
   const r = ferry(missing, 'deploy', 'release', 'to', 'production', '--version=0.1.0', '--start-deploy');
   assert.equal(r.code, 1, r.out + r.err);
-  assert.match(r.out + r.err, new RegExp(`127\\.0\\.0\\.1:${env.port('other')}: LINK_SYS_CONFIG /opt/no-such/sys\\.config does not exist on the host`));
+  assert.match(r.out + r.err, new RegExp(`${env.hostRe('other')}: LINK_SYS_CONFIG /opt/no-such/sys\\.config does not exist on the host`));
   const sysConfig = onHost('other', '/opt/ferry-missing/hello/releases/0.1.0/sys.config');
   assert.equal(lstatSync(sysConfig).isSymbolicLink(), false, 'the release keeps its own sys.config');
   const ping = ferry(missing, '--json', 'ping', 'production');

@@ -33,13 +33,12 @@ after(async () => {
 });
 
 test('ferry doctor names a build host whose login PATH lacks rebar3, with the fix, and exits 1', async () => {
-  const port = env.port('other');
-  const project = exampleProject(env, testConfig(env, `BUILD_HOST="127.0.0.1:${port}"\n`));
+  const project = exampleProject(env, testConfig(env, `BUILD_HOST="${env.host('other')}"\n`));
   const r = await withTrimmedPath(env, 'other', ['rebar3'], async () =>
     spawnSync(join(root, 'bin', 'ferry'), ['doctor', 'production'], { cwd: project, encoding: 'utf8', timeout: 120_000 }),
   );
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  const build = `build 127\\.0\\.0\\.1:${port}`;
+  const build = `build ${env.host('other').replaceAll('.', '\\.')}`;
   assert.match(r.stdout, new RegExp(`✓ ${build}\\s+git: git version`));
   assert.match(r.stdout, new RegExp(`✓ ${build}\\s+erl: OTP \\d+`));
   assert.match(
@@ -54,9 +53,8 @@ test('ferry doctor names a build host whose login PATH lacks rebar3, with the fi
 });
 
 test('with its PATH back, the same build host passes: rebar3 is found', () => {
-  const port = env.port('other');
-  const project = exampleProject(env, testConfig(env, `BUILD_HOST="127.0.0.1:${port}"\n`));
+  const project = exampleProject(env, testConfig(env, `BUILD_HOST="${env.host('other')}"\n`));
   const r = spawnSync(join(root, 'bin', 'ferry'), ['doctor', 'production'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, new RegExp(`✓ build 127\\.0\\.0\\.1:${port}\\s+rebar3: rebar 3\\.`));
+  assert.match(r.stdout, new RegExp(`✓ build ${env.host('other').replaceAll('.', '\\.')}\\s+rebar3: rebar 3\\.`));
 });

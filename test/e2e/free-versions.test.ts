@@ -24,7 +24,7 @@ const HOSTS = ['build', ...PROD, 'other'];
 const DELIVER_TO = '/opt/ferry-free';
 const store = join(env.state, 'store-free');
 const layout = releaseLayout(DELIVER_TO, 'hello');
-const addr = (h: string) => `127.0.0.1:${env.port(h)}`;
+const addr = (h: string) => `${env.host(h)}`;
 let project: string;
 let worker: ChildProcess;
 let ssh: SshPool;

@@ -13,7 +13,7 @@ const root = join(__dirname, '..', '..');
 let project: string;
 let worker: ChildProcess;
 const hosts = ['prod1', 'prod2'];
-const name = (h: string) => `127.0.0.1:${env.port(h)}`;
+const name = (h: string) => `${env.host(h)}`;
 /** A file under the mix app's deploy root on a host, as the test runner sees it. */
 const onHost = (h: string, path: string) => join(env.hostRoot(h), 'ferry-mix', 'hello_mix', path);
 
@@ -26,7 +26,7 @@ before(() => {
   project = exampleProject(
     env,
     `APP="hello_mix"
-BUILD_HOST="127.0.0.1:${env.port('build')}"
+BUILD_HOST="${env.host('build')}"
 BUILD_USER="root"
 BUILD_AT="/opt/ferry-build/hello_mix"
 PRODUCTION_HOSTS="${hosts.map(name).join(' ')}"

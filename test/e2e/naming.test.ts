@@ -18,7 +18,7 @@ import { exampleProject, ownEpmd, setHostEnv, testEnv } from '../support/env';
 
 const env = testEnv();
 const shortHost = hostname().split('.')[0]!;
-const addr = (h: string) => `127.0.0.1:${env.port(h)}`;
+const addr = (h: string) => `${env.host(h)}`;
 let worker: ChildProcess;
 /** Hosts switched to their own epmd by a test; the `after` hook makes them plain hosts again. */
 const ownEpmdHosts = ['prod1', 'prod2'];
@@ -64,7 +64,7 @@ function project(name: string, store: string, hosts: string[], extra: string, re
   return exampleProject(
     env,
     `APP="${app}"
-BUILD_HOST="127.0.0.1:${env.port('build')}"
+BUILD_HOST="${env.host('build')}"
 BUILD_USER="root"
 BUILD_AT="/opt/ferry-build/${name}"
 PRODUCTION_HOSTS="${hosts.map(addr).join(' ')}"

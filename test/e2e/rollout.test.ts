@@ -119,13 +119,13 @@ test('a host that fails makes the rollout wait for an operator; ferry resume --r
   // "other" presents its own key, but this known_hosts holds prod1's key under its name: it fails at once, every time.
   const knownHosts = join(env.state, 'known_hosts.rollback');
   const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
-  const keyOf = (port: number) => lines.find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
-  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[127.0.0.1]:${env.port('other')} `)).join('\n')}\n[127.0.0.1]:${env.port('other')} ${keyOf(env.port('prod1'))}\n`);
-  const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+  const keyOf = (host: string) => lines.find((l) => l.startsWith(`[${env.addr(host)}]:${env.port(host)} `))!.split(' ').slice(1).join(' ');
+  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[${env.addr('other')}]:${env.port('other')} `)).join('\n')}\n[${env.addr('other')}]:${env.port('other')} ${keyOf('prod1')}\n`);
+  const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} ${env.host('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
 
   const r = ferry(failing, 'rollout', 'production', '--version=0.2.0', '--canary=1');
   assert.equal(r.code, 0, r.out + r.err);
-  assert.match(r.out, new RegExp(`waiting for an operator since .*: 127\\.0\\.0\\.1:${env.port('other')} failed: .*host key does not match`));
+  assert.match(r.out, new RegExp(`waiting for an operator since .*: ${env.hostRe('other')} failed: .*host key does not match`));
   assert.equal(versions(project)[0], '0.2.0');
 
   const resume = ferry(failing, 'resume', 'production', '--rollback', '--by=ops');
@@ -134,7 +134,7 @@ test('a host that fails makes the rollout wait for an operator; ferry resume --r
   assert.equal(watch.code, 1, watch.out);
   assert.match(watch.out, /rollout: rolled-back/);
   const done = progress();
-  assert.equal(done.stages[0]!.hosts[`127.0.0.1:${env.port('prod1')}`]?.previousVersion, '0.1.0');
+  assert.equal(done.stages[0]!.hosts[`${env.host('prod1')}`]?.previousVersion, '0.1.0');
   assert.deepEqual(versions(project), ['0.1.0', '0.1.0', '0.1.0']);
 });
 
@@ -143,7 +143,7 @@ test('a worker killed with SIGKILL between batches is replaced; the rollout fini
   const cli = spawn(join(root, 'bin', 'ferry'), ['rollout', 'production', '--version=0.2.0', '--batch=1', '--pause=3'], { cwd: project, stdio: 'ignore' });
   const cliDone = new Promise<number | null>((r) => cli.once('exit', r));
   // Batch 2 of 3 has finished and the rollout sleeps before batch 3: no activity is in flight, so nothing waits for a timeout.
-  await until((p) => p.batch === 1 && p.stages[0]!.hosts[`127.0.0.1:${env.port('prod2')}`]?.outcome === 'ok', 'the end of batch 2');
+  await until((p) => p.batch === 1 && p.stages[0]!.hosts[`${env.host('prod2')}`]?.outcome === 'ok', 'the end of batch 2');
   await stopWorker(worker, 'SIGKILL');
   worker = startWorker();
   assert.equal(await cliDone, 0);
@@ -178,7 +178,7 @@ test('a worker killed with SIGKILL during an activity of batch 2 is replaced; th
   writeFileSync(file, JSON.stringify(plan));
   const cli = spawn(join(root, 'bin', 'ferry'), ['rollout', 'production', `--plan-file=${file}`], { cwd: project, stdio: 'ignore' });
   const cliDone = new Promise<number | null>((r) => cli.once('exit', r));
-  await until((p) => p.batch === 1 && p.stages[0]!.hosts[`127.0.0.1:${env.port('prod2')}`]?.step === 'health' && existsSync(log('prod2')), 'the health command of batch 2');
+  await until((p) => p.batch === 1 && p.stages[0]!.hosts[`${env.host('prod2')}`]?.step === 'health' && existsSync(log('prod2')), 'the health command of batch 2');
   await stopWorker(worker, 'SIGKILL');
   worker = startWorker();
   assert.equal(await cliDone, 0);

@@ -69,7 +69,7 @@ test('ferry deploy upgrade (UPGRADE_FALLBACK=restart by default) shows the plan 
   assert.match(r.out, /\n {2}! restart supervisor hello\/hello_sup: hello_sup: child hello_worker moved from hello_sup to hello_pool_sup\n/);
   assert.match(r.out, /hello 0\.1\.0 → 0\.2\.0 → production: 3 hosts ok\n {2}rolling restart onto the new release: a hot upgrade 0\.1\.0 -> 0\.2\.0 is unsafe: supervisor \(hello\): .*; UPGRADE_FALLBACK=restart: a rolling restart onto 0\.2\.0 instead/);
   for (const host of HOSTS) {
-    assert.match(r.out, new RegExp(`✓ 127\\.0\\.0\\.1:${env.port(host)}\\s+done\\s+0\\.2\\.0.*\\n\\s+restarted onto 0\\.2\\.0 instead of a hot upgrade \\(see the preflight\\)`));
+    assert.match(r.out, new RegExp(`✓ ${env.hostRe(host)}\\s+done\\s+0\\.2\\.0.*\\n\\s+restarted onto 0\\.2\\.0 instead of a hot upgrade \\(see the preflight\\)`));
   }
   assert.deepEqual(versions(), ['0.2.0', '0.2.0', '0.2.0']);
   assert.deepEqual(HOSTS.map((h) => starts(env, h)), startsBefore.map((n) => n + 1), 'each node started once more: a restart, not a hot upgrade');

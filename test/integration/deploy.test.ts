@@ -50,7 +50,7 @@ test('a host whose key does not match known_hosts fails, receives nothing, and t
   const knownHosts = mismatchedKnownHosts(env, 'other', 'prod1');
   const project = exampleProject(
     env,
-    testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`),
+    testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} ${env.host('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`),
   );
   const cfg = await loadDeliveryConfig({ cwd: project });
   const logins = loginCount(env, 'other');
@@ -59,8 +59,8 @@ test('a host whose key does not match known_hosts fails, receives nothing, and t
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, 'DeployFailed');
   const status = err.cause.details?.[0] as DeployStatus;
-  assert.equal(status.hosts[`127.0.0.1:${env.port('prod1')}`]?.step, 'done');
-  const bad = status.hosts[`127.0.0.1:${env.port('other')}`]!;
+  assert.equal(status.hosts[`${env.host('prod1')}`]?.step, 'done');
+  const bad = status.hosts[`${env.host('other')}`]!;
   assert.equal(bad.step, 'failed');
   assert.match(bad.error ?? '', /host key does not match/);
   assert.equal(loginCount(env, 'other'), logins, 'no login on the host with the wrong key');

@@ -30,7 +30,7 @@ pre_erlang_clean_compile() {
 }
 post_extract_release_archive() {
   echo "checking $DELIVER_TO/$APP for $VERSION on $DEPLOY_HOST"
-  if [ "$DEPLOY_HOST" = "127.0.0.1:${env.port('prod2')}" ]; then
+  if [ "$DEPLOY_HOST" = "${env.host('prod2')}" ]; then
     echo "disk check failed for $NODE_NAME" >&2
     exit 3
   fi
@@ -82,10 +82,10 @@ test('a failing post_extract_release_archive hook fails that host with its outpu
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure);
   const status = err.cause.details?.[0] as DeployStatus;
-  const prod2 = `127.0.0.1:${env.port('prod2')}`;
+  const prod2 = `${env.host('prod2')}`;
   assert.deepEqual(
     Object.values(status.hosts).map((h) => [h.host, h.step]),
-    [[`127.0.0.1:${env.port('prod1')}`, 'done'], [prod2, 'failed'], [`127.0.0.1:${env.port('prod3')}`, 'done']],
+    [[`${env.host('prod1')}`, 'done'], [prod2, 'failed'], [`${env.host('prod3')}`, 'done']],
   );
   const error = status.hosts[prod2]!.error ?? '';
   assert.match(error, /hook post_extract_release_archive exited with 3/);

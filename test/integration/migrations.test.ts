@@ -32,7 +32,7 @@ before(async () => {
     env,
     testConfig(
       env,
-      `PRODUCTION_HOSTS="127.0.0.1:${env.port('other')} 127.0.0.1:${env.port('prod3')}"
+      `PRODUCTION_HOSTS="${env.host('other')} ${env.host('prod3')}"
 MIGRATE_COMMAND='begin ${append('up')}, "migrated" end'
 MIGRATE_DOWN_COMMAND='begin ${append('down {version}')}, "rolled back to {version}" end.'
 MIGRATIONS_STATUS_COMMAND='binary_to_list(element(2, file:read_file("${LOG}")))'
@@ -69,7 +69,7 @@ const runMigrationAs = (workflowId: string, runId: string, expression: string) =
 
 test('migrate up runs MIGRATE_COMMAND with relx eval on the first node that answers ping, and returns its output', async () => {
   const r = await run<MigrateResult>('migrate', 'it-migrate-up', [migrateRequest(config, 'production', 'up', {})]);
-  assert.equal(r.host, `127.0.0.1:${env.port('prod3')}`);
+  assert.equal(r.host, `${env.host('prod3')}`);
   assert.equal(r.output, '"migrated"\n');
   assert.equal(r.recorded, undefined);
   assert.equal(appLog(), 'up\n');

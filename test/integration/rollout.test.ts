@@ -30,7 +30,7 @@ const env = testEnv();
 const root = join(__dirname, '..', '..');
 const HOSTS = ['prod1', 'prod2', 'prod3', 'other'];
 const ID = workflowIds.environment('hello', 'production');
-const name = (h: string) => `127.0.0.1:${env.port(h)}`;
+const name = (h: string) => `${env.host(h)}`;
 let w: Awaited<ReturnType<typeof startWorker>>;
 let project: string;
 let config: DeliveryConfig;

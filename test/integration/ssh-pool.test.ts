@@ -89,8 +89,8 @@ test('a host whose key differs from known_hosts is refused as a mismatch', async
   const file = join(mkdtempSync(join(tmpdir(), 'ferry-kh-')), 'known_hosts');
   // Give "other" the key of prod1: what a reinstalled host or a man in the middle looks like.
   const lines = readFileSync(env.knownHosts, 'utf8').split('\n');
-  const prod1Key = lines.find((l) => l.startsWith(`[127.0.0.1]:${env.port('prod1')} `))!.split(' ').slice(1).join(' ');
-  writeFileSync(file, `[127.0.0.1]:${env.port('other')} ${prod1Key}\n`);
+  const prod1Key = lines.find((l) => l.startsWith(`[${env.addr('prod1')}]:${env.port('prod1')} `))!.split(' ').slice(1).join(' ');
+  writeFileSync(file, `[${env.addr('other')}]:${env.port('other')} ${prod1Key}\n`);
   const strict = new SshPool({ ...testAuth(env), knownHostsFile: file });
   await assert.rejects(strict.run(sshTarget(env, 'other'), 'true'), { name: 'HostKeyError', message: /does not match/ });
   await strict.close();

@@ -102,7 +102,7 @@ test('a command that never returns fails at the step time limit, naming the comm
   const step = keepAlive({ hang: () => pool.run(sshTarget(env, 'prod1'), line) });
   await failsWithin(4, new MockActivityEnvironment({ startToCloseTimeoutMs: 4000 }).run(step.hang), {
     name: 'CommandTimedOutError',
-    message: new RegExp(`^127\\.0\\.0\\.1:${env.port('prod1')}: timed out after 4 s waiting for \`sleep 987001\` \\(the step's time limit\\); it was stopped on the host$`),
+    message: new RegExp(`^${env.hostRe('prod1')}: timed out after 4 s waiting for \`sleep 987001\` \\(the step's time limit\\); it was stopped on the host$`),
   });
   assert.equal(running(line), '', `${line} is still running on the host`);
   await stillServes();
@@ -135,7 +135,7 @@ test('an upload whose SFTP server stops mid-transfer fails after 2 s without pro
   });
   await failsWithin(2, upload, {
     name: 'HostUnreachableError',
-    message: new RegExp(`^127\\.0\\.0\\.1:${env.port('prod2')}: the upload to /opt/stalled\\.partial stalled: nothing moved for 2 s; the connection was dropped$`),
+    message: new RegExp(`^${env.hostRe('prod2')}: the upload to /opt/stalled\\.partial stalled: nothing moved for 2 s; the connection was dropped$`),
   });
   assert.ok(stopped, 'the upload ended before its SFTP server was stopped');
   const small = join(dir, 'small');

@@ -24,10 +24,10 @@ const pids: Record<string, string> = {};
 test('setup: prod hosts run 0.2.0 with their counter bumped to 3, other runs 0.1.0', async () => {
   await ensureRelease('0.1.0');
   await ensureRelease('0.2.0');
-  const prodOnly = { ...deployRequest(t.config, 'production', { version: '0.2.0', startDeploy: true, host: prod.map((h) => `127.0.0.1:${env.port(h)}`) }) };
+  const prodOnly = { ...deployRequest(t.config, 'production', { version: '0.2.0', startDeploy: true, host: prod.map((h) => `${env.host(h)}`) }) };
   await run<DeployStatus>('deployRelease', 'it-up-deploy-0.2.0', [prodOnly]);
   await run<DeployStatus>('deployRelease', 'it-up-deploy-0.1.0', [
-    deployRequest(t.config, 'production', { version: '0.1.0', startDeploy: true, host: [`127.0.0.1:${env.port('other')}`] }),
+    deployRequest(t.config, 'production', { version: '0.1.0', startDeploy: true, host: [`${env.host('other')}`] }),
   ]);
   for (const h of all) {
     for (let i = 0; i < 3; i++) await evalOn(h, 'hello_server:bump().');
@@ -51,14 +51,14 @@ test('deploy upgrade: prod hosts run 0.3.0 with the same OS pid and the counter 
   const err = await run('deployUpgrade', 'it-up-deploy-0.3.0', [deployUpgradeRequest(t.config, 'production', {})]).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure);
-  assert.equal(err.cause.message, `1 of 4 hosts failed: 127.0.0.1:${env.port('other')}`);
+  assert.equal(err.cause.message, `1 of 4 hosts failed: ${env.host('other')}`);
   const status = err.cause.details?.[0] as DeployStatus;
   assert.equal(status.version, '0.3.0');
   assert.equal(status.fromVersion, '0.2.0');
-  assert.equal(status.hosts[`127.0.0.1:${env.port('other')}`]?.error, 'check: runs 0.1.0, but the upgrade is from 0.2.0 to 0.3.0; not touched');
+  assert.equal(status.hosts[`${env.host('other')}`]?.error, 'check: runs 0.1.0, but the upgrade is from 0.2.0 to 0.3.0; not touched');
   assert.equal(existsSync(hostFile('other', '/opt/ferry/hello/releases/0.3.0')), false, 'nothing was uploaded to other');
   for (const h of prod) {
-    const p = status.hosts[`127.0.0.1:${env.port(h)}`]!;
+    const p = status.hosts[`${env.host(h)}`]!;
     assert.deepEqual([p.step, p.version, String(p.pid)], ['done', '0.3.0', pids[h]]);
     assert.equal(await pidOf(h), pids[h], `${h}: same OS pid`);
     assert.equal(await evalOn(h, 'hello_server:count().'), '3', `${h}: the counter survived`);
@@ -71,7 +71,7 @@ test('deploy upgrade: prod hosts run 0.3.0 with the same OS pid and the counter 
 
 test('deploying the same upgrade again skips every host already on 0.3.0', async () => {
   const status = await run<DeployStatus>('deployUpgrade', 'it-up-again', [
-    deployUpgradeRequest(t.config, 'production', { version: '0.3.0', host: prod.map((h) => `127.0.0.1:${env.port(h)}`) }),
+    deployUpgradeRequest(t.config, 'production', { version: '0.3.0', host: prod.map((h) => `${env.host(h)}`) }),
   ]);
   assert.deepEqual(Object.values(status.hosts).map((h) => h.step), ['skipped', 'skipped', 'skipped']);
 });
@@ -98,7 +98,7 @@ test('an upgrade whose code_change crashes leaves every node on the previous ver
   commitBrokenVersion(t.config.projectDir);
   const { release } = await run<BuildResult>('buildUpgrade', 'it-up-build-broken', [upgradeRequest('broken', { from: '0.3.0' })]);
   assert.deepEqual([release.version, release.fromVersion], ['0.3.1', '0.3.0']);
-  const hosts = prod.map((h) => `127.0.0.1:${env.port(h)}`);
+  const hosts = prod.map((h) => `${env.host(h)}`);
   const err = await run('deployUpgrade', 'it-up-deploy-broken', [deployUpgradeRequest(t.config, 'production', { version: '0.3.1', host: hosts, hotOnly: true })]).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure);
@@ -106,7 +106,7 @@ test('an upgrade whose code_change crashes leaves every node on the previous ver
   const status = err.cause.details?.[0] as DeployStatus;
   for (const h of prod) {
     assert.match(
-      status.hosts[`127.0.0.1:${env.port(h)}`]?.error ?? '',
+      status.hosts[`${env.host(h)}`]?.error ?? '',
       /^downgrade: upgrade 0\.3\.0 -> 0\.3\.1 failed: the node runs 0\.3\.0, not 0\.3\.1 \(upgrade script exited with \d+.*\); the node runs 0\.3\.0 again$/s,
     );
     assert.equal(node.runningVersion(await evalOn(h, '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].')), '0.3.0');
@@ -121,9 +121,9 @@ test('build upgrade 0.1.0 -> 0.2.0 without an appup generates one; other is hot-
   assert.match(release.appups?.[0]?.text ?? '', /\{"0\.2\.0",\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\],\[\{"0\.1\.0",\[\{load_module,hello\}\]\}\]\}\./);
   assert.equal(readFileSync(`${release.storeKey}.hello.appup`, 'utf8'), release.appups?.[0]?.text, 'the generated appup is kept beside the upgrade');
   const status = await run<DeployStatus>('deployUpgrade', 'it-up-deploy-0.2.0', [
-    deployUpgradeRequest(t.config, 'production', { version: '0.2.0', host: [`127.0.0.1:${env.port('other')}`] }),
+    deployUpgradeRequest(t.config, 'production', { version: '0.2.0', host: [`${env.host('other')}`] }),
   ]);
-  assert.equal(status.hosts[`127.0.0.1:${env.port('other')}`]?.step, 'done');
+  assert.equal(status.hosts[`${env.host('other')}`]?.step, 'done');
   assert.equal(await pidOf('other'), pids.other);
   assert.equal(await evalOn('other', 'hello_server:count().'), '3');
   assert.equal(await evalOn('other', 'binary_to_list(hello:greeting()).'), '"Hello again from Ferry 0.2!"');
@@ -140,7 +140,7 @@ test('an upgrade from a revision to the same revision is refused before any work
 });
 
 test('ferry upgrade (automatic): running nodes that disagree are named and nothing is built', async () => {
-  const hosts = [`127.0.0.1:${env.port('prod1')}`, `127.0.0.1:${env.port('other')}`];
+  const hosts = [`${env.host('prod1')}`, `${env.host('other')}`];
   const err = await run('upgradeEnvironment', 'it-up-auto-disagree', [upgradeEnvironmentRequest(t.config, 'production', { tag: '0.3.0', host: hosts })]).catch(
     (e: unknown) => e,
   );
@@ -151,9 +151,9 @@ test('ferry upgrade (automatic): running nodes that disagree are named and nothi
 });
 
 test('ferry upgrade (automatic) with one node stopped: the running one is hot-upgraded, the stopped one gets the full release and starts', async () => {
-  const stopped = `127.0.0.1:${env.port('prod3')}`;
+  const stopped = `${env.host('prod3')}`;
   await run('nodeCommand', 'it-up-auto-stop', [nodeCommandRequest(t.config, 'production', 'stop', [stopped])]);
-  const hosts = [`127.0.0.1:${env.port('other')}`, stopped];
+  const hosts = [`${env.host('other')}`, stopped];
   const status = await run<DeployStatus>('upgradeEnvironment', 'it-up-auto', [upgradeEnvironmentRequest(t.config, 'production', { tag: '0.3.0', host: hosts })]);
   assert.deepEqual([status.phase, status.fromVersion, status.version], ['done', '0.2.0', '0.3.0']);
   assert.deepEqual(hosts.map((h) => [status.hosts[h]?.step, status.hosts[h]?.version]), [['done', '0.3.0'], ['done', '0.3.0']]);

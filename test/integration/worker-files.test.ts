@@ -28,7 +28,7 @@ let outside: string;
 before(async () => {
   assert.ok(process.env.FERRY_WORKER_FILES, 'scripts/with-test-env.sh sets FERRY_WORKER_FILES');
   w = await startWorker(env, 'it-files');
-  config = await loadDeliveryConfig({ cwd: exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')}"\n`)) });
+  config = await loadDeliveryConfig({ cwd: exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')}"\n`)) });
   if (!(await new LocalStore((config.releaseStore as { dir: string }).dir).head({ app: 'hello', version: '0.1.0' }))) {
     await w.client.workflow.execute('buildRelease', { taskQueue: w.taskQueue, workflowId: 'it-files-build', args: [buildRequest(config, { tag: '0.1.0' })] });
   }

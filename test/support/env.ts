@@ -15,7 +15,19 @@ export function testEnv() {
   if (!state || !hostsSpec || !process.env.TEMPORAL_ADDRESS) {
     throw new Error('run integration tests through `npm test` (scripts/with-test-env.sh sets up hosts and Temporal)');
   }
-  const ports = Object.fromEntries(hostsSpec.split(/\s+/).map((p) => p.split(':') as [string, string]));
+  // name:address:port, or name:port on 127.0.0.1 (scripts/local-hosts.sh)
+  const hosts = new Map(
+    hostsSpec.trim().split(/\s+/).map((spec) => {
+      const [name, ...rest] = spec.split(':');
+      const port = Number(rest.pop());
+      return [name!, { address: rest[0] ?? '127.0.0.1', port }] as const;
+    }),
+  );
+  const endpoint = (name: string) => {
+    const h = hosts.get(name);
+    if (!h) throw new Error(`no test host "${name}" in FERRY_HOSTS (${hostsSpec})`);
+    return h;
+  };
   return {
     state,
     temporalAddress: process.env.TEMPORAL_ADDRESS,
@@ -26,7 +38,13 @@ export function testEnv() {
     exampleUmbrellaRepo: process.env.FERRY_EXAMPLE_UMBRELLA_REPO ?? join(state, 'example-umbrella'),
     knownHosts: join(state, 'ssh', 'known_hosts'),
     identity: join(state, 'ssh', 'id_ed25519'),
-    port: (name: string): number => Number(ports[name]),
+    port: (name: string): number => endpoint(name).port,
+    /** The host's own loopback address (127.0.0.2, 127.0.0.3, ...): each test host is a separate "machine". */
+    addr: (name: string): string => endpoint(name).address,
+    /** `address:port`, the host as a config names it and as requests and reports name it. */
+    host: (name: string): string => `${endpoint(name).address}:${endpoint(name).port}`,
+    /** `host(name)` for a RegExp. */
+    hostRe: (name: string): string => `${endpoint(name).address}:${endpoint(name).port}`.replaceAll('.', '\\.'),
     /** The host's /opt as the test runner sees it. */
     hostRoot: (name: string): string => join(state, 'hosts', name, 'root'),
     /** A path under the host's own /opt, /srv, /tmp or /etc, as the test runner sees it. */
@@ -42,8 +60,8 @@ export function testEnv() {
 export type TestEnv = ReturnType<typeof testEnv>;
 
 export const sshTarget = (env: TestEnv, name: string): SshTarget => ({
-  name: `127.0.0.1:${env.port(name)}`,
-  address: '127.0.0.1',
+  name: env.host(name),
+  address: env.addr(name),
   port: env.port(name),
   user: 'root',
 });
@@ -102,10 +120,10 @@ export function exampleProject(env: TestEnv, config: string, repo = env.exampleR
 /** A config for the test hosts, as a user would write it. */
 export function testConfig(env: TestEnv, extra = ''): string {
   return `APP="hello"
-BUILD_HOST="127.0.0.1:${env.port('build')}"
+BUILD_HOST="${env.host('build')}"
 BUILD_USER="root"
 BUILD_AT="/opt/ferry-build/hello"
-PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('prod2')} 127.0.0.1:${env.port('prod3')}"
+PRODUCTION_HOSTS="${env.host('prod1')} ${env.host('prod2')} ${env.host('prod3')}"
 PRODUCTION_USER="root"
 DELIVER_TO="/opt/ferry"
 NODE_NAME='hello_{port}@127.0.0.1'
@@ -125,7 +143,7 @@ export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, arg
 export function mismatchedKnownHosts(env: TestEnv, host: string, keyOf: string): string {
   const file = join(env.state, `known_hosts.${host}-as-${keyOf}`);
   const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
-  const entry = (name: string) => `[127.0.0.1]:${env.port(name)} `;
+  const entry = (name: string) => `[${env.addr(name)}]:${env.port(name)} `;
   const key = lines.find((l) => l.startsWith(entry(keyOf)))!.slice(entry(keyOf).length);
   writeFileSync(file, `${lines.filter((l) => !l.startsWith(entry(host))).join('\n')}\n${entry(host)}${key}\n`);
   return file;
@@ -145,7 +163,7 @@ export function removeUpgrades(env: TestEnv): void {
  */
 export function setHostEnv(env: TestEnv, names: string[], setenv: (host: string) => string[]): void {
   const localHosts = (name: string, ...args: string[]) =>
-    execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${env.port(name)}`, ...args], { stdio: 'ignore' });
+    execFileSync(join(__dirname, '..', '..', 'scripts', 'local-hosts.sh'), ['--hosts', `${name}:${env.host(name)}`, ...args], { stdio: 'ignore' });
   for (const n of names) {
     localHosts(n, 'stop');
     localHosts(n, ...setenv(n).flatMap((e) => ['--setenv', e]), 'start');

@@ -189,7 +189,7 @@ export async function validInputs(env: TestEnv): Promise<Record<WorkflowType, Js
       env,
       testConfig(
         env,
-        `STAGING_HOSTS="root@127.0.0.1:${env.port('other')}"
+        `STAGING_HOSTS="root@${env.host('other')}"
 COOKIE_FILE="${cookie}"
 LINK_VM_ARGS="/opt/hello-node/vm.args"
 PRODUCTION_CLUSTER=true
@@ -199,7 +199,7 @@ PRODUCTION_HEALTH_COMMAND="bin/hello ping"
 PRODUCTION_HEALTH_URL="http://{host}:4000/health"
 APPROVERS="alice bob"
 MIGRATE_COMMAND="hello_release:migrate({version})."
-PRODUCTION_SSH_JUMP="root@127.0.0.1:${env.port('build')}"
+PRODUCTION_SSH_JUMP="root@${env.host('build')}"
 pre_extract_release_archive() { echo extracting; }
 pre_erlang_clean_compile() { echo compiling; }
 `,

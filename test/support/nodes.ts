@@ -23,8 +23,8 @@ export function nodesUnderTest(env: TestEnv, opts: { taskQueue: string; hosts: s
   const t = {
     w: undefined as unknown as Awaited<ReturnType<typeof startWorker>>,
     config: undefined as unknown as DeliveryConfig,
-    /** `127.0.0.1:<port>`, the name a host has in requests and reports. */
-    addr: (host: string) => `127.0.0.1:${env.port(host)}`,
+    /** `address:port`, the name a host has in requests and reports. */
+    addr: (host: string) => `${env.host(host)}`,
     run: <T>(type: string, id: string, args: unknown[]) => t.w.client.workflow.execute(type, { taskQueue: t.w.taskQueue, workflowId: id, args }) as Promise<T>,
     /** A path on a host, as the test runner sees it. */
     hostFile: (host: string, path: string) => join(env.hostRoot(host), path.replace(/^\/opt\//, '')),

@@ -72,10 +72,12 @@ export async function loginHangs(env: TestEnv, host = 'prod1'): Promise<Stalling
     // The host's config names its files as the host sees them (/etc/ferry-host/...); this sshd runs outside its namespace.
     '-D', '-f', join(hostDir, 'sshd_config'), '-p', String(port), '-h', join(hostDir, 'ssh_host_ed25519_key'),
     '-o', `PidFile=${join(hostDir, `login-hangs-${port}.pid`)}`,
+    // The host's config listens on its own address; this one listens on 127.0.0.1 (too), as the other stalls do.
+    '-o', 'ListenAddress=127.0.0.1',
     '-o', 'AuthorizedKeysFile=none', '-o', 'AuthorizedKeysCommand=/bin/sleep 20', '-o', 'AuthorizedKeysCommandUser=nobody',
   ], { stdio: 'ignore' });
   const lines = readFileSync(env.knownHosts, 'utf8');
-  const key = lines.split('\n').find((l) => l.startsWith(`[127.0.0.1]:${env.port(host)} `))!.split(' ').slice(1).join(' ');
+  const key = lines.split('\n').find((l) => l.startsWith(`[${env.addr(host)}]:${env.port(host)} `))!.split(' ').slice(1).join(' ');
   const knownHosts = join(env.state, `known_hosts.login-hangs-${port}`);
   writeFileSync(knownHosts, `${lines.trimEnd()}\n[127.0.0.1]:${port} ${key}\n`);
   for (let i = 0; ; i++) {
