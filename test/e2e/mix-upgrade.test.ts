@@ -21,7 +21,7 @@ const PROD = ['prod1', 'prod2', 'prod3'];
 const DELIVER_TO = '/opt/ferry-mixup';
 const store = join(env.state, 'store-mixup');
 const layout = releaseLayout(DELIVER_TO, 'hello_mix');
-const addr = (h: string) => `127.0.0.1:${env.port(h)}`;
+const addr = (h: string) => `${env.host(h)}`;
 const region = (h: string) => `region-${h}`;
 let project: string;
 let worker: ChildProcess;
@@ -41,7 +41,7 @@ before(() => {
   project = exampleProject(
     env,
     `APP="hello_mix"
-BUILD_HOST="127.0.0.1:${env.port('build')}"
+BUILD_HOST="${env.host('build')}"
 BUILD_USER="root"
 BUILD_AT="/opt/ferry-build/hello_mix_up"
 PRODUCTION_HOSTS="${PROD.map(addr).join(' ')}"

@@ -22,7 +22,7 @@ const freePort = (): Promise<number> =>
   });
 
 before(async () => {
-  project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('other')}"\n`));
+  project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('other')}"\n`));
   address = `127.0.0.1:${await freePort()}`;
   const saved = process.env.FERRY_METRICS_ADDRESS;
   process.env.FERRY_METRICS_ADDRESS = address;

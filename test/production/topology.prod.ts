@@ -100,7 +100,7 @@ test('a worker killed with SIGKILL in the middle of batch 2: another worker redo
   const cliDone = new Promise<number | null>((r) => cli.once('exit', r));
   await until(() => {
     const p = progress();
-    return p?.batch === 1 && p.stages[0]!.hosts[`127.0.0.1:${env.port('prod2')}`]?.step === 'health' && existsSync(log('prod2')) ? p : undefined;
+    return p?.batch === 1 && p.stages[0]!.hosts[`${env.host('prod2')}`]?.step === 'health' && existsSync(log('prod2')) ? p : undefined;
   }, 'the health command of batch 2');
   // The worker that runs the health check (its identity is pid@host) is the one killed.
   const d = JSON.parse(temporalCli('workflow', 'describe', '--workflow-id', ID, '--output', 'json').out) as { pendingActivities?: { lastWorkerIdentity?: string }[] };
@@ -129,9 +129,9 @@ test('ferry rollback returns the hosts of the last rollout to the version they r
 test('a host that fails makes the rollout wait for an operator, found by FerryPhase; resume --rollback ends it rolled back', async () => {
   const knownHosts = join(env.state, 'known_hosts.prod-rollback');
   const lines = readFileSync(env.knownHosts, 'utf8').trim().split('\n');
-  const keyOf = (port: number) => lines.find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
-  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[127.0.0.1]:${env.port('other')} `)).join('\n')}\n[127.0.0.1]:${env.port('other')} ${keyOf(env.port('prod1'))}\n`);
-  const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="127.0.0.1:${env.port('prod1')} 127.0.0.1:${env.port('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
+  const keyOf = (host: string) => lines.find((l) => l.startsWith(`[${env.addr(host)}]:${env.port(host)} `))!.split(' ').slice(1).join(' ');
+  writeFileSync(knownHosts, `${lines.filter((l) => !l.startsWith(`[${env.addr('other')}]:${env.port('other')} `)).join('\n')}\n[${env.addr('other')}]:${env.port('other')} ${keyOf('prod1')}\n`);
+  const failing = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${env.host('prod1')} ${env.host('other')}"\nSSH_KNOWN_HOSTS="${knownHosts}"\n`));
   const r = ferry(failing, 'rollout', 'production', '--version=0.1.0', '--canary=1');
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /waiting for an operator/);
