@@ -35,6 +35,7 @@ import type { StoredRelease } from '../core/domain/release';
 import type { HostProgress } from '../core/domain/requests';
 import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
+import { downgradeHost, upgradeBack } from './downgrade';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
 import { restartNote, runPreflight } from './preflight';
@@ -280,6 +281,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
           workflowId: workflowIds.rolloutHost(id, host.name, `upgrade-${plan.version}-${attempt}`),
           args: [{ host, app: plan.app, release: upgrade!, store: plan.store, ssh: plan.ssh, hooks: plan.hooks, environment: stage.environment, ...(progress.preflight ? { upgradeFallback: plan.upgradeFallback, ...node } : {}) }],
         });
+      case 'downgrade':
+        return downgradeHost(onHost(host), plan.version);
     }
   };
 
@@ -311,7 +314,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       }
       const done = await hostAction(stage, host, h.attempts);
       if (done.fallback) h.fallback = done.fallback;
-      if (stage.startDeploy || stage.action === 'upgrade') {
+      if (stage.startDeploy || stage.action !== 'deploy') {
         h.step = 'health';
         await healthCheck(stage, host);
       }
@@ -336,7 +339,9 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     h.step = 'rollback';
     try {
       // A host restarted onto the upgrade's release cannot be downgraded hot: it is redeployed like a deploy stage's.
-      if (previous && plan.stages[si]!.action === 'upgrade' && h.fallback === undefined) {
+      if (previous && plan.stages[si]!.action === 'downgrade') {
+        await upgradeBack(onHost(host), previous);
+      } else if (previous && plan.stages[si]!.action === 'upgrade' && h.fallback === undefined) {
         const current = await ssh.nodeState(onHost(host));
         // A failed hot upgrade downgrades the node itself; only a node on another version is downgraded here.
         if (current.version !== previous) {

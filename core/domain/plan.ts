@@ -58,9 +58,9 @@ const stageSchema = z.strictObject({
   environment: environmentSchema.describe('The environment this stage deploys to, e.g. staging, then production'),
   hosts: hostsSchema.describe('The hosts of the stage, in order: the canary comes first'),
   action: z
-    .enum(['deploy', 'upgrade'])
+    .enum(['deploy', 'upgrade', 'downgrade'])
     .default('deploy')
-    .describe('What happens on each host: deploy (upload, unpack, configure, restart) or upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade)'),
+    .describe('What happens on each host: deploy (upload, unpack, configure, restart), upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade) or downgrade (a hot downgrade of the running node to `version`, still unpacked on the host; rollback upgrades it back), which `ferry rollback` uses after a hot upgrade'),
   startDeploy: z.boolean().default(true).describe('Start or restart the node and verify the version it runs'),
   canary: z.number().int().min(0).max(LIMITS.hosts).default(0).describe('How many hosts form the first batch, alone'),
   ramp: z.array(batchSize).max(LIMITS.ramp, `at most ${LIMITS.ramp} steps`).default([]).describe('Sizes of the batches after the canary, e.g. [1, 2, "25%"]'),
