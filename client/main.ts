@@ -8,7 +8,7 @@ import type { VerbContext } from './verbs/common';
 import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb, pruneHosts } from './verbs/node';
-import { approvalVerb, pauseVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
+import { approvalVerb, pauseVerb, promoteVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
 import { migrateVerb } from './verbs/migrate';
 import { download, pruneStore, show, upload, type Artifact } from './verbs/store';
 import { trust } from './verbs/trust';
@@ -197,6 +197,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .addOption(new Option('--health-retries <n>', 'health tries after the first failed one (default 3)').argParser(whole('--health-retries', 0, 100)))
     .addOption(new Option('--health-interval <seconds>', 'between health tries (default 2)').argParser(seconds('--health-interval', 3600)))
     .addOption(new Option('--health-timeout <seconds>', 'one health try at most (default 10)').argParser(seconds('--health-timeout', 600)))
+    .option('--bake <duration>', 'after the canary and after each stage, keep checking the hosts this long, e.g. 15m (default <ENV>_BAKE)')
+    .option('--bake-interval <duration>', 'between two rounds of bake checks (default <ENV>_BAKE_INTERVAL, else 1m)')
+    .option('--bake-eval <expression>', 'an Erlang expression each node must return true or ok for during the bake (default <ENV>_BAKE_EVAL)')
     .option('--plan-file <file>', 'start this JSON plan instead of building one from the config')
     .option('--print-plan', 'print the JSON plan and start nothing')
     .option('--wait', 'keep following while the rollout waits for an approval or an operator')
@@ -226,8 +229,14 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
 
   p.command('rollback')
     .argument('<environment>')
-    .description('return the hosts of the last rollout to the version they ran before it (no approval gates)')
+    .description('return the hosts of the last change to the release they ran before it (a hot downgrade after a hot upgrade), as a rollout')
     .action(async (env: string) => run(async () => rollbackVerb(ctx, env, globals()))());
+
+  p.command('promote')
+    .argument('<environment>')
+    .description('end the bake the rollout of an environment is in now, and go on')
+    .option('--by <name>', 'who promotes (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => promoteVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('pause')
     .argument('<environment>')

@@ -26,3 +26,8 @@ export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 /** Stops the rollout before its next batch until `resume` with `continue`. */
 export const pauseUpdate = defineUpdate<Decision, [{ by?: string }]>('pause');
 export const pauseSignal = defineSignal<[{ by?: string }]>('pause');
+
+/** Ends the bake the rollout is in now (`ferry promote`): the rollout goes on as if it had passed. */
+export const promoteUpdate = defineUpdate<Decision, [{ by?: string }]>('promote');
+export const promoteSignal = defineSignal<[{ by?: string }]>('promote');
+

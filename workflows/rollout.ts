@@ -35,7 +35,9 @@ import type { StoredRelease } from '../core/domain/release';
 import type { HostProgress } from '../core/domain/requests';
 import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
+import { runBake } from './bake';
 import { downgradeHost, upgradeBack } from './downgrade';
+import { waitForWindow } from './windows';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
 import { restartNote, runPreflight } from './preflight';
@@ -46,6 +48,8 @@ import {
   pauseSignal,
   pauseUpdate,
   progressQuery,
+  promoteSignal,
+  promoteUpdate,
   rejectSignal,
   rejectUpdate,
   resumeSignal,
@@ -69,6 +73,9 @@ const probe = (p: { retries: number; intervalSeconds: number; timeoutSeconds: nu
     heartbeatTimeout: '20s',
     retry: { initialInterval: p.intervalSeconds * 1000, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
   });
+
+/** One try of a bake's Erlang check, with a second try 5 s later: a bake round is not the place for long retries. */
+const BAKE_EVAL = { retries: 1, intervalSeconds: 5, timeoutSeconds: 60 };
 
 /** What a rollout hands to its next run when it continues as new: its progress and where to go on. */
 export interface RolloutCarry {
@@ -213,6 +220,25 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     const reason = pauseRefusal(p);
     if (reason) refuse('pause', p?.by, reason);
     else onPause(p);
+  });
+
+  let promotedBy: string | undefined;
+  const promoteRefusal = (p: { by?: string } | undefined) =>
+    progress.waiting?.kind !== 'bake' || promotedBy !== undefined ? `nothing is baking (the rollout is ${progress.phase})` : p?.by === undefined ? undefined : personRefusal(p.by);
+  const onPromote = (p: { by?: string } | undefined): Decision => {
+    promotedBy = p?.by ?? 'an operator';
+    return record({ action: 'promote', ...(p?.by ? { by: p.by } : {}) });
+  };
+  setHandler(promoteUpdate, onPromote, {
+    validator: (p) => {
+      const reason = promoteRefusal(p);
+      if (reason) throw new Error(reason);
+    },
+  });
+  setHandler(promoteSignal, (p) => {
+    const reason = promoteRefusal(p);
+    if (reason) refuse('promote', p?.by, reason);
+    else onPromote(p);
   });
 
   /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report). */
@@ -432,6 +458,35 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     }
   };
 
+  /**
+   * The stage's bake after its canary or after its last batch: its health checks (and Erlang expression) on the hosts
+   * that are ok, every interval. A failed check marks the host failed and applies the stage's failure policy.
+   */
+  const bakeStage = async (si: number, after: 'canary' | 'stage'): Promise<void> => {
+    const stage = plan.stages[si]!;
+    if (!stage.bake) return;
+    const hosts = progress.stages[si]!.hosts;
+    promotedBy = undefined;
+    const failed = await runBake({
+      progress,
+      stage: stage.environment,
+      after,
+      bake: stage.bake,
+      hosts: () => Object.values(hosts).filter((h) => h.outcome === 'ok' && (after === 'stage' || h.batch === 0)).map((h) => h.host),
+      check: async (name) => {
+        const host = byName(si, name);
+        await healthCheck(stage, host);
+        if (stage.bake?.erlang) await probe(BAKE_EVAL).healthEval({ ...onHost(host), expression: stage.bake.erlang });
+      },
+      promoted: () => promotedBy,
+      failureMessage,
+    });
+    if (!failed) return;
+    const h = hosts[failed.host]!;
+    Object.assign(h, { step: 'failed', outcome: 'failed', error: `bake: ${failed.error}` });
+    await settleFailures(si, h.batch);
+  };
+
   progress.phase = paused ? 'paused' : 'running';
   const from = carry?.at ?? { stage: 0, batch: 0 };
   for (let si = from.stage; si < plan.stages.length; si++) {
@@ -452,6 +507,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         progress.waiting = undefined;
         progress.phase = 'running';
       }
+      if (stage.window) await waitForWindow(progress, stage.environment, stage.window);
       const info = workflowInfo();
       // A pause asked for after the check above is carried over, and the next run waits before this batch.
       if (!resumed && (b > 0 || si > 0) && (info.historyLength >= plan.continueAsNewAfterEvents || info.continueAsNewSuggested)) {
@@ -463,8 +519,10 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       progress.batch = b;
       await Promise.all(batches[b]!.map((name) => runHost(si, byName(si, name))));
       await settleFailures(si, b);
+      if (b === 0 && stage.canary > 0 && batches.length > 1) await bakeStage(si, 'canary');
       if (b === 0 && stage.canary > 0 && stage.approveAfterCanary && batches.length > 1) await gate(`${stage.environment}: after canary`);
     }
+    await bakeStage(si, 'stage');
     if (stage.migrations?.when === 'after') progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-after`, migrationTarget);
   }
   progress.phase = 'done';

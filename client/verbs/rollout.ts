@@ -229,6 +229,13 @@ export async function pauseVerb(ctx: VerbContext, env: string, opts: GlobalOptio
   return 0;
 }
 
+/** `ferry promote <env> [--by=NAME]`: ends the bake the rollout waits in; refused (exit 2) when nothing bakes. */
+export async function promoteVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { by?: string }): Promise<number> {
+  const d = await update<Decision>(ctx, opts, env, 'promote', { by: opts.by ?? whoami() });
+  ctx.out.write(opts.json ? `${JSON.stringify(d)}\n` : `promoted by ${d.by} at ${d.at}: the bake ends and the rollout goes on\n`);
+  return 0;
+}
+
 /**
  * `ferry status <env> [--watch] [--json]`: the rollout or deploy holding the environment. `--watch` redraws until it
  * ends (in a terminal) or prints a line per change; with `--json`, one JSON document per change.

@@ -192,3 +192,23 @@ test('ferry rollback production after that hot upgrade: every node is downgraded
   assert.deepEqual(await versions(), ['0.1.0', '0.1.0', '0.1.0', '0.1.0']);
   assert.deepEqual(await Promise.all(HOSTS.map(pidOf)), pids, 'downgraded in place: the same OS pids');
 });
+
+test('a bake on real hosts: its checks (the health command and an Erlang expression) pass until prod2 turns unhealthy; rollback-stage returns every host to 0.1.0', async () => {
+  await onVersion('0.1.0', 'it-ro-deploy-3');
+  const bake = { seconds: 600, intervalSeconds: 2, erlang: 'is_list(processes()).' };
+  const handle = await start({ version: '0.2.0', onFailure: 'rollback-stage', afterRollback: 'end', healthCommand: 'test ! -e unhealthy', healthRetries: 0 }, { bake });
+  await until((p) => p.waiting?.kind === 'bake' && (p.bakes?.[0]?.rounds ?? 0) >= 2, 'two rounds of bake checks');
+  assert.deepEqual(await versions(), ['0.2.0', '0.2.0', '0.2.0', '0.2.0']);
+  setUnhealthy('prod2', true);
+  try {
+    const { type, message, progress } = await failure(handle.result());
+    assert.equal(type, 'RolloutRolledBack');
+    assert.match(message, new RegExp(`^production: ${name('prod2')} failed \\(bake: .*health command \`test ! -e unhealthy\` exited with 1\\); rollback-stage rolled back`));
+    const b = progress.bakes![0]!;
+    assert.deepEqual([b.outcome, b.host], ['failed', name('prod2')]);
+    assert.ok(b.rounds >= 3);
+    assert.deepEqual(await versions(), ['0.1.0', '0.1.0', '0.1.0', '0.1.0']);
+  } finally {
+    setUnhealthy('prod2', false);
+  }
+});

@@ -80,6 +80,11 @@ export function fleet(initial: Record<string, string> = {}, upgradePlan?: Upgrad
       if (unhealthy.has(t.host.name)) throw new HealthCheckFailedError(`${t.host.name}: health command \`${t.command.join(' ')}\` exited with 1`);
       return { host: t.host.name, output: '' };
     },
+    healthEval: async (t) => {
+      probes.push(`eval ${t.host.name}`);
+      if (unhealthy.has(t.host.name)) throw new HealthCheckFailedError(`${t.host.name}: \`${t.expression}\` returned false, expected true or ok`);
+      return { host: t.host.name, output: 'true' };
+    },
     probeHttp: async (t) => (probes.push(`http ${t.host.name}`), { host: t.host.name, status: t.expectStatus }),
     pruneHostReleases: async (t) => ({ host: t.host.name, running: running.get(t.host.name), kept: [], removed: [] }),
   };
