@@ -8,6 +8,7 @@ import type { VerbContext } from './verbs/common';
 import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
 import { nodeVerb, pruneHosts } from './verbs/node';
+import { freezeVerb, unfreezeVerb } from './verbs/freeze';
 import { approvalVerb, pauseVerb, promoteVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
 import { migrateVerb } from './verbs/migrate';
 import { download, pruneStore, show, upload, type Artifact } from './verbs/store';
@@ -237,6 +238,19 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .description('end the bake the rollout of an environment is in now, and go on')
     .option('--by <name>', 'who promotes (default: the OS user)')
     .action(async (env: string, o: object) => run(async () => promoteVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('freeze')
+    .argument('<environment>')
+    .description('refuse new changes to an environment and hold its running rollout before its next batch, until unfreeze')
+    .option('--reason <text>', 'why (required); kept with who froze it')
+    .option('--by <name>', 'who freezes (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => freezeVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('unfreeze')
+    .argument('<environment>')
+    .description('lift the freeze of an environment; a rollout it held goes on')
+    .option('--by <name>', 'who unfreezes (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => unfreezeVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('pause')
     .argument('<environment>')

@@ -199,6 +199,8 @@ export function nextStep(p: RolloutProgress, env: string): string | undefined {
       return `waiting for an operator since ${p.waiting.since}: ${p.waiting.host} failed: ${p.waiting.error}\n  decide with \`ferry resume ${env} --retry|--skip|--rollback|--abort [--host=H]\``;
     case 'pause':
       return `paused since ${p.waiting.since}${p.waiting.by ? ` by ${p.waiting.by}` : ''}: \`ferry resume ${env}\` goes on`;
+    case 'freeze':
+      return `held by a freeze since ${p.waiting.since} (by ${p.waiting.by}: ${p.waiting.reason}): \`ferry unfreeze ${env}\` lets it go on`;
     case 'window':
       return `waiting for the deploy window of ${p.waiting.stage} (${p.waiting.window}) since ${p.waiting.since}: it opens at ${p.waiting.opensAt}`;
     case 'bake':

@@ -48,8 +48,10 @@ import {
   pauseSignal,
   pauseUpdate,
   progressQuery,
+  freezeSignal,
   promoteSignal,
   promoteUpdate,
+  unfreezeSignal,
   rejectSignal,
   rejectUpdate,
   resumeSignal,
@@ -239,6 +241,22 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     const reason = promoteRefusal(p);
     if (reason) refuse('promote', p?.by, reason);
     else onPromote(p);
+  });
+
+  // A freeze of the environment (sent by freezeEnvironment) holds the rollout before its next batch until unfreeze.
+  let frozen = progress.freezes?.at(-1)?.unfrozenAt === undefined && progress.freezes !== undefined;
+  setHandler(freezeSignal, (f) => {
+    const bad = personRefusal(f?.by) ?? textRefusal(f?.reason, 'reason', 2000);
+    if (bad || typeof f?.by !== 'string') return refuse('freeze', f?.by, bad ?? 'say who freezes');
+    frozen = true;
+    progress.freezes = [...(progress.freezes ?? []), { by: f.by, reason: String(f.reason), at: now() }];
+    log.warn('rollout frozen', { by: f.by, reason: f.reason });
+  });
+  setHandler(unfreezeSignal, (u) => {
+    const f = progress.freezes?.at(-1);
+    if (!frozen || !f) return;
+    frozen = false;
+    Object.assign(f, { unfrozenBy: typeof u?.by === 'string' ? u.by.slice(0, LIMITS.person) : 'an operator', unfrozenAt: now() });
   });
 
   /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report). */
@@ -506,6 +524,12 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         await condition(() => !paused);
         progress.waiting = undefined;
         progress.phase = 'running';
+      }
+      if (frozen) {
+        const f = progress.freezes!.at(-1)!;
+        progress.waiting = { kind: 'freeze', by: f.by, reason: f.reason, since: now() };
+        await condition(() => !frozen);
+        progress.waiting = undefined;
       }
       if (stage.window) await waitForWindow(progress, stage.environment, stage.window);
       const info = workflowInfo();

@@ -9,7 +9,7 @@ import { parseRequest, type DeployStatus } from '../../core/domain/requests';
 import { rollbackTarget, type LastChange } from '../../core/domain/rollback';
 import { deployReport, hostLine, nextStep, preflightReport, rolloutReport, type Out } from '../progress';
 import { rolloutPlan, type RolloutFlags } from '../requests';
-import { outcome, startOrAttach, withClient as withTemporal } from '../temporal';
+import { activeFreeze, outcome, startOrAttach, withClient as withTemporal } from '../temporal';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 export interface RolloutOptions extends GlobalOptions, RolloutFlags {
@@ -244,6 +244,8 @@ export async function statusVerb(ctx: VerbContext, env: string, opts: GlobalOpti
   const id = await lockHolder(ctx, opts, env);
   return withClient(ctx, async (client) => {
     const handle = client.workflow.getHandle(id);
+    const freeze = await activeFreeze(client, id);
+    if (freeze && !opts.json) ctx.out.write(`${env} is frozen by ${freeze.by} since ${freeze.at}: ${freeze.reason} (\`ferry unfreeze ${env}\` lifts it)\n`);
     const first = await handle.describe().catch((err: unknown) => {
       if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing has run as ${id} yet`);
       throw err;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { HostProgress } from './requests';
 import { appSchema, environmentSchema, hostsSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, upgradeFallbackSchema, versionSchema } from './requests';
 import { LIMITS } from './limits';
+import type { Freeze } from './freeze';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
 import type { Preflight } from './preflight';
@@ -226,7 +227,8 @@ export type Waiting =
   | { kind: 'operator'; stage: string; hosts: string[]; host: string; error: string; since: string }
   | { kind: 'pause'; since: string; by?: string }
   | { kind: 'bake'; stage: string; after: 'canary' | 'stage'; until: string; since: string }
-  | { kind: 'window'; stage: string; window: string; opensAt: string; since: string };
+  | { kind: 'window'; stage: string; window: string; opensAt: string; since: string }
+  | { kind: 'freeze'; by: string; reason: string; since: string };
 
 /** One bake of a stage or its canary: when, how many rounds of checks, and how it ended (with the reason). */
 export interface BakeRecord {
@@ -264,6 +266,8 @@ export interface RolloutProgress {
   runs: number;
   /** Upgrade stages: hot, restart or refuse, decided from the upgrade's plan before any host is touched. */
   preflight?: Preflight;
+  /** Freezes of the environment this rollout was told about (`ferry freeze`), with who lifted them. */
+  freezes?: Freeze[];
   /** The bakes so far, in order (absent until the first one). */
   bakes?: BakeRecord[];
 }

@@ -142,3 +142,26 @@ test('a deploy window that opens tomorrow: the rollout waits on a durable timer,
   assert.deepEqual(f.uploads(), ['web1', 'web2', 'web3']);
   for (const h of Object.values(progress.stages[0]!.hosts)) assert.equal(new Date(h.startedAt!).getUTCHours() * 60 + new Date(h.startedAt!).getUTCMinutes(), 0, `${h.host} deployed in the window`);
 });
+
+test('a freeze during a rollout holds it before its next batch, for days, until unfreeze; who and why are kept', async () => {
+  const f = fleet();
+  const id = 'ferry/hello/production';
+  const freeze = await withWorker('ts-freeze', f.activities, async () => {
+    const handle = await env.client.workflow.start<typeof rollout>('rollout', { taskQueue: 'ts-freeze', workflowId: id, args: [plan({ batch: 1, pauseSeconds: 600 })] });
+    await until(handle, (p) => p.stages[0]!.hosts.web1!.outcome === 'ok');
+    const frozen = await env.client.workflow.start('freezeEnvironment', { taskQueue: 'ts-freeze', workflowId: 'ferry-freeze/hello/production', args: [{ app: 'hello', environment: 'production', by: 'ops', reason: 'incident 42' }] });
+    await until(handle, (p) => p.freezes?.length === 1);
+    await env.sleep(3 * 86_400_000);
+    const held = await until(handle, (p) => p.waiting?.kind === 'freeze');
+    assert.deepEqual(held.waiting?.kind === 'freeze' && [held.waiting.by, held.waiting.reason], ['ops', 'incident 42']);
+    assert.deepEqual(f.uploads(), ['web1'], 'three days later, still only the first batch');
+    await frozen.signal('unfreeze', { by: 'ana' });
+    const lifted = await frozen.result();
+    const { progress } = await outcome(handle);
+    assert.equal(progress.phase, 'done');
+    assert.deepEqual(progress.freezes?.map((x) => [x.by, x.reason, x.unfrozenBy]), [['ops', 'incident 42', 'ana']]);
+    return lifted;
+  });
+  assert.deepEqual([freeze.by, freeze.reason, freeze.unfrozenBy], ['ops', 'incident 42', 'ana']);
+  assert.deepEqual(f.uploads(), ['web1', 'web2', 'web3']);
+});
