@@ -12,7 +12,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, OnHost } from '../activities';
+import type { Activities, Notification, OnHost } from '../activities';
 import { workflowIds } from '../core/domain/constants';
 import { NON_RETRYABLE } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
@@ -37,6 +37,7 @@ import { failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { runBake } from './bake';
 import { downgradeHost, upgradeBack } from './downgrade';
+import { notify } from './notify';
 import { waitForWindow } from './windows';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
@@ -259,11 +260,28 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     Object.assign(f, { unfrozenBy: typeof u?.by === 'string' ? u.by.slice(0, LIMITS.person) : 'an operator', unfrozenAt: now() });
   });
 
-  /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report). */
-  const end = (phase: keyof typeof FAILURE_TYPE, message: string): never => {
+  // Rollout events go to the worker's webhooks (NOTIFY_URLS); recorded histories predate them and replay without.
+  let notifying: boolean | undefined;
+  const note = async (event: Notification['event'], extra: { who?: string; detail?: string; hosts?: string[] } = {}): Promise<void> => {
+    notifying ??= patched('rollout-notifications');
+    if (!notifying) return;
+    const si = progress.stage ?? 0;
+    const hosts = extra.hosts ?? Object.keys(progress.stages[si]?.hosts ?? {});
+    const from = [...new Set(hosts.map((h) => progress.stages[si]?.hosts[h]?.previousVersion).filter((v): v is string => typeof v === 'string'))];
+    const info = workflowInfo();
+    await notify({
+      event, app: plan.app, environment: plan.stages[si]!.environment, version: plan.version, hosts,
+      ...(from.length ? { fromVersions: from } : {}), ...(extra.who ?? plan.startedBy ? { who: extra.who ?? plan.startedBy } : {}),
+      ...(extra.detail ? { detail: extra.detail.slice(0, 2000) } : {}), workflowId: info.workflowId, runId: info.runId,
+    });
+  };
+
+  /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report), after notifying. */
+  const end = async (phase: keyof typeof FAILURE_TYPE, message: string, who?: string): Promise<never> => {
     progress.phase = phase;
     progress.waiting = undefined;
     upsertMemo({ outcome: phase, approvals: progress.approvals });
+    await note(phase === 'rolled-back' ? 'rolled back' : phase, { detail: message, ...(who ? { who } : {}) });
     throw ApplicationFailure.create({ type: FAILURE_TYPE[phase], nonRetryable: true, message, details: [progress] });
   };
 
@@ -271,17 +289,19 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     if (progress.passed.includes(name)) return;
     progress.waiting = { kind: 'approval', gate: name, since: now(), ...(plan.approvers ? { approvers: plan.approvers } : {}) };
     progress.phase = 'waiting-for-approval';
+    await note('waiting for approval', { detail: name });
     const timeout = plan.approvalTimeoutSeconds;
     const answered = timeout === undefined ? (await condition(() => answer !== undefined), true) : await condition(() => answer !== undefined, timeout * 1000);
     progress.waiting = undefined;
     progress.phase = 'running';
     if (!answered) {
       progress.approvals.push({ gate: name, decision: 'rejected', by: 'timeout', at: now(), comment: `no approval within ${timeout}s`, via: 'timeout' });
-      end('rejected', `${name}: no approval within ${timeout}s`);
+      await end('rejected', `${name}: no approval within ${timeout}s`, 'timeout');
     }
     const a = answer!;
     answer = undefined;
-    if (a.decision === 'rejected') end('rejected', `${name}: rejected by ${a.by}${a.comment ? `: ${a.comment}` : ''}`);
+    if (a.decision === 'rejected') await end('rejected', `${name}: rejected by ${a.by}${a.comment ? `: ${a.comment}` : ''}`, a.by);
+    await note('approved', { who: a.by, detail: `${name}${a.comment ? `: ${a.comment}` : ''}` });
     progress.passed.push(name);
   };
 
@@ -428,7 +448,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         log.warn('rollout failure policy rolls back', { stage: stage.environment, policy: stage.onFailure, hosts: back.map((h) => h.host) });
         await Promise.all(back.map((h) => rollbackHost(si, byName(si, h.host), true)));
         if (stage.afterRollback === 'end') {
-          end('rolled-back', `${stage.environment}: ${failed.map((h) => h.host).join(', ')} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${back.map((h) => h.host).join(', ')}`);
+          await end('rolled-back', `${stage.environment}: ${failed.map((h) => h.host).join(', ')} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${back.map((h) => h.host).join(', ')}`);
         }
       }
       progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
@@ -468,10 +488,10 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
                 }),
             ),
           );
-          end('rolled-back', `rolled back by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed`);
+          await end('rolled-back', `rolled back by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed`);
           break;
         case 'abort':
-          end('aborted', `aborted by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed: ${failed[0]!.error ?? ''}`);
+          await end('aborted', `aborted by ${d.by ?? 'an operator'} after ${failed.map((h) => h.host).join(', ')} failed: ${failed[0]!.error ?? ''}`);
       }
     }
   };
@@ -502,11 +522,13 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     if (!failed) return;
     const h = hosts[failed.host]!;
     Object.assign(h, { step: 'failed', outcome: 'failed', error: `bake: ${failed.error}` });
+    await note('bake failed', { hosts: [failed.host], detail: failed.error });
     await settleFailures(si, h.batch);
   };
 
   progress.phase = paused ? 'paused' : 'running';
   const from = carry?.at ?? { stage: 0, batch: 0 };
+  if (!carry) await note('started');
   for (let si = from.stage; si < plan.stages.length; si++) {
     const stage = plan.stages[si]!;
     const batches = progress.stages[si]!.batches;
@@ -548,10 +570,12 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     }
     await bakeStage(si, 'stage');
     if (stage.migrations?.when === 'after') progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-after`, migrationTarget);
+    await note('stage done');
   }
   progress.phase = 'done';
   progress.batch = undefined;
   upsertMemo({ outcome: 'done', approvals: progress.approvals });
+  await note('succeeded');
   await condition(allHandlersFinished);
   return progress;
 }

@@ -80,6 +80,7 @@ test('a 2-hour bake checked every 10 minutes: web2 fails in minute 40, rollback-
   assert.match(progress.bakes![0]!.error!, /error count 12/);
   assert.deepEqual(progress.decisions.map((d) => [d.action, d.by]), [['rollback', 'policy rollback-stage']]);
   assert.deepEqual([...f.running.values()], ['0.1.0', '0.1.0', '0.1.0']);
+  assert.deepEqual(f.notes, ['started', 'bake failed', 'rolled back'], 'the notifications sent');
 });
 
 test('a bake that passes: every round checks every host, the Erlang expression included, and the rollout then ends done', async () => {
@@ -109,6 +110,7 @@ test('the canary bake survives a worker restart; ferry promote ends it, and the 
   assert.equal(p.phase, 'done');
   assert.deepEqual(p.bakes?.map((b) => [b.after, b.outcome, b.by]), [['canary', 'promoted', 'ana'], ['stage', 'promoted', 'bob']]);
   assert.deepEqual(p.decisions.map((d) => [d.action, d.by]), [['promote', 'ana'], ['promote', 'bob']]);
+  assert.deepEqual(f.notes, ['started', 'stage done', 'succeeded']);
   assert.deepEqual(f.uploads().sort(), ['web1', 'web2', 'web3', 'web4']);
 });
 

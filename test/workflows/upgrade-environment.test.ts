@@ -68,6 +68,7 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     downgradeNode: notUsed,
     healthCommand: notUsed,
     healthEval: notUsed,
+    notify: notUsed,
     probeHttp: notUsed,
     unpackRelease: async (t) => void calls.push(`unpack ${t.host.name}`),
     configureNode: async () => undefined,

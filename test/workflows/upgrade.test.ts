@@ -67,6 +67,7 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>, plan?:
     findRelease: notUsed,
     healthCommand: notUsed,
     healthEval: notUsed,
+    notify: notUsed,
     probeHttp: notUsed,
     findBuiltRelease: notUsed,
     runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.expression}`), { output: 'up 1', recorded: false }),
