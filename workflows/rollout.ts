@@ -245,7 +245,9 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   });
 
   // A freeze of the environment (sent by freezeEnvironment) holds the rollout before its next batch until unfreeze.
-  let frozen = progress.freezes?.at(-1)?.unfrozenAt === undefined && progress.freezes !== undefined;
+  // A run continued as new while frozen stays frozen.
+  const lastFreeze = progress.freezes?.at(-1);
+  let frozen = lastFreeze !== undefined && lastFreeze.unfrozenAt === undefined;
   setHandler(freezeSignal, (f) => {
     const bad = personRefusal(f?.by) ?? textRefusal(f?.reason, 'reason', 2000);
     if (bad || typeof f?.by !== 'string') return refuse('freeze', f?.by, bad ?? 'say who freezes');
