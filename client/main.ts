@@ -7,6 +7,7 @@ import { build, buildUpgrade } from './verbs/build';
 import type { VerbContext } from './verbs/common';
 import { deploy, deployUpgrade, update, upgradeEnvironment } from './verbs/deploy';
 import { doctorVerb } from './verbs/doctor';
+import { historyVerb } from './verbs/history';
 import { nodeVerb, pruneHosts } from './verbs/node';
 import { freezeVerb, unfreezeVerb } from './verbs/freeze';
 import { approvalVerb, pauseVerb, promoteVerb, resumeVerb, rollbackVerb, rolloutVerb, statusVerb } from './verbs/rollout';
@@ -263,6 +264,13 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .description('show the rollout or deploy of an environment')
     .option('--watch', 'follow it until it ends')
     .action(async (env: string, o: object) => run(async () => statusVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('history')
+    .argument('[environment]', 'only runs to this environment')
+    .description("list the app's past and running deploys, updates, upgrades and rollouts (from Temporal's visibility), newest first")
+    .option('--version <version>', 'only runs of this version')
+    .option('--limit <n>', 'at most this many (default 20)', whole('--limit', 1, 1000))
+    .action(async (env: string | undefined, o: { version?: string; limit?: number }) => run(async () => historyVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('show')
     .argument('<what>', 'releases | appups | relup | upgrade-plan | migrations')

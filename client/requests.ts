@@ -296,7 +296,6 @@ export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags & Ver
   if (flags.from === undefined && flags.with === undefined) {
     throw new InputError('build upgrade needs --from=<git revision> of the old release, or --with=<version> from the store (see `ferry show releases`)');
   }
-  if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   return {
     ...buildRequest(c, { autoVersion: flags.autoVersion, incrementVersion: flags.incrementVersion, setVersion: flags.setVersion }),
     ref: flags.to === undefined ? 'HEAD' : gitRef(flags.to, 'to'),
@@ -307,7 +306,6 @@ export function buildUpgradeRequest(c: DeliveryConfig, flags: UpgradeFlags & Ver
 
 /** `deploy upgrade to <env> [--version=V]`: without a version, the workflow takes the newest upgrade in the store. */
 export function deployUpgradeRequest(c: DeliveryConfig, env: string, flags: Omit<DeployFlags, 'startDeploy'> & MigrationFlags & { hotOnly?: boolean }): DeployUpgradeRequest {
-  if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   const e = environmentOf(c, env);
   return {
     ...migrationsOf(c, flags),
@@ -330,7 +328,6 @@ export function upgradeEnvironmentRequest(
   env: string,
   flags: RefFlags & VersionFlags & MigrationFlags & { host?: string[]; maxParallel?: number; hotOnly?: boolean },
 ): UpgradeEnvironmentRequest {
-  if (c.buildTool === 'mix') throw new InputError(NO_RELUP);
   const e = environmentOf(c, env);
   return {
     ...migrationsOf(c, flags),
@@ -342,9 +339,6 @@ export function upgradeEnvironmentRequest(
     upgradeFallback: upgradeFallbackOf(c, flags),
   };
 }
-
-/** Why `build upgrade`, `deploy upgrade` and `upgrade` refuse a mix app, before any work. */
-export const NO_RELUP = 'mix releases have no relup; use `ferry update <env> --start-deploy` with a rolling restart (add --run-migrations to migrate)';
 
 export interface MigrationFlags {
   /** Run MIGRATE_COMMAND once, before or after the code change (MIGRATE_WHEN). */

@@ -6,6 +6,7 @@ import { TASK_QUEUE, workflowIds } from '../core/domain/constants';
 import type { Freeze } from '../core/domain/freeze';
 import { InputError } from '../core/domain/errors';
 import { parseRequest } from '../core/domain/requests';
+import { searchFieldsOf, searchPairs, summaryOf } from '../core/domain/search';
 import { WORKFLOW_INPUTS, type WorkflowType } from '../core/domain/workflow-inputs';
 import { connectionOptions, temporalSettings } from '../activities/temporal-connection';
 
@@ -59,6 +60,8 @@ export interface StartSpec {
 export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ handle: WorkflowHandle; attached: boolean }> {
   // The workflow checks its input again; checked here too, a bad request (a flag, a config value past a bound) starts nothing.
   parseRequest(WORKFLOW_INPUTS[spec.workflowType], spec.args[0], spec.workflowType);
+  // Deploys, updates, upgrades and rollouts carry Ferry's search attributes and a summary for the Temporal UI.
+  const search = searchFieldsOf(spec.workflowType, spec.args[0]);
   // A change to a frozen environment is refused; attaching to the same request already in flight is still fine.
   if (CHANGES.includes(spec.workflowType)) {
     const lock = spec.workflowId.split('/').slice(0, 3).join('/');
@@ -73,9 +76,16 @@ export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ 
       args: spec.args,
       workflowIdConflictPolicy: 'FAIL',
       memo: { request: spec.request, startedBy: `${userInfo().username}@${hostname()}` },
+      ...(search ? { typedSearchAttributes: searchPairs(search), staticSummary: summaryOf(spec.workflowType, search) } : {}),
     });
     return { handle, attached: false };
   } catch (err) {
+    if (search && /search attribute/i.test(errorText(err))) {
+      throw new InputError(
+        `Temporal refused Ferry's search attributes (${errorText(err)}); register them in the namespace: ` +
+          'temporal operator search-attribute create --name FerryApp --type Keyword (and FerryEnvironment, FerryVersion, FerryPhase, FerryOutcome)',
+      );
+    }
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const handle = client.workflow.getHandle(spec.workflowId);
     const running = await handle.describe();
@@ -86,6 +96,13 @@ export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ 
         `wait for it (\`temporal workflow show -w ${spec.workflowId}\`) or stop it (\`temporal workflow cancel -w ${spec.workflowId}\`)`,
     );
   }
+}
+
+/** An error's message with its causes' (the SDK's ServiceError keeps the server's words in its cause). */
+export function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 /** The freeze of the environment whose lock is `lockId` (`ferry/<app>/<env>`), while one runs. */

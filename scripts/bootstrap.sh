@@ -21,6 +21,12 @@ command -v flock >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v perl >/dev/null || missing+=(perl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# `make test-production` (scripts/production.sh): Debian's PostgreSQL; the Temporal server is built with Go.
+if [ -n "${FERRY_BOOTSTRAP_PRODUCTION:-}" ]; then
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  command -v setpriv >/dev/null || missing+=(util-linux)
+  command -v go >/dev/null || { echo "bootstrap: scripts/production.sh builds the Temporal server with Go 1.25 or newer; install it (https://go.dev/dl)" >&2; exit 1; }
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${missing[*]}"

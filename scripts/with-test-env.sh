@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with the test environment up: a Temporal dev server (in memory, headless), local SSH hosts on
 # their own ports, and a fresh example repository; stops all of it afterwards. Used by `npm test`.
+# FERRY_TEST_TEMPORAL=production: the production topology instead of the dev server (scripts/production.sh, fresh
+# PostgreSQL data, three workers; `make test-production`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FERRY_STATE=${FERRY_TEST_STATE:-$PWD/.ferry/test}
@@ -22,6 +24,7 @@ cleanup() {
   scripts/local-hosts.sh stop >/dev/null 2>&1 || true
   scripts/s3-server.sh stop >/dev/null 2>&1 || true
   scripts/dev-server.sh stop >/dev/null 2>&1 || true
+  [ "${FERRY_TEST_TEMPORAL:-dev}" != production ] || scripts/production.sh stop >/dev/null 2>&1 || true
   exit $code
 }
 trap cleanup EXIT INT TERM
@@ -29,7 +32,12 @@ trap cleanup EXIT INT TERM
 scripts/local-hosts.sh clean >/dev/null 2>&1 || true
 # Every run starts from an empty release store, as CI's fresh clone does.
 rm -rf "$FERRY_STATE/store"
-scripts/dev-server.sh start
+if [ "${FERRY_TEST_TEMPORAL:-dev}" = production ]; then
+  scripts/production.sh clean
+  scripts/production.sh start
+else
+  scripts/dev-server.sh start
+fi
 scripts/local-hosts.sh start
 scripts/s3-server.sh start
 scripts/example-repo.sh "$FERRY_EXAMPLE_REPO" >/dev/null

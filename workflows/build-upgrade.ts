@@ -24,7 +24,6 @@ const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'In
  */
 export async function buildUpgrade(input: BuildUpgradeRequest): Promise<BuildResult> {
   const req = validInput(buildUpgradeRequestSchema, input, 'buildUpgrade');
-  if (req.tool === 'mix') throw refuse('mix releases have no relup: use `ferry update` with --start-deploy (a rolling restart) instead');
   const target = { app: req.app, buildHost: req.buildHost, buildAt: req.buildAt, tool: req.tool, releaseDir: req.releaseDir, ssh: req.ssh };
 
   const to = await local.resolveRevision({ projectDir: req.projectDir, ref: req.ref });

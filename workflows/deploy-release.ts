@@ -5,6 +5,7 @@ import { fanOut, trackHosts } from './fan-out';
 import { validInput } from './failures';
 import { hostDeploy } from './host-deploy';
 import { LOCAL } from './policies';
+import { searched } from './search';
 
 const local = proxyActivities<Activities>(LOCAL);
 
@@ -13,6 +14,10 @@ const local = proxyActivities<Activities>(LOCAL);
  * at a time. A host that fails does not stop the others; the workflow fails at the end naming every failed host.
  */
 export async function deployRelease(input: DeployRequest): Promise<DeployStatus> {
+  return searched(() => deploy(input));
+}
+
+async function deploy(input: DeployRequest): Promise<DeployStatus> {
   const req = validInput(deployRequestSchema, input, 'deployRelease');
   const status: DeployStatus = {
     phase: 'starting',

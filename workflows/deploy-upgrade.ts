@@ -8,6 +8,7 @@ import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
 import { restartNote, runPreflight } from './preflight';
 import { LOCAL } from './policies';
+import { searched, setSearch } from './search';
 
 const local = proxyActivities<Activities>(LOCAL);
 
@@ -20,6 +21,10 @@ const local = proxyActivities<Activities>(LOCAL);
  * (hostDeploy children) and `refuse` fails with `UpgradeRefused`, touching no node.
  */
 export async function deployUpgrade(input: DeployUpgradeRequest): Promise<DeployStatus> {
+  return searched(() => upgrade(input));
+}
+
+async function upgrade(input: DeployUpgradeRequest): Promise<DeployStatus> {
   const req = validInput(deployUpgradeRequestSchema, input, 'deployUpgrade');
   const status: DeployStatus = {
     phase: 'starting',
@@ -37,6 +42,7 @@ export async function deployUpgrade(input: DeployUpgradeRequest): Promise<Deploy
   status.release = upgrade;
   status.version = upgrade.version;
   status.fromVersion = upgrade.fromVersion;
+  if (req.version === undefined) setSearch({ version: upgrade.version });
   // Recorded histories predate the preflight: they replay without it, as hot upgrades.
   const pre = patched('upgrade-preflight') ? runPreflight(status, upgrade, req.upgradeFallback) : undefined;
   if (pre?.decision === 'refuse') {

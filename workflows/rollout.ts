@@ -59,6 +59,7 @@ import {
   resumeUpdate,
 } from './messages';
 import { LOCAL, SSH_STEP, VERIFY } from './policies';
+import { setSearch } from './search';
 
 const local = proxyActivities<Activities>(LOCAL);
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -283,6 +284,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     progress.phase = phase;
     progress.waiting = undefined;
     upsertMemo({ outcome: phase, approvals: progress.approvals });
+    setSearch({ phase: 'done', outcome: phase });
     await note(phase === 'rolled-back' ? 'rolled back' : phase, { detail: message, ...(who ? { who } : {}) });
     throw ApplicationFailure.create({ type: FAILURE_TYPE[phase], nonRetryable: true, message, details: [progress] });
   };
@@ -291,11 +293,13 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     if (progress.passed.includes(name)) return;
     progress.waiting = { kind: 'approval', gate: name, since: now(), ...(plan.approvers ? { approvers: plan.approvers } : {}) };
     progress.phase = 'waiting-for-approval';
+    setSearch({ phase: 'waiting-for-approval' });
     await note('waiting for approval', { detail: name });
     const timeout = plan.approvalTimeoutSeconds;
     const answered = timeout === undefined ? (await condition(() => answer !== undefined), true) : await condition(() => answer !== undefined, timeout * 1000);
     progress.waiting = undefined;
     progress.phase = 'running';
+    setSearch({ phase: 'deploying' });
     if (!answered) {
       progress.approvals.push({ gate: name, decision: 'rejected', by: 'timeout', at: now(), comment: `no approval within ${timeout}s`, via: 'timeout' });
       await end('rejected', `${name}: no approval within ${timeout}s`, 'timeout');
@@ -319,6 +323,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   if (!carry && upgrade && patched('upgrade-preflight') && runPreflight(progress, upgrade, plan.upgradeFallback).decision === 'refuse') {
     progress.phase = 'aborted';
     upsertMemo({ outcome: 'refused' });
+    setSearch({ phase: 'done', outcome: 'aborted' });
     throw ApplicationFailure.create({ type: 'UpgradeRefused', nonRetryable: true, message: progress.preflight!.reason ?? 'refused', details: [progress] });
   }
   const restart = progress.preflight?.decision === 'restart';
@@ -455,12 +460,14 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       }
       progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
       progress.phase = 'waiting-for-operator';
+      setSearch({ phase: 'waiting-for-operator' });
       log.warn('rollout waits for an operator', { stage: stage.environment, hosts: progress.waiting.hosts });
       await condition(() => decision !== undefined);
       const d = decision!;
       decision = undefined;
       progress.waiting = undefined;
       progress.phase = 'running';
+      setSearch({ phase: 'deploying' });
       applied = false;
       const targets = failed.filter((h) => d.host === undefined || h.host === d.host);
       switch (d.action) {
@@ -577,6 +584,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
   progress.phase = 'done';
   progress.batch = undefined;
   upsertMemo({ outcome: 'done', approvals: progress.approvals });
+  setSearch({ phase: 'done', outcome: 'succeeded' });
   await note('succeeded');
   await condition(allHandlersFinished);
   return progress;

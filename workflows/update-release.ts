@@ -5,6 +5,7 @@ import { runHookIfDefined } from './hooks';
 import { deployRelease } from './deploy-release';
 import { validInput } from './failures';
 import { migrationStep } from './migrate';
+import { searched, setSearch } from './search';
 
 /**
  * edeliver's `update`: build a revision, then deploy what was built to an environment and verify every host. With
@@ -12,6 +13,10 @@ import { migrationStep } from './migrate';
  * host before the build, `post_erlang_update` there after every host is deployed (and after the migrations).
  */
 export async function updateRelease(input: UpdateRequest): Promise<DeployStatus> {
+  return searched(() => update(input));
+}
+
+async function update(input: UpdateRequest): Promise<DeployStatus> {
   const req = validInput(updateRequestSchema, input, 'updateRelease');
   const id = workflowInfo().workflowId;
   const vars = { APP: req.app, BUILD_HOST: req.buildHost.address, BUILD_USER: req.buildHost.user, BUILD_AT: req.buildAt, DEPLOY_ENVIRONMENT: req.environment };
@@ -25,6 +30,7 @@ export async function updateRelease(input: UpdateRequest): Promise<DeployStatus>
       },
     ],
   });
+  setSearch({ version: release.version, phase: 'deploying' });
   const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };
   const before = req.migrations?.when === 'before' ? await migrationStep(req.migrations, 'before', target) : undefined;
   const status = await executeChild(deployRelease, {

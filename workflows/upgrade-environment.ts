@@ -11,6 +11,7 @@ import { migrationStep } from './migrate';
 import { hostProgressSignal, statusQuery } from './messages';
 import { restartNote, runPreflight } from './preflight';
 import { LOCAL, SSH_STEP } from './policies';
+import { searched, setSearch } from './search';
 
 const local = proxyActivities<Activities>(LOCAL);
 const ssh = proxyActivities<Activities>(SSH_STEP);
@@ -25,6 +26,10 @@ const ssh = proxyActivities<Activities>(SSH_STEP);
  * 'restart'` restarts the running hosts onto the new release one at a time, and `refuse` fails with `UpgradeRefused`.
  */
 export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Promise<DeployStatus> {
+  return searched(() => upgrade(input));
+}
+
+async function upgrade(input: UpgradeEnvironmentRequest): Promise<DeployStatus> {
   const req = validInput(upgradeEnvironmentRequestSchema, input, 'upgradeEnvironment');
   const id = workflowInfo().workflowId;
   const status: DeployStatus = {
@@ -92,6 +97,7 @@ export async function upgradeEnvironment(input: UpgradeEnvironmentRequest): Prom
   }
   const restart = pre?.decision === 'restart';
   status.phase = 'deploying';
+  setSearch({ version: upgrade.version, phase: 'deploying' });
   for (const h of [...online, ...offline]) status.hosts[h.name] = { host: h.name, step: 'waiting' };
 
   const target = { app: req.app, environment: req.environment, hosts: req.hosts, ssh: req.ssh };

@@ -58,10 +58,18 @@ relup(Name, OldVsn, OldDir, NewVsn, NewDir) ->
                       "keep running the old code; raise its vsn (its .app.src) or leave its code as it was:~n~s", [Refused]),
             halt(3)
     end,
+    Mix = filelib:is_regular(filename:join([NewDir, "releases", "COOKIE"])),
+    [begin
+         io:format(standard_error, "the ~s release ~s has no sasl application: a mix release installs hot upgrades through "
+                   "release_handler, part of sasl; add :sasl to extra_applications in mix.exs (both releases need it)~n", [Which, V]),
+         halt(3)
+     end || Mix, {Which, V, Apps} <- [{"old", OldVsn, OldApps}, {"new", NewVsn, NewApps}], not lists:keymember(sasl, 1, Apps)],
     Upgraded = [upgraded(A, V1, V2, O, N) || {A, V1, V2, O, N} <- Both, V1 =/= V2],
     Relup = make_relup(Name, OldVsn, OldDir, NewVsn, NewDir),
     Apps = [app_change(A, NewApps, OldApps, Upgraded) || A <- keys(NewApps) ++ (keys(OldApps) -- keys(NewApps))],
     Risks = erts_risks(OldErts, NewErts, Relup)
+        ++ elixir_risks(Both)
+        ++ runtime_config_risks(OldDir, OldVsn, NewDir, NewVsn)
         ++ lists:append([Rs || #{risks := Rs} <- Upgraded])
         ++ moved_children(Upgraded)
         ++ config_risks(sys_config(OldDir, OldVsn), sys_config(NewDir, NewVsn), [{A, Lib(NewDir, A, V)} || {A, V} <- NewApps]),
@@ -191,6 +199,26 @@ erts_risks(OldErts, NewErts, _) ->
     [risk(erts, restart, undefined, undefined, "ERTS ~s -> ~s: the relup restarts the node on the new emulator "
           "(restart_new_emulator); its OS process and every process's state are lost", [OldErts, NewErts])].
 
+%% Elixir's own applications, upgraded in place, would swap the compiler, the protocols and the runtime under every
+%% module that uses them: a restart onto the new release is the safe way.
+elixir_risks(Both) ->
+    [risk(elixir, restart, A, undefined, "~s ~s -> ~s: Elixir's own applications are not hot-upgraded; the node must restart "
+          "onto the new release", [A, V1, V2])
+     || {A, V1, V2, _, _} <- Both, V1 =/= V2, lists:member(A, [elixir, logger, eex, iex, mix, ex_unit])].
+
+%% A mix release's config/runtime.exs (releases/<vsn>/runtime.exs) that changed: Ferry runs the new one on each node
+%% while it installs the upgrade (docs/mix-upgrades.md).
+runtime_config_risks(OldDir, OldVsn, NewDir, NewVsn) ->
+    Read = fun(Dir, Vsn) -> file:read_file(filename:join([Dir, "releases", Vsn, "runtime.exs"])) end,
+    case {Read(OldDir, OldVsn), Read(NewDir, NewVsn)} of
+        {Same, Same} -> [];
+        {_, {ok, _}} ->
+            [risk(config, warning, undefined, undefined, "config/runtime.exs changes: each node runs the new one, in its own "
+                  "environment, while the upgrade is installed; running processes see new values only where they read them again", [])];
+        {{ok, _}, _} ->
+            [risk(config, warning, undefined, undefined, "config/runtime.exs is gone: the values it set fall back to the build-time ones", [])]
+    end.
+
 %% Each supervisor module that changed, was added or was deleted: {M, OldSpecs, NewSpecs}, each {ok, Flags, Children}
 %% (normalised) or {error, Why} or none.
 supervisors(#{old := Old, new := New, added := Added, deleted := Deleted, changed := Changed, old_ebin := OldEbin, new_ebin := NewEbin}) ->
@@ -252,7 +280,10 @@ sups(Places) -> lists:join(", ", [atom_to_list(Sup) || {_, Sup} <- Places]).
 %% A changed gen_server/gen_statem whose state record changed, without a code_change that converts it.
 state_risks(App, #{old := Old, new := New, changed := Changed}) ->
     lists:append([state_risk(App, M, maps:get(M, Old), maps:get(M, New), Callback)
-                  || M <- Changed, Callback <- [code_change_callback(maps:get(M, New))], Callback =/= none]).
+                  || M <- Changed, not elixir_module(M), Callback <- [code_change_callback(maps:get(M, New))], Callback =/= none]).
+
+%% An Elixir module: its state is a struct or a map, not a record, so its shape is not compared.
+elixir_module(M) -> lists:prefix("Elixir.", atom_to_list(M)).
 
 state_risk(App, M, OldFile, NewFile, {Arity, Pos}) ->
     case {forms(OldFile), forms(NewFile)} of
@@ -375,8 +406,9 @@ config_risk(App, Keys, Lib) ->
            end,
     risk(config, warning, App, undefined, "~s: sys.config changes ~s; ~s", [App, lists:join(", ", [io_lib:format("~p", [K]) || K <- Keys]), Tell]).
 
+%% Mix's config_provider_init names the release's own runtime.exs (its path holds the version): not a change of config.
 changed_keys(Old, New) ->
-    [K || K <- lists:usort(keys(Old) ++ keys(New)), lists:keyfind(K, 1, Old) =/= lists:keyfind(K, 1, New)].
+    [K || K <- lists:usort(keys(Old) ++ keys(New)), K =/= config_provider_init, lists:keyfind(K, 1, Old) =/= lists:keyfind(K, 1, New)].
 
 %% A release's sys.config: {ok, #{App => Env}}, its text when it is not plain terms, or none.
 sys_config(Dir, Vsn) ->
@@ -429,7 +461,12 @@ md5(File) ->
 
 behaviours(File) ->
     {ok, {_, [{attributes, Attrs}]}} = beam_lib:chunks(File, [attributes]),
-    lists:append([B || {K, B} <- Attrs, K =:= behaviour orelse K =:= behavior]).
+    [otp_behaviour(B) || B <- lists:append([B || {K, B} <- Attrs, K =:= behaviour orelse K =:= behavior])].
+
+%% Elixir's GenServer and Supervisor are OTP's gen_server and supervisor (`use GenServer` declares the Elixir name).
+otp_behaviour('Elixir.GenServer') -> gen_server;
+otp_behaviour('Elixir.Supervisor') -> supervisor;
+otp_behaviour(B) -> B.
 
 exports(File) ->
     case beam_lib:chunks(File, [exports]) of
@@ -487,6 +524,14 @@ sup_specs(Sup, Ebin, File) ->
         false ->
             Before = [M || {M, _} <- code:all_loaded()],
             true = code:add_patha(Ebin),
+            %% Last on the path, the release's other applications (Elixir's own, for an Elixir supervisor's init/1):
+            %% this Erlang's modules come first, and only what it lacks is loaded from the release.
+            Lib = filename:dirname(filename:dirname(Ebin)),
+            Others = case filename:basename(Lib) of
+                         "lib" -> filelib:wildcard(filename:join([Lib, "*", "ebin"])) -- [Ebin];
+                         _ -> []
+                     end,
+            ok = code:add_pathsz(Others),
             {ok, Bin} = file:read_file(File),
             Result = try
                          {module, Sup} = code:load_binary(Sup, File, Bin),
@@ -495,7 +540,7 @@ sup_specs(Sup, Ebin, File) ->
                      catch Class:Reason ->
                          {error, {Class, Reason}}
                      end,
-            code:del_path(Ebin),
+            [code:del_path(D) || D <- [Ebin | Others]],
             [unload(M) || {M, _} <- code:all_loaded(), not lists:member(M, Before)],
             Result
     end.

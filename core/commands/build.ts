@@ -125,9 +125,14 @@ export const prepareFerryDir = (buildAt: string): Argv => ['mkdir', '-p', ferryD
 /** Writes stdin to `path` through a temp name (for the upgrade builder). Repeatable. */
 export const writeStdin = (path: string): Argv => ['sh', '-c', 'cat > "$1.tmp" && mv -f "$1.tmp" "$1"', 'write', path];
 
-/** Unpacks what the relup needs of the old release (`releases/<v1>` and `lib`) into an empty `dir`. Repeatable. */
+/**
+ * Unpacks what the relup needs of the old release (`releases/<v1>` and `lib`) into an empty `dir`: relx names its
+ * members `releases/...`, Ferry's mix tarballs `./releases/...`. Repeatable.
+ */
 export const unpackOldRelease = (tarball: string, dir: string, v1: string): Argv => [
-  'sh', '-c', 'rm -rf "$2" && mkdir -p "$2" && tar -xzf "$1" -C "$2" "releases/$3" lib', 'unpack-old', tarball, dir, v1,
+  'sh', '-c',
+  'rm -rf "$2" && mkdir -p "$2" && { tar -xzf "$1" -C "$2" "releases/$3" lib 2>/dev/null || { rm -rf "$2" && mkdir -p "$2" && tar -xzf "$1" -C "$2" "./releases/$3" ./lib; }; }',
+  'unpack-old', tarball, dir, v1,
 ];
 
 /**
@@ -140,7 +145,10 @@ export const makeRelup = (buildAt: string, app: string, v1: string, oldDir: stri
   'escript', upgradeScriptPath(buildAt), 'relup', app, v1, oldDir, v2, releaseDir,
 ];
 
-/** Fails unless the tarball's `releases/<v2>/relup` has an instruction set from `v1`: the check before an upgrade is published. */
+/**
+ * Fails unless the tarball's `releases/<v2>/relup` has an instruction set from `v1`: the check before an upgrade is
+ * published. relx names its members `releases/...`, Ferry's mix tarballs `./releases/...`: either is read.
+ */
 export const tarballHasRelup = (tarball: string, v2: string, v1: string): Argv => [
-  'sh', '-c', 'tar -xzOf "$1" "releases/$2/relup" | grep -qF "{\\"$3\\","', 'relup-in-tarball', tarball, v2, v1,
+  'sh', '-c', '{ tar -xzOf "$1" "releases/$2/relup" 2>/dev/null || tar -xzOf "$1" "./releases/$2/relup"; } | grep -qF "{\\"$3\\","', 'relup-in-tarball', tarball, v2, v1,
 ];

@@ -8,13 +8,114 @@ const TIMEOUT = '60';
 const WHICH_RELEASES = '[{V,S} || {_,V,_,S} <- release_handler:which_releases()].';
 
 /**
+ * Elixir run on a mix node by `bin/<app> rpc` (constant; CONTROL puts `to = "<vsn>";` before it): installs the release
+ * `to` through release_handler, as relx's `upgrade`/`downgrade` do. Creates `releases/RELEASES` from the booted release
+ * when there is none (a node not started by Ferry: mix makes none) and hands its releases to the running
+ * release_handler, which read that file only when it started (its state's `releases` field, checked for its shape;
+ * else release_handler is restarted, which Ferry's checks see as a restarted child); registers `releases/<to>` as
+ * unpacked (CONTROL has put its files in place); then installs it with the node's effective configuration (see
+ * `docs/mix-upgrades.md`): the release's build-time sys.config with its config providers (`config/runtime.exs`) run
+ * on the node, in its environment, as they run at boot. release_handler reads `releases/<to>/sys.config` while it
+ * installs, so that file holds the effective configuration only for that call (the build-time one is kept beside it
+ * and put back, even when the install fails; a later boot runs runtime.exs again). Then makes `to` permanent (it
+ * writes `releases/start_erl.data`, which the start script boots). Prints `<to> installed and made permanent`, or why
+ * not on one line (CONTROL exits 4 then).
+ * Repeatable: a node that already runs `to` is only made permanent. No `'` in it: CONTROL quotes it with `'`.
+ */
+const MIX_INSTALL = `try do
+    root = :code.root_dir()
+    rel = :filename.join(root, ~c"releases")
+    {name, booted} = :init.script_id()
+    if not File.exists?(:filename.join(rel, ~c"RELEASES")) do
+      :ok = :release_handler.create_RELEASES(root, rel, :filename.join([rel, booted, name ++ ~c".rel"]), [])
+      {:ok, [known]} = :file.consult(:filename.join(rel, ~c"RELEASES"))
+      state = :sys.get_state(:release_handler)
+      if elem(state, 0) == :state and is_list(elem(state, 4)) do
+        :sys.replace_state(:release_handler, fn s -> put_elem(s, 4, known) end)
+      else
+        :ok = :supervisor.terminate_child(:sasl_sup, :release_handler)
+        {:ok, _} = :supervisor.restart_child(:sasl_sup, :release_handler)
+      end
+    end
+    vsn = String.to_charlist(to)
+    releases = fn -> for {_, v, _, s} <- :release_handler.which_releases(), do: {v, s} end
+    running = fn -> rs = releases.(); Enum.find_value(rs, fn {v, s} -> s == :current && v end) || Enum.find_value(rs, fn {v, s} -> s == :permanent && v end) end
+    if not List.keymember?(releases.(), vsn, 0) do
+      {:ok, ^vsn} = :release_handler.set_unpacked(:filename.join([rel, vsn, name ++ ~c".rel"]), [])
+    end
+    sys = :filename.join([rel, vsn, ~c"sys.config"])
+    kept = sys ++ ~c".ferry-build"
+    if File.exists?(kept), do: File.rename!(kept, sys)
+    {:ok, [config]} = :file.consult(sys)
+    {init, config} =
+      case List.keyfind(config, :elixir, 0) do
+        {:elixir, env} -> {Keyword.get(env, :config_provider_init), List.keystore(config, :elixir, 0, {:elixir, Keyword.delete(env, :config_provider_init)})}
+        nil -> {nil, config}
+      end
+    effective =
+      case init do
+        %{providers: providers} -> Enum.reduce(providers, Config.Reader.merge(config, Map.get(init, :extra_config, [])), fn {m, s}, acc -> m.load(acc, s) end)
+        _ -> config
+      end
+    result =
+      if running.() == vsn do
+        :already
+      else
+        File.rename!(sys, kept)
+        try do
+          File.write!(sys, :io_lib.format(~c"~p.~n", [effective]))
+          :release_handler.install_release(vsn, [{:update_paths, true}])
+        after
+          File.rename!(kept, sys)
+        end
+      end
+    case result do
+      :already -> :ok
+      {:ok, _, _} -> :ok
+      other -> raise "install_release: #{inspect(other)}"
+    end
+    if List.keyfind(releases.(), vsn, 0) != {vsn, :permanent}, do: :ok = :release_handler.make_permanent(vsn)
+    IO.puts("#{to} installed and made permanent")
+rescue
+  e -> IO.puts("release_handler could not install #{to}: #{Exception.message(e)}")
+catch
+  kind, reason -> IO.puts("release_handler could not install #{to}: #{inspect(kind)} #{inspect(reason)}")
+end`;
+
+/** Elixir run on a mix node by `bin/<app> rpc` (constant): prints what release_handler knows, as relx's eval of WHICH_RELEASES. */
+const MIX_RELEASES = `IO.puts(:io_lib.format(~c"~p", [Enum.map(:release_handler.which_releases(), fn {_, v, _, s} -> {v, s} end)]))`;
+
+/** Elixir run on a mix node by `bin/<app> rpc` (constant; CONTROL puts `erl = ~S"""<expression>""";` before it): evaluates
+ *  one Erlang expression on the node and prints the result as relx's eval does. */
+const MIX_ERLANG = `{:ok, tokens, _} = :erl_scan.string(String.to_charlist(erl))
+{:ok, exprs} = :erl_parse.parse_exprs(tokens)
+{:value, value, _} = :erl_eval.exprs(exprs, [])
+IO.puts(:io_lib.format(~c"~p", [value]))`;
+
+/** Elixir run by `bin/<app> eval` (a VM beside the node, constant) before a mix node starts: writes `releases/RELEASES`
+ *  for the release it boots (mix writes none), so that release_handler knows the booted release and its libraries. */
+const MIX_CREATE_RELEASES = `root = System.fetch_env!("RELEASE_ROOT")
+rel = Path.join(root, "releases")
+file = Path.join([rel, System.fetch_env!("RELEASE_VSN"), System.fetch_env!("RELEASE_NAME") <> ".rel"])
+:ok = :release_handler.create_RELEASES(String.to_charlist(root), String.to_charlist(rel), String.to_charlist(file), [])`;
+
+for (const program of [MIX_INSTALL, MIX_RELEASES, MIX_ERLANG, MIX_CREATE_RELEASES]) if (program.includes("'")) throw new Error('a mix program holds a single quote');
+
+/**
  * Runs the release's control script, relx or mix, told apart on the host: only a mix release has `releases/COOKIE`.
  * A mix script has no `ping` and takes its node name from the environment, so for mix the name Ferry gave the node
  * (`-name` or `-sname` in the per-host vm.args `configure` writes) becomes RELEASE_NODE and RELEASE_DISTRIBUTION;
- * without one, mix's own defaults (or the release's env.sh) apply. `ping`, `ferry-releases` and `ferry-nodes` become
- * `rpc` calls on the node, and `stop` waits until the node's OS process is gone (mix's `stop` returns while the node
- * still shuts down). `ferry-releases` prints `[{"<vsn>",permanent}]` and `ferry-nodes` the node's own name then the
- * nodes it is connected to, for both kinds.
+ * without one, mix's own defaults (or the release's env.sh) apply. `ping`, `ferry-releases`, `ferry-nodes` and
+ * `ferry-erl` become `rpc` calls on the node, and `stop` waits until the node's OS process is gone (mix's `stop`
+ * returns while the node still shuts down). `ferry-releases` prints `[{"<vsn>",permanent}]` (release_handler's view
+ * when the node runs it, else the `RELEASE_VSN` it booted), `ferry-nodes` the node's own name then the nodes it is
+ * connected to, and `ferry-erl EXPR` the value of one Erlang expression evaluated on the node, for both kinds.
+ * `upgrade VSN TARBALL` and `downgrade VSN` are relx's own commands; for mix, `upgrade` puts the tarball's
+ * `releases/<vsn>`, and its `lib` and `erts-*` directories the node does not have yet, in place (never `bin/`,
+ * `releases/COOKIE` or `releases/start_erl.data`), then both run MIX_INSTALL on the node. A mix `daemon` first writes
+ * `releases/RELEASES` anew for the version it boots (MIX_CREATE_RELEASES; `start_erl.data` names it): one left from
+ * before would tell release_handler otherwise, and none would leave it without the booted release's libraries
+ * (MIX_INSTALL then writes it).
  */
 const CONTROL = [
   'root=$1; bin=$2; shift 2',
@@ -23,14 +124,31 @@ const CONTROL = [
   '  if [ -n "$named" ]; then RELEASE_DISTRIBUTION=${named%% *}; RELEASE_NODE=${named#* }; export RELEASE_NODE RELEASE_DISTRIBUTION; fi',
   '  case $1 in',
   '    ping) exec "$bin" rpc "IO.puts(:pong)" ;;',
-  '    ferry-releases) exec "$bin" rpc \'IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}]))\' ;;',
+  `    ferry-releases) exec "$bin" rpc 'if Process.whereis(:release_handler) do ${MIX_RELEASES} else IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}])) end' ;;`,
   '    ferry-nodes) exec "$bin" rpc "IO.inspect([node() | Node.list()])" ;;',
+  `    ferry-erl) exec "$bin" rpc "$(printf 'erl = ~S"""\\n%s\\n"""\\n%s' "$2" '${MIX_ERLANG}')" ;;`,
   '    stop) pid=$("$bin" pid) && "$bin" stop && while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; exit $? ;;',
+  `    daemon) rm -f "$root/releases/RELEASES"; "$bin" eval '${MIX_CREATE_RELEASES}' >/dev/null 2>&1 || rm -f "$root/releases/RELEASES" ;;`,
+  '    upgrade|downgrade)',
+  '      case $2 in ""|*[!0-9A-Za-z.+~-]*) echo "not a version: $2" >&2; exit 2 ;; esac',
+  '      if [ "$1" = upgrade ]; then',
+  '        [ -f "$3" ] || { echo "no upgrade tarball $3" >&2; exit 2; }',
+  '        stage=$root/releases/$2/.ferry-unpack',
+  '        rm -rf "$stage" && mkdir -p "$stage" && tar -xzf "$3" -C "$stage" || exit 5',
+  '        [ -f "$stage/releases/$2/relup" ] || { rm -rf "$stage"; echo "the tarball has no releases/$2/relup" >&2; exit 3; }',
+  '        cp -a "$stage/releases/$2/." "$root/releases/$2/" || exit 5',
+  '        for d in "$stage"/lib/* "$stage"/erts-*; do [ -e "$d" ] || continue; [ -e "$root/${d#"$stage"/}" ] || mv "$d" "$root/${d#"$stage"/}" || exit 5; done',
+  '        rm -rf "$stage"',
+  '      fi',
+  `      out=$("$bin" rpc "to = \\"$2\\"; "'${MIX_INSTALL}' 2>&1); rc=$?; printf "%s\\n" "$out"; [ $rc = 0 ] || exit $rc`,
+  '      case $out in *"$2 installed and made permanent"*) exit 0 ;; *) exit 4 ;; esac ;;',
   '  esac',
   'fi',
   'case $1 in',
   `  ferry-releases) set -- eval '${WHICH_RELEASES}' ;;`,
   "  ferry-nodes) set -- eval '[node()|nodes()].' ;;",
+  '  ferry-erl) set -- eval "$2" ;;',
+  '  upgrade|downgrade) set -- "$1" "$2" ;;',
   'esac',
   'exec "$bin" "$@"',
 ].join('\n');
@@ -60,6 +178,10 @@ export function runningVersion(output: string): string | undefined {
  *  even when the expression fails (the output then starts with `{error,`). mix: evaluates Elixir in a new VM beside the
  *  node (the release's code loaded, the app not started) and exits non-zero when it raises. */
 export const evaluate = (l: ReleaseLayout, expression: string): Argv => script(l, 'eval', expression);
+
+/** Evaluates one Erlang expression (with its trailing dot) on the running node and prints the result with `~p`, relx
+ *  (its eval) or mix (through `rpc`, see CONTROL). */
+export const evaluateErlang = (l: ReleaseLayout, expression: string): Argv => script(l, 'ferry-erl', expression);
 
 /** Prints the OS pid of the node. */
 export const osPid = (l: ReleaseLayout): Argv => script(l, 'pid');
@@ -204,11 +326,14 @@ export function parseClusterView(output: string): { node: string; sees: string[]
   return node === undefined ? undefined : { node, sees: sees.sort() };
 }
 
-/** Hot-upgrades the running node to `v` from `releases/<v>/<app>.tar.gz`; 300 s at most. Its exit code alone proves nothing. */
-export const upgrade = (l: ReleaseLayout, v: string): Argv => ['timeout', '300', 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, 'upgrade', v];
+/**
+ * Hot-upgrades the running node to `v` from `releases/<v>/<app>.tar.gz`; 300 s at most: relx's `bin/<app> upgrade`, or
+ * for mix release_handler through `rpc` (see CONTROL). Its exit code alone proves nothing.
+ */
+export const upgrade = (l: ReleaseLayout, v: string): Argv => control(l, 300, 'upgrade', v, l.tarball(v));
 
-/** Hot-downgrades the running node back to `v` (an installed version); 300 s at most. */
-export const downgrade = (l: ReleaseLayout, v: string): Argv => ['timeout', '300', 'env', `PIPE_DIR=${l.pipeDir}`, l.bin, 'downgrade', v];
+/** Hot-downgrades the running node back to `v` (an installed version); 300 s at most (relx's `downgrade`, or as `upgrade` for mix). */
+export const downgrade = (l: ReleaseLayout, v: string): Argv => control(l, 300, 'downgrade', v);
 
 /** Reads `osPid`'s output: the OS pid of the node, or undefined. */
 export function parsePid(output: string): number | undefined {

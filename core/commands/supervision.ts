@@ -1,6 +1,6 @@
 import type { ReleaseLayout } from '../domain/host';
 import type { NodeSupervision } from '../domain/supervision';
-import { evaluate } from './node';
+import { evaluateErlang } from './node';
 import type { Argv } from './shell';
 
 /**
@@ -43,7 +43,7 @@ const SUPERVISION = `begin
 end.`;
 
 /** Prints the node's release, applications and supervision trees (see SUPERVISION); read with `parseSupervision`. Read-only. */
-export const supervision = (l: ReleaseLayout): Argv => evaluate(l, SUPERVISION);
+export const supervision = (l: ReleaseLayout): Argv => evaluateErlang(l, SUPERVISION);
 
 /** Reads `supervision`'s output; undefined when it is not such a list (the expression failed, or the node did not answer). */
 export function parseSupervision(output: string): NodeSupervision | undefined {

@@ -23,9 +23,10 @@ export interface AppChange {
 
 /**
  * Kinds of risk; each has a documented meaning in the README's "Preflight" section. `appup`: an application's own
- * appup that does not cover the upgrade (Ferry generated one) or does not name a module that changed.
+ * appup that does not cover the upgrade (Ferry generated one) or does not name a module that changed. `elixir`: one of
+ * Elixir's own applications (elixir, logger, ...) changes version (a mix release restarts onto it).
  */
-export const RISK_KINDS = ['erts', 'supervisor', 'state', 'nif', 'config', 'unchanged-vsn', 'appup'] as const;
+export const RISK_KINDS = ['erts', 'elixir', 'supervisor', 'state', 'nif', 'config', 'unchanged-vsn', 'appup'] as const;
 export type RiskKind = (typeof RISK_KINDS)[number];
 
 /**

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { DeployStatus } from '../../core/domain/requests';
 import { exampleProject, testEnv } from '../support/env';
 
-/** The mix example app through the `ferry` CLI: build, deploy, start, stop, version, migrations, the relup refusal. */
+/** The mix example app through the `ferry` CLI: build, deploy, start, stop, version, migrations, an upgrade missing from the store. */
 
 const env = testEnv();
 const root = join(__dirname, '..', '..');
@@ -99,12 +99,11 @@ test('ferry migrate production down --version=1 rolls back to 1; down without a 
   assert.match(ferry('show', 'migrations', 'production').out, /up\s+1 create_greetings\n\s+down 2 add_counter/);
 });
 
-test('ferry deploy upgrade and ferry upgrade refuse a mix app before any work, pointing to update', () => {
-  for (const args of [['deploy', 'upgrade', 'to', 'production'], ['upgrade', 'production'], ['build', 'upgrade', '--from=0.1.0']]) {
-    const r = ferry(...args);
-    assert.equal(r.code, 2, args.join(' '));
-    assert.match(r.err, /mix releases have no relup; use `ferry update <env> --start-deploy` with a rolling restart/);
-  }
+test('ferry deploy upgrade of a mix app without an upgrade in the store says how to build one, touching no node', () => {
+  const r = ferry('deploy', 'upgrade', 'to', 'production');
+  assert.equal(r.code, 1, r.err + r.out);
+  assert.match(r.err + r.out, /has no upgrade of hello_mix; build one with `ferry build upgrade --from=<version>`/);
+  assert.match(ferry('version', 'production').out, /0\.1\.0/);
 });
 
 test('ferry update production --tag=0.2.0 --start-deploy --run-migrations restarts on 0.2.0, then migrates once', () => {

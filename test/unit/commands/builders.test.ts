@@ -85,7 +85,9 @@ test('node.releases and node.ping run by sh on a mix release use rpc with the no
   assert.equal(sh(toShell(node.ping(l))).stdout, 'node=hello_2231@127.0.0.1 dist=name\n[rpc]\n[IO.puts(:pong)]\n');
   assert.equal(
     sh(toShell(node.releases(l))).stdout,
-    'node=hello_2231@127.0.0.1 dist=name\n[rpc]\n[IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}]))]\n',
+    'node=hello_2231@127.0.0.1 dist=name\n[rpc]\n[if Process.whereis(:release_handler) do ' +
+      'IO.puts(:io_lib.format(~c"~p", [Enum.map(:release_handler.which_releases(), fn {_, v, _, s} -> {v, s} end)])) ' +
+      'else IO.puts(~s([{"#{System.get_env("RELEASE_VSN")}",permanent}])) end]\n',
   );
   assert.equal(sh(toShell(node.start(l))).stdout, 'node=hello_2231@127.0.0.1 dist=name\n[daemon]\n');
 });

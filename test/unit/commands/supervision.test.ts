@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { parseSupervision, supervision } from '../../../core/commands/supervision';
 import { releaseLayout } from '../../../core/domain/host';
 
-test('supervision evaluates one constant expression through the release script; it has no backslash (the script echoes it)', () => {
+test('supervision evaluates one constant Erlang expression on the node through the control script (relx eval, mix rpc); it has no backslash', () => {
   const argv = supervision(releaseLayout('/opt/apps', 'hello'));
-  assert.deepEqual(argv.slice(-2, -1), ['eval']);
+  assert.deepEqual(argv.slice(-2, -1), ['ferry-erl']);
   const expression = argv.at(-1)!;
   assert.match(expression, /^begin\n[\s\S]*\nend\.$/);
   assert.ok(!expression.includes('\\'));

@@ -25,16 +25,59 @@ const sh = (command: string, stdin?: string) => spawnSync('sh', ['-c', command],
 
 // --- node: upgrade, downgrade, eval, pid ---
 
-test('node.upgrade runs the release script under a 300 s timeout', () => {
-  assert.equal(toShell(node.upgrade(layout, '0.3.0')), 'timeout 300 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello upgrade 0.3.0');
+test('node.upgrade and node.downgrade run the control script under a 300 s timeout, with the tarball for an upgrade', () => {
+  assert.ok(toShell(node.upgrade(layout, '0.3.0')).startsWith('timeout 300 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ sh -c '));
+  assert.ok(toShell(node.upgrade(layout, '0.3.0')).endsWith(' control /opt/ferry/hello /opt/ferry/hello/bin/hello upgrade 0.3.0 /opt/ferry/hello/releases/0.3.0/hello.tar.gz'));
+  assert.ok(toShell(node.upgrade(spaced, '0.3.0')).endsWith(" control '/opt/my app/hello' '/opt/my app/hello/bin/hello' upgrade 0.3.0 '/opt/my app/hello/releases/0.3.0/hello.tar.gz'"));
+  assert.ok(toShell(node.downgrade(layout, '0.2.0')).endsWith(' control /opt/ferry/hello /opt/ferry/hello/bin/hello downgrade 0.2.0'));
 });
 
-test('node.upgrade quotes a deploy root that has a space', () => {
-  assert.equal(toShell(node.upgrade(spaced, '0.3.0')), "timeout 300 env 'PIPE_DIR=/opt/my app/hello/ferry/pipes/' '/opt/my app/hello/bin/hello' upgrade 0.3.0");
-});
+/** A deploy root whose bin/hello prints its arguments, one per line; with `mix`, a mix release (releases/COOKIE). */
+function fakeRoot(mix: boolean): ReturnType<typeof releaseLayout> {
+  const l = releaseLayout(tempDir(), 'hello');
+  mkdirSync(path.dirname(l.bin), { recursive: true });
+  mkdirSync(path.join(l.releasesDir, '0.2.0'), { recursive: true });
+  writeFileSync(l.bin, '#!/bin/sh\nfor a in "$@"; do echo "ARG $a"; done\n', { mode: 0o755 });
+  writeFileSync(path.join(l.releasesDir, 'start_erl.data'), '13.1.5 0.2.0');
+  if (mix) writeFileSync(path.join(l.releasesDir, 'COOKIE'), 'c');
+  return l;
+}
 
-test('node.downgrade runs the release script under a 300 s timeout', () => {
-  assert.equal(toShell(node.downgrade(layout, '0.2.0')), 'timeout 300 env PIPE_DIR=/opt/ferry/hello/ferry/pipes/ /opt/ferry/hello/bin/hello downgrade 0.2.0');
+test('node.upgrade run by sh: relx gets its own `upgrade VSN`; mix gets the tarball unpacked beside the node, then release_handler through rpc', () => {
+  const relx = fakeRoot(false);
+  assert.equal(sh(toShell(node.upgrade(relx, '0.3.0'))).stdout, 'ARG upgrade\nARG 0.3.0\n');
+  assert.equal(sh(toShell(node.downgrade(relx, '0.2.0'))).stdout, 'ARG downgrade\nARG 0.2.0\n');
+
+  const mix = fakeRoot(true);
+  const src = tempDir();
+  for (const dir of ['releases/0.3.0', 'lib/hello-0.3.0/ebin', 'lib/kernel-8.5.3/ebin', 'bin']) mkdirSync(path.join(src, dir), { recursive: true });
+  writeFileSync(path.join(src, 'releases/0.3.0/relup'), '{"0.3.0",[],[]}.');
+  writeFileSync(path.join(src, 'releases/start_erl.data'), '13.1.5 0.3.0');
+  writeFileSync(path.join(src, 'lib/kernel-8.5.3/ebin/new'), 'new');
+  writeFileSync(path.join(src, 'bin/hello'), 'new script');
+  mkdirSync(path.join(mix.root, 'lib/kernel-8.5.3/ebin'), { recursive: true });
+  writeFileSync(path.join(mix.root, 'lib/kernel-8.5.3/ebin/old'), 'old');
+  mkdirSync(path.join(mix.releasesDir, '0.3.0'));
+  spawnSync('tar', ['-czf', mix.tarball('0.3.0'), '-C', src, '.']);
+  // The fake node prints no "installed" line: exit 4 (relx's code for a failed install).
+  const up = sh(toShell(node.upgrade(mix, '0.3.0')));
+  assert.equal(up.status, 4, up.stderr);
+  assert.match(up.stdout, /^ARG rpc\nARG to = "0\.3\.0"; try do\n/);
+  assert.match(up.stdout, /:release_handler\.install_release\(vsn/);
+  assert.equal(readFileSync(path.join(mix.releasesDir, '0.3.0/relup'), 'utf8'), '{"0.3.0",[],[]}.');
+  assert.deepEqual(readdirSync(path.join(mix.root, 'lib')).sort(), ['hello-0.3.0', 'kernel-8.5.3']);
+  assert.deepEqual(readdirSync(path.join(mix.root, 'lib/kernel-8.5.3/ebin')), ['old'], 'a lib directory the node has is kept');
+  assert.equal(readFileSync(path.join(mix.releasesDir, 'start_erl.data'), 'utf8'), '13.1.5 0.2.0', 'the boot version moves only with make_permanent');
+  assert.match(readFileSync(mix.bin, 'utf8'), /ARG/, 'bin/ is not replaced');
+  assert.deepEqual(readdirSync(path.join(mix.releasesDir, '0.3.0')).sort(), ['hello.tar.gz', 'relup']);
+
+  const noRelup = sh(toShell(node.upgrade(mix, '0.2.0')));
+  assert.equal(noRelup.status, 2, 'no tarball');
+  assert.match(noRelup.stderr, /no upgrade tarball/);
+  writeFileSync(mix.bin, '#!/bin/sh\necho "0.2.0 installed and made permanent"\n');
+  const down = sh(toShell(node.downgrade(mix, '0.2.0')));
+  assert.equal(down.status, 0, down.stderr);
+  assert.equal(down.stdout, '0.2.0 installed and made permanent\n');
 });
 
 test('node.evaluate passes the expression as one quoted argument', () => {
@@ -78,7 +121,7 @@ test('build.writeStdin run by sh writes stdin to the file', () => {
 test('build.unpackOldRelease empties its own directory, then extracts only releases/<v1> and lib of the old tarball', () => {
   assert.equal(
     toShell(build.unpackOldRelease('/b/hello/.git/ferry/hello-0.2.0.tar.gz', '/b/hello/.git/ferry/old-release', '0.2.0')),
-    `sh -c 'rm -rf "$2" && mkdir -p "$2" && tar -xzf "$1" -C "$2" "releases/$3" lib' unpack-old /b/hello/.git/ferry/hello-0.2.0.tar.gz /b/hello/.git/ferry/old-release 0.2.0`,
+    `sh -c 'rm -rf "$2" && mkdir -p "$2" && { tar -xzf "$1" -C "$2" "releases/$3" lib 2>/dev/null || { rm -rf "$2" && mkdir -p "$2" && tar -xzf "$1" -C "$2" "./releases/$3" ./lib; }; }' unpack-old /b/hello/.git/ferry/hello-0.2.0.tar.gz /b/hello/.git/ferry/old-release 0.2.0`,
   );
 });
 
@@ -100,6 +143,12 @@ test('build.unpackOldRelease run by sh leaves only the old release there, even o
   mkdirSync(path.join(dir, 'lib', 'stale-0'), { recursive: true });
   assert.equal(sh(toShell(build.unpackOldRelease(old, dir, '1'))).status, 0);
   assert.deepEqual(sh(`cd '${dir}' && find . -type f | sort`).stdout, './lib/hello-1/ebin/hello.app\n./releases/1/hello.rel\n');
+  // A mix release's tarball, as Ferry makes it: members named ./releases/..., ./lib/...
+  const src = path.dirname(old);
+  const mix = path.join(tempDir(), 'mix.tar.gz');
+  assert.equal(spawnSync('tar', ['-czf', mix, '-C', path.join(src, 'rel'), '.']).status, 0);
+  assert.equal(sh(toShell(build.unpackOldRelease(mix, dir, '1'))).status, 0);
+  assert.deepEqual(sh(`cd '${dir}' && find . -type f | sort`).stdout, './lib/hello-1/ebin/hello.app\n./releases/1/hello.rel\n');
 });
 
 test("build.makeRelup runs Ferry's upgrade builder on the old and the new release directory", () => {
@@ -112,7 +161,7 @@ test("build.makeRelup runs Ferry's upgrade builder on the old and the new releas
 test('build.tarballHasRelup reads releases/<v2>/relup from the tarball itself', () => {
   assert.equal(
     toShell(build.tarballHasRelup('/r/hello-0.3.0.tar.gz', '0.3.0', '0.2.0')),
-    `sh -c 'tar -xzOf "$1" "releases/$2/relup" | grep -qF "{\\"$3\\","' relup-in-tarball /r/hello-0.3.0.tar.gz 0.3.0 0.2.0`,
+    `sh -c '{ tar -xzOf "$1" "releases/$2/relup" 2>/dev/null || tar -xzOf "$1" "./releases/$2/relup"; } | grep -qF "{\\"$3\\","' relup-in-tarball /r/hello-0.3.0.tar.gz 0.3.0 0.2.0`,
   );
 });
 
@@ -122,6 +171,14 @@ test('build.tarballHasRelup run by sh accepts a tarball whose relup is from v1, 
   assert.equal(sh(toShell(build.tarballHasRelup(good, '0.3.0', '0.2.0'))).status, 0);
   assert.equal(sh(toShell(build.tarballHasRelup(good, '0.3.0', '0.1.0'))).status, 1);
   assert.notEqual(sh(toShell(build.tarballHasRelup(tarball({ 'releases/0.3.0/start.boot': '' }), '0.3.0', '0.2.0'))).status, 0);
+  // A mix release's tarball, as Ferry makes it (`tar -C dir .`): its members start with `./`.
+  const dir = tempDir();
+  mkdirSync(path.join(dir, 'releases/0.3.0'), { recursive: true });
+  writeFileSync(path.join(dir, 'releases/0.3.0/relup'), relup);
+  const mix = path.join(tempDir(), 'mix.tar.gz');
+  spawnSync('tar', ['-czf', mix, '-C', dir, '.']);
+  assert.equal(sh(toShell(build.tarballHasRelup(mix, '0.3.0', '0.2.0'))).status, 0);
+  assert.equal(sh(toShell(build.tarballHasRelup(mix, '0.3.0', '0.1.0'))).status, 1);
 });
 
 test('releaseFileName names an upgrade <app>_<vsn>.upgrade.tar.gz; a generated appup is kept beside it per application', () => {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { deployUpgradeRequest, migrateRequest, migrationsOf, NO_RELUP } from '../../../client/requests';
+import { deployUpgradeRequest, migrateRequest, migrationsOf } from '../../../client/requests';
 import * as migrate from '../../../core/commands/migrate';
 import { toShell } from '../../../core/commands/shell';
 import { parseDeliveryConfig, type ParseContext } from '../../../core/config/parse';
@@ -151,6 +151,8 @@ test('config errors: MIGRATE_DOWN_COMMAND without {version}, and an unknown MIGR
   assert.match(r.errors.join('\n'), /MIGRATE_WHEN: "during" is not supported/);
 });
 
-test('deploy upgrade refuses a mix app before any work, pointing to update', () => {
-  assert.throws(() => deployUpgradeRequest(config({ APP: 'hello_mix' }, 'mix'), 'production', {}), (e: Error) => e.message === NO_RELUP);
+test('deploy upgrade takes a mix app, with its migrations (mix releases are hot-upgraded through release_handler)', () => {
+  const r = deployUpgradeRequest(config({ APP: 'hello_mix' }, 'mix'), 'production', { runMigrations: true });
+  assert.equal(r.app, 'hello_mix');
+  assert.equal(r.migrations?.expression, 'HelloMix.Release.migrate()');
 });

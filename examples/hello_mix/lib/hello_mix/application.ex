@@ -3,8 +3,5 @@ defmodule HelloMix.Application do
   use Application
 
   @impl true
-  def start(_type, _args) do
-    children = [{Agent, fn -> 0 end}]
-    Supervisor.start_link(children, strategy: :one_for_one, name: HelloMix.Supervisor)
-  end
+  def start(_type, _args), do: HelloMix.Supervisor.start_link([])
 end
