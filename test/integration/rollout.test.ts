@@ -206,7 +206,7 @@ test('a bake on real hosts: its checks (the health command and an Erlang express
     assert.match(message, new RegExp(`^production: ${name('prod2')} failed \\(bake: .*health command \`test ! -e unhealthy\` exited with 1\\); rollback-stage rolled back`));
     const b = progress.bakes![0]!;
     assert.deepEqual([b.outcome, b.host], ['failed', name('prod2')]);
-    assert.ok(b.rounds >= 3);
+    assert.ok(b.rounds >= 2, `failed in round ${b.rounds}, after two rounds that passed began`);
     assert.deepEqual(await versions(), ['0.1.0', '0.1.0', '0.1.0', '0.1.0']);
   } finally {
     setUnhealthy('prod2', false);
