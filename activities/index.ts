@@ -3,6 +3,7 @@ import { hookActivities } from './hooks';
 import { healthActivities } from './health';
 import { keepAlive } from './heartbeat';
 import { migrationActivities } from './migrations';
+import { notifyActivities, notifySettingsFromEnv, type NotifySettings } from './notify';
 import { remoteHostActivities } from './remote-host';
 import type { SshAuth, SshPool } from './ssh/ssh-pool';
 import type { StoreFactory } from './store';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   stores: StoreFactory;
   /** The directories under which a request may name files on the worker machine (`workerFilesFromEnv`). */
   workerFiles: readonly string[];
+  /** Webhooks for rollout events (NOTIFY_URLS of the worker's environment); default: none. */
+  notify?: NotifySettings;
 }
 
 /**
@@ -30,6 +33,7 @@ export const createActivities = (deps: ActivityDeps) =>
       ...hookActivities(deps),
       ...healthActivities(),
       ...migrationActivities(deps),
+      ...notifyActivities(deps.notify ?? notifySettingsFromEnv({})),
     }),
   );
 
@@ -37,4 +41,5 @@ export type Activities = ReturnType<typeof createActivities>;
 export type { OnHost, ReleaseOnHost, NodeState } from './remote-host';
 export type { HookOnHost, HookOutput } from './hooks';
 export type { MigrationOutput } from './migrations';
+export type { Notification } from './notify';
 export type { BuildOutput, BuildTarget, BuiltRelease, Resolved } from './build-host';

@@ -351,6 +351,22 @@ export function remoteHostActivities({ ssh, stores }: { ssh: SshPool; stores: St
       return { host: t.host.name, output };
     },
 
+    /**
+     * One try of a bake's Erlang check: `bin/<app> eval <expression>` on the running node; healthy when it prints
+     * `true` or `ok`, anything else (false, an error, no answer) HealthCheckFailedError (retryable). Read-only as far
+     * as Ferry is concerned: the expression is the operator's.
+     */
+    async healthEval(t: OnHost & { expression: string }): Promise<{ host: string; output: string }> {
+      const layout = releaseLayout(t.host.deployTo, t.app);
+      const r = await ssh.run(t.host, node.evaluate(layout, t.expression), { allowFailure: true, signal: Context.current().cancellationSignal }, authOf(t.ssh));
+      const output = `${r.stdout}${r.stderr}`.trim();
+      const last = output.split('\n').at(-1)?.trim() ?? '';
+      if (r.exitCode !== 0 || (last !== 'true' && last !== 'ok')) {
+        throw new HealthCheckFailedError(`${t.host.name}: \`${t.expression}\` returned ${last.slice(0, 300) || `nothing (exit ${r.exitCode})`}, expected true or ok`);
+      }
+      return { host: t.host.name, output: last };
+    },
+
     /** Waits for the node to answer ping; NodeNotReadyError (retryable) while it boots. */
     async verifyRunning(t: OnHost): Promise<NodeState> {
       const s = await state(t);

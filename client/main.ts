@@ -7,6 +7,7 @@ import type { VerbContext } from './verbs/common';
 import type * as BuildVerbs from './verbs/build';
 import type * as DeployVerbs from './verbs/deploy';
 import type * as DoctorVerbs from './verbs/doctor';
+import type * as FreezeVerbs from './verbs/freeze';
 import type * as HistoryVerbs from './verbs/history';
 import type * as NodeVerbs from './verbs/node';
 import type * as RolloutVerbs from './verbs/rollout';
@@ -24,6 +25,7 @@ const verbs = {
   build: async () => require('./verbs/build') as typeof BuildVerbs,
   deploy: async () => require('./verbs/deploy') as typeof DeployVerbs,
   doctor: async () => require('./verbs/doctor') as typeof DoctorVerbs,
+  freeze: async () => require('./verbs/freeze') as typeof FreezeVerbs,
   history: async () => require('./verbs/history') as typeof HistoryVerbs,
   node: async () => require('./verbs/node') as typeof NodeVerbs,
   rollout: async () => require('./verbs/rollout') as typeof RolloutVerbs,
@@ -217,6 +219,9 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
     .addOption(new Option('--health-retries <n>', 'health tries after the first failed one (default 3)').argParser(whole('--health-retries', 0, 100)))
     .addOption(new Option('--health-interval <seconds>', 'between health tries (default 2)').argParser(seconds('--health-interval', 3600)))
     .addOption(new Option('--health-timeout <seconds>', 'one health try at most (default 10)').argParser(seconds('--health-timeout', 600)))
+    .option('--bake <duration>', 'after the canary and after each stage, keep checking the hosts this long, e.g. 15m (default <ENV>_BAKE)')
+    .option('--bake-interval <duration>', 'between two rounds of bake checks (default <ENV>_BAKE_INTERVAL, else 1m)')
+    .option('--bake-eval <expression>', 'an Erlang expression each node must return true or ok for during the bake (default <ENV>_BAKE_EVAL)')
     .option('--plan-file <file>', 'start this JSON plan instead of building one from the config')
     .option('--print-plan', 'print the JSON plan and start nothing')
     .option('--wait', 'keep following while the rollout waits for an approval or an operator')
@@ -246,8 +251,27 @@ export function program(ctx: VerbContext, exit: (code: number) => void): Command
 
   p.command('rollback')
     .argument('<environment>')
-    .description('return the hosts of the last rollout to the version they ran before it (no approval gates)')
+    .description('return the hosts of the last change to the release they ran before it (a hot downgrade after a hot upgrade), as a rollout')
     .action(async (env: string) => run(async () => (await verbs.rollout()).rollbackVerb(ctx, env, globals()))());
+
+  p.command('promote')
+    .argument('<environment>')
+    .description('end the bake the rollout of an environment is in now, and go on')
+    .option('--by <name>', 'who promotes (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => (await verbs.rollout()).promoteVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('freeze')
+    .argument('<environment>')
+    .description('refuse new changes to an environment and hold its running rollout before its next batch, until unfreeze')
+    .option('--reason <text>', 'why (required); kept with who froze it')
+    .option('--by <name>', 'who freezes (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => (await verbs.freeze()).freezeVerb(ctx, env, { ...globals(), ...o }))());
+
+  p.command('unfreeze')
+    .argument('<environment>')
+    .description('lift the freeze of an environment; a rollout it held goes on')
+    .option('--by <name>', 'who unfreezes (default: the OS user)')
+    .action(async (env: string, o: object) => run(async () => (await verbs.freeze()).unfreezeVerb(ctx, env, { ...globals(), ...o }))());
 
   p.command('pause')
     .argument('<environment>')

@@ -211,6 +211,12 @@ export function nextStep(p: RolloutProgress, env: string): string | undefined {
       return `waiting for an operator since ${p.waiting.since}: ${p.waiting.host} failed: ${p.waiting.error}\n  decide with \`ferry resume ${env} --retry|--skip|--rollback|--abort [--host=H]\``;
     case 'pause':
       return `paused since ${p.waiting.since}${p.waiting.by ? ` by ${p.waiting.by}` : ''}: \`ferry resume ${env}\` goes on`;
+    case 'freeze':
+      return `held by a freeze since ${p.waiting.since} (by ${p.waiting.by}: ${p.waiting.reason}): \`ferry unfreeze ${env}\` lets it go on`;
+    case 'window':
+      return `waiting for the deploy window of ${p.waiting.stage} (${p.waiting.window}) since ${p.waiting.since}: it opens at ${p.waiting.opensAt}`;
+    case 'bake':
+      return `baking ${p.waiting.stage}${p.waiting.after === 'canary' ? ' (canary)' : ''} since ${p.waiting.since} until ${p.waiting.until}: \`ferry promote ${env}\` ends it now`;
     default:
       return undefined;
   }
@@ -229,6 +235,10 @@ export function rolloutReport(p: RolloutProgress, env: string): string {
       lines.push(`    ${ROLLOUT_ICON[h.step]} ${h.host.padEnd(22)} batch ${h.batch + 1}  ${h.step.padEnd(11)} ${detail}`.trimEnd());
       if (h.fallback) lines.push(`        ${h.fallback}`);
     }
+  }
+  for (const b of p.bakes ?? []) {
+    const how = b.outcome === 'failed' ? `failed on ${b.host}: ${b.error}` : b.outcome === 'promoted' ? `promoted by ${b.by}` : b.outcome;
+    lines.push(`  bake ${b.stage}${b.after === 'canary' ? ' (canary)' : ''} from ${b.startedAt} until ${b.until}, ${b.rounds} rounds: ${how}`);
   }
   for (const a of p.approvals) lines.push(`  ${a.decision} (${a.gate}) by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`);
   for (const r of p.refused) lines.push(`  refused ${r.decision} by ${r.by || '(nobody)'} at ${r.at}: ${r.reason}`);

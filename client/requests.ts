@@ -15,6 +15,7 @@ import type {
 } from '../core/domain/requests';
 import { InputError } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
+import { parseDuration } from '../core/domain/duration';
 import type { UpgradeFallback } from '../core/domain/upgrade-plan';
 import { INCREMENTS, parseAutoVersion, settableVersion, type Increment, type Versioning } from '../core/domain/versioning';
 import { defaultMigrationCommands, fillVersion, migrationVersion, type MigrateRequest, type MigrationDirection, type MigrationStep } from '../core/domain/migrations';
@@ -158,6 +159,10 @@ export interface RolloutFlags {
   healthRetries?: number;
   healthInterval?: number;
   healthTimeout?: number;
+  /** `--bake=15m`: a duration; `--bake-interval=1m`; `--bake-eval=EXPR.` */
+  bake?: string;
+  bakeInterval?: string;
+  bakeEval?: string;
 }
 
 const choice = <T extends string>(text: string | undefined, flag: string, choices: readonly T[]): T | undefined => {
@@ -168,6 +173,26 @@ const positive = (n: number | undefined, flag: string): number | undefined => {
   if (n !== undefined && !(Number.isFinite(n) && n > 0)) throw new InputError(`${flag} must be a number of seconds above 0`);
   return n;
 };
+
+const duration = (text: string | undefined, flag: string): number | undefined => {
+  if (text === undefined) return undefined;
+  const seconds = parseDuration(text);
+  if (seconds === undefined) throw new InputError(`${flag}: "${text}" must be a duration above zero, e.g. 15m, 2h, 1h30m or 90s`);
+  return seconds;
+};
+
+/** A stage's bake, from --bake/--bake-interval/--bake-eval over <ENV>_BAKE/_BAKE_INTERVAL/_BAKE_EVAL; none without a duration. */
+function bakeOf(flags: RolloutFlags, s: RolloutSettings | undefined): Pick<StagePlan, 'bake'> {
+  const seconds = duration(flags.bake, '--bake') ?? s?.bakeSeconds;
+  const interval = duration(flags.bakeInterval, '--bake-interval') ?? s?.bakeIntervalSeconds;
+  const erlang = flags.bakeEval ?? s?.bakeEval;
+  if (seconds === undefined) {
+    if (flags.bakeInterval !== undefined || flags.bakeEval !== undefined) throw new InputError('--bake-interval and --bake-eval go with --bake=DURATION (or <ENV>_BAKE)');
+    return {};
+  }
+  if (erlang !== undefined && !/^[^\p{Cc}]+\.$/u.test(erlang)) throw new InputError(`--bake-eval: must be one Erlang expression on one line ending with a dot, e.g. "length(processes()) < 100000."`);
+  return { bake: { seconds, ...(interval !== undefined ? { intervalSeconds: interval } : {}), ...(erlang !== undefined ? { erlang } : {}) } };
+}
 
 /** A stage's optional health command and HTTP probe, from flags over <ENV>_HEALTH_* settings. */
 function healthChecks(flags: RolloutFlags, s: RolloutSettings | undefined): Pick<StagePlan, 'healthCommand' | 'healthHttp'> {
@@ -231,6 +256,8 @@ export function rolloutPlan(c: DeliveryConfig, envs: string[], flags: RolloutFla
       ...(onFailure !== undefined ? { onFailure } : {}),
       ...(afterRollback !== undefined ? { afterRollback } : {}),
       ...healthChecks(flags, s),
+      ...bakeOf(flags, s),
+      ...(s?.window ? { window: s.window } : {}),
       approveBefore: flags.approveBefore === true || (approve && canary === 0),
       approveAfterCanary: approve && canary > 0,
       ...(env.node ? { node: env.node } : {}),

@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { hostname, userInfo } from 'node:os';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TASK_QUEUE } from '../core/domain/constants';
+import { TASK_QUEUE, workflowIds } from '../core/domain/constants';
+import type { Freeze } from '../core/domain/freeze';
 import { InputError } from '../core/domain/errors';
 import { parseRequest } from '../core/domain/requests';
 import { searchFieldsOf, searchPairs, summaryOf } from '../core/domain/search';
@@ -40,6 +41,9 @@ export async function withClient<T>(env: NodeJS.ProcessEnv, fn: (client: Client)
   }
 }
 
+/** Workflows that change an environment: refused while it is frozen. */
+const CHANGES: readonly WorkflowType[] = ['deployRelease', 'updateRelease', 'deployUpgrade', 'upgradeEnvironment', 'rollout', 'migrate'];
+
 export interface StartSpec {
   workflowType: WorkflowType;
   workflowId: string;
@@ -58,6 +62,13 @@ export async function startOrAttach(client: Client, spec: StartSpec): Promise<{ 
   parseRequest(WORKFLOW_INPUTS[spec.workflowType], spec.args[0], spec.workflowType);
   // Deploys, updates, upgrades and rollouts carry Ferry's search attributes and a summary for the Temporal UI.
   const search = searchFieldsOf(spec.workflowType, spec.args[0]);
+  // A change to a frozen environment is refused; attaching to the same request already in flight is still fine.
+  if (CHANGES.includes(spec.workflowType)) {
+    const lock = spec.workflowId.split('/').slice(0, 3).join('/');
+    const freeze = await activeFreeze(client, lock);
+    const running = freeze && (await client.workflow.getHandle(spec.workflowId).describe().then((d) => d.status.name === 'RUNNING' && d.memo?.request === spec.request, () => false));
+    if (freeze && !running) throw new InputError(`${lock.split('/')[2]} is frozen by ${freeze.by} since ${freeze.at}: ${freeze.reason}; \`ferry unfreeze\` lifts it`);
+  }
   try {
     const handle = await client.workflow.start(spec.workflowType, {
       taskQueue: TASK_QUEUE,
@@ -92,6 +103,19 @@ export function errorText(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) parts.push(e.message);
   return parts.join(': ');
+}
+
+/** The freeze of the environment whose lock is `lockId` (`ferry/<app>/<env>`), while one runs. */
+export async function activeFreeze(client: Client, lockId: string): Promise<Freeze | undefined> {
+  const [, app, env] = lockId.split('/');
+  const handle = client.workflow.getHandle(workflowIds.freeze(app ?? '', env ?? ''));
+  try {
+    const d = await handle.describe();
+    return d.status.name === 'RUNNING' ? await handle.query<Freeze>('freeze') : undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /** The workflow's result; for a failure that carries a report (failed hosts), the report and the message. */

@@ -1,4 +1,5 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { notifySettingsFromEnv } from '../activities/notify';
 import { createActivities } from '../activities';
 import { SshPool, type SshAuth } from '../activities/ssh/ssh-pool';
 import { storeFactory, type S3Settings } from '../activities/store';
@@ -26,7 +27,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ ssh, auth: opts.auth, stores: storeFactory({ ssh, s3: opts.s3 }), workerFiles: opts.workerFiles ?? workerFilesFromEnv() }),
+    activities: createActivities({ ssh, auth: opts.auth, stores: storeFactory({ ssh, s3: opts.s3 }), workerFiles: opts.workerFiles ?? workerFilesFromEnv(), notify: notifySettingsFromEnv(process.env) }),
     maxConcurrentActivityTaskExecutions: 50,
     // Build output and byte counts travel in heartbeats; the CLI shows them live.
     maxHeartbeatThrottleInterval: '1s',

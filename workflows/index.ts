@@ -14,3 +14,4 @@ export { deployUpgrade } from './deploy-upgrade';
 export { hostUpgrade } from './host-upgrade';
 export { upgradeEnvironment } from './upgrade-environment';
 export { migrate } from './migrate';
+export { freezeEnvironment } from './freeze';

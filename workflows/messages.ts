@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Approval, ApprovalRequest, Decision, ResumeRequest, RolloutProgress } from '../core/domain/plan';
 import type { DeployStatus, HostProgress } from '../core/domain/requests';
+import type { Freeze, UnfreezeRequest } from '../core/domain/freeze';
 
 /** `temporal workflow query --type status`: the whole deploy, per host. */
 export const statusQuery = defineQuery<DeployStatus>('status');
@@ -29,3 +30,14 @@ export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 /** Stops the rollout before its next batch until `resume` with `continue`. */
 export const pauseUpdate = defineUpdate<Decision, [{ by?: string }]>('pause');
 export const pauseSignal = defineSignal<[{ by?: string }]>('pause');
+
+/** Ends the bake the rollout is in now (`ferry promote`): the rollout goes on as if it had passed. */
+export const promoteUpdate = defineUpdate<Decision, [{ by?: string }]>('promote');
+export const promoteSignal = defineSignal<[{ by?: string }]>('promote');
+
+/** Sent by `freezeEnvironment` to the rollout holding its environment: hold at the next batch until `unfreeze`. */
+export const freezeSignal = defineSignal<[Freeze]>('freeze');
+/** Ends a freeze: to `freezeEnvironment` (from `ferry unfreeze`), which passes it on to the rollout it holds. */
+export const unfreezeSignal = defineSignal<[UnfreezeRequest]>('unfreeze');
+/** `temporal workflow query --type freeze`: who froze the environment, when and why. */
+export const freezeQuery = defineQuery<Freeze>('freeze');

@@ -12,7 +12,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, OnHost } from '../activities';
+import type { Activities, Notification, OnHost } from '../activities';
 import { workflowIds } from '../core/domain/constants';
 import { NON_RETRYABLE } from '../core/domain/errors';
 import { LIMITS } from '../core/domain/limits';
@@ -37,6 +37,10 @@ import { boundedEach, EVENTS_PER_STEP, historyFull } from './bounded';
 import { packProgress, unpackProgress, type PackedHosts } from './carry';
 import { failedStep, failureMessage, validInput } from './failures';
 import { hostDeploy } from './host-deploy';
+import { runBake } from './bake';
+import { downgradeHost, upgradeBack } from './downgrade';
+import { notify } from './notify';
+import { waitForWindow } from './windows';
 import { hostUpgrade } from './host-upgrade';
 import { migrationStep } from './migrate';
 import { restartNote, runPreflight } from './preflight';
@@ -47,6 +51,10 @@ import {
   pauseSignal,
   pauseUpdate,
   progressQuery,
+  freezeSignal,
+  promoteSignal,
+  promoteUpdate,
+  unfreezeSignal,
   rejectSignal,
   rejectUpdate,
   resumeSignal,
@@ -71,6 +79,9 @@ const probe = (p: { retries: number; intervalSeconds: number; timeoutSeconds: nu
     heartbeatTimeout: '20s',
     retry: { initialInterval: p.intervalSeconds * 1000, backoffCoefficient: 1, maximumAttempts: p.retries + 1, nonRetryableErrorTypes: [...NON_RETRYABLE] },
   });
+
+/** One try of a bake's Erlang check, with a second try 5 s later: a bake round is not the place for long retries. */
+const BAKE_EVAL = { retries: 1, intervalSeconds: 5, timeoutSeconds: 60 };
 
 /** What a rollout hands to its next run when it continues as new: its progress and where to go on. */
 export interface RolloutCarry {
@@ -235,12 +246,66 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     else onPause(p);
   });
 
-  /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report). */
-  const end = (phase: keyof typeof FAILURE_TYPE, message: string): never => {
+  let promotedBy: string | undefined;
+  const promoteRefusal = (p: { by?: string } | undefined) =>
+    progress.waiting?.kind !== 'bake' || promotedBy !== undefined ? `nothing is baking (the rollout is ${progress.phase})` : p?.by === undefined ? undefined : personRefusal(p.by);
+  const onPromote = (p: { by?: string } | undefined): Decision => {
+    promotedBy = p?.by ?? 'an operator';
+    return record({ action: 'promote', ...(p?.by ? { by: p.by } : {}) });
+  };
+  setHandler(promoteUpdate, onPromote, {
+    validator: (p) => {
+      const reason = promoteRefusal(p);
+      if (reason) throw new Error(reason);
+    },
+  });
+  setHandler(promoteSignal, (p) => {
+    const reason = promoteRefusal(p);
+    if (reason) refuse('promote', p?.by, reason);
+    else onPromote(p);
+  });
+
+  // A freeze of the environment (sent by freezeEnvironment) holds the rollout before its next batch until unfreeze.
+  // A run continued as new while frozen stays frozen.
+  const lastFreeze = progress.freezes?.at(-1);
+  let frozen = lastFreeze !== undefined && lastFreeze.unfrozenAt === undefined;
+  setHandler(freezeSignal, (f) => {
+    const bad = personRefusal(f?.by) ?? textRefusal(f?.reason, 'reason', 2000);
+    if (bad || typeof f?.by !== 'string') return refuse('freeze', f?.by, bad ?? 'say who freezes');
+    frozen = true;
+    progress.freezes = [...(progress.freezes ?? []), { by: f.by, reason: String(f.reason), at: now() }];
+    log.warn('rollout frozen', { by: f.by, reason: f.reason });
+  });
+  setHandler(unfreezeSignal, (u) => {
+    const f = progress.freezes?.at(-1);
+    if (!frozen || !f) return;
+    frozen = false;
+    Object.assign(f, { unfrozenBy: typeof u?.by === 'string' ? u.by.slice(0, LIMITS.person) : 'an operator', unfrozenAt: now() });
+  });
+
+  // Rollout events go to the worker's webhooks (NOTIFY_URLS); recorded histories predate them and replay without.
+  let notifying: boolean | undefined;
+  const note = async (event: Notification['event'], extra: { who?: string; detail?: string; hosts?: string[] } = {}): Promise<void> => {
+    notifying ??= patched('rollout-notifications');
+    if (!notifying) return;
+    const si = progress.stage ?? 0;
+    const hosts = extra.hosts ?? Object.keys(progress.stages[si]?.hosts ?? {});
+    const from = [...new Set(hosts.map((h) => progress.stages[si]?.hosts[h]?.previousVersion).filter((v): v is string => typeof v === 'string'))];
+    const info = workflowInfo();
+    await notify({
+      event, app: plan.app, environment: plan.stages[si]!.environment, version: plan.version, hosts,
+      ...(from.length ? { fromVersions: from } : {}), ...(extra.who ?? plan.startedBy ? { who: extra.who ?? plan.startedBy } : {}),
+      ...(extra.detail ? { detail: extra.detail.slice(0, 2000) } : {}), workflowId: info.workflowId, runId: info.runId,
+    });
+  };
+
+  /** Ends the rollout as a failure that carries the progress (the CLI prints it as the report), after notifying. */
+  const end = async (phase: keyof typeof FAILURE_TYPE, message: string, who?: string): Promise<never> => {
     progress.phase = phase;
     progress.waiting = undefined;
     upsertMemo({ outcome: phase, approvals: progress.approvals });
     setSearch({ phase: 'done', outcome: phase });
+    await note(phase === 'rolled-back' ? 'rolled back' : phase, { detail: message, ...(who ? { who } : {}) });
     throw ApplicationFailure.create({ type: FAILURE_TYPE[phase], nonRetryable: true, message, details: [progress] });
   };
 
@@ -249,6 +314,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     progress.waiting = { kind: 'approval', gate: name, since: now(), ...(plan.approvers ? { approvers: plan.approvers } : {}) };
     progress.phase = 'waiting-for-approval';
     setSearch({ phase: 'waiting-for-approval' });
+    await note('waiting for approval', { detail: name });
     const timeout = plan.approvalTimeoutSeconds;
     const answered = timeout === undefined ? (await condition(() => answer !== undefined), true) : await condition(() => answer !== undefined, timeout * 1000);
     progress.waiting = undefined;
@@ -256,11 +322,12 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     setSearch({ phase: 'deploying' });
     if (!answered) {
       progress.approvals.push({ gate: name, decision: 'rejected', by: 'timeout', at: now(), comment: `no approval within ${timeout}s`, via: 'timeout' });
-      end('rejected', `${name}: no approval within ${timeout}s`);
+      await end('rejected', `${name}: no approval within ${timeout}s`, 'timeout');
     }
     const a = answer!;
     answer = undefined;
-    if (a.decision === 'rejected') end('rejected', `${name}: rejected by ${a.by}${a.comment ? `: ${a.comment}` : ''}`);
+    if (a.decision === 'rejected') await end('rejected', `${name}: rejected by ${a.by}${a.comment ? `: ${a.comment}` : ''}`, a.by);
+    await note('approved', { who: a.by, detail: `${name}${a.comment ? `: ${a.comment}` : ''}` });
     progress.passed.push(name);
   };
 
@@ -305,6 +372,8 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
           workflowId: workflowIds.rolloutHost(id, host.name, `upgrade-${plan.version}-${attempt}`),
           args: [{ host, app: plan.app, release: upgrade!, store: plan.store, ssh: plan.ssh, hooks: plan.hooks, environment: stage.environment, ...(progress.preflight ? { upgradeFallback: plan.upgradeFallback, ...node } : {}) }],
         });
+      case 'downgrade':
+        return downgradeHost(onHost(host), plan.version);
     }
   };
 
@@ -336,7 +405,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       }
       const done = await hostAction(stage, host, h.attempts);
       if (done.fallback) h.fallback = done.fallback;
-      if (stage.startDeploy || stage.action === 'upgrade') {
+      if (stage.startDeploy || stage.action !== 'deploy') {
         h.step = 'health';
         await healthCheck(stage, host);
       }
@@ -371,7 +440,9 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
     h.step = 'rollback';
     try {
       // A host restarted onto the upgrade's release cannot be downgraded hot: it is redeployed like a deploy stage's.
-      if (previous && plan.stages[si]!.action === 'upgrade' && h.fallback === undefined) {
+      if (previous && plan.stages[si]!.action === 'downgrade') {
+        await upgradeBack(onHost(host), previous);
+      } else if (previous && plan.stages[si]!.action === 'upgrade' && h.fallback === undefined) {
         const current = await ssh.nodeState(onHost(host));
         // A failed hot upgrade downgrades the node itself; only a node on another version is downgraded here.
         if (current.version !== previous) {
@@ -466,7 +537,7 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         log.warn('rollout failure policy rolls back', { stage: stage.environment, policy: stage.onFailure, hosts: back.length > 20 ? back.length : back.map((h) => h.host) });
         await fanOut(back, ROLLBACK_STEPS, (h) => rollbackHost(si, byName(si, h.host), true), si, b, () => ({ work: 'policy' }));
         if (stage.afterRollback === 'end') {
-          end('rolled-back', `${stage.environment}: ${named(failed)} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${named(back)}`);
+          await end('rolled-back', `${stage.environment}: ${named(failed)} failed (${failed[0]!.error ?? ''}); ${stage.onFailure} rolled back ${named(back)}`);
         }
       }
       progress.waiting = { kind: 'operator', stage: stage.environment, hosts: failed.map((h) => h.host), host: failed[0]!.host, error: failed[0]!.error ?? '', since: now() };
@@ -500,13 +571,44 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
           await rollbackAll(`rolled back by ${d.by ?? 'an operator'} after ${named(failed)} failed`);
           break;
         case 'abort':
-          end('aborted', `aborted by ${d.by ?? 'an operator'} after ${named(failed)} failed: ${failed[0]!.error ?? ''}`);
+          await end('aborted', `aborted by ${d.by ?? 'an operator'} after ${named(failed)} failed: ${failed[0]!.error ?? ''}`);
       }
     }
   };
 
+  /**
+   * The stage's bake after its canary or after its last batch: its health checks (and Erlang expression) on the hosts
+   * that are ok, every interval. A failed check marks the host failed and applies the stage's failure policy.
+   */
+  const bakeStage = async (si: number, after: 'canary' | 'stage'): Promise<void> => {
+    const stage = plan.stages[si]!;
+    if (!stage.bake) return;
+    const hosts = progress.stages[si]!.hosts;
+    promotedBy = undefined;
+    const failed = await runBake({
+      progress,
+      stage: stage.environment,
+      after,
+      bake: stage.bake,
+      hosts: () => Object.values(hosts).filter((h) => h.outcome === 'ok' && (after === 'stage' || h.batch === 0)).map((h) => h.host),
+      check: async (name) => {
+        const host = byName(si, name);
+        await healthCheck(stage, host);
+        if (stage.bake?.erlang) await probe(BAKE_EVAL).healthEval({ ...onHost(host), expression: stage.bake.erlang });
+      },
+      promoted: () => promotedBy,
+      failureMessage,
+    });
+    if (!failed) return;
+    const h = hosts[failed.host]!;
+    Object.assign(h, { step: 'failed', outcome: 'failed', error: `bake: ${failed.error}` });
+    await note('bake failed', { hosts: [failed.host], detail: failed.error });
+    await settleFailures(si, h.batch);
+  };
+
   progress.phase = paused ? 'paused' : 'running';
   const from = carry?.at ?? { stage: 0, batch: 0 };
+  if (!carry) await note('started');
   for (let si = from.stage; si < plan.stages.length; si++) {
     const stage = plan.stages[si]!;
     const batches = progress.stages[si]!.batches;
@@ -525,6 +627,13 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
         progress.waiting = undefined;
         progress.phase = 'running';
       }
+      if (frozen) {
+        const f = progress.freezes!.at(-1)!;
+        progress.waiting = { kind: 'freeze', by: f.by, reason: f.reason, since: now() };
+        await condition(() => !frozen);
+        progress.waiting = undefined;
+      }
+      if (stage.window) await waitForWindow(progress, stage.environment, stage.window);
       const info = workflowInfo();
       const full = bounded ? historyFull(plan.continueAsNewAfterEvents) : info.historyLength >= plan.continueAsNewAfterEvents || info.continueAsNewSuggested;
       // A pause asked for after the check above is carried over, and the next run waits before this batch.
@@ -534,14 +643,18 @@ export async function rollout(input: RolloutPlan, carry?: RolloutCarry): Promise
       const todo = bounded ? batches[b]!.filter((n) => progress.stages[si]!.hosts[n]!.attempts === 0) : batches[b]!;
       await fanOut(todo, hostSteps(stage), (name) => runHost(si, byName(si, name)), si, b, () => ({ work: 'batch' }));
       await settleFailures(si, b, resumed ? carry?.within : undefined);
+      if (b === 0 && stage.canary > 0 && batches.length > 1) await bakeStage(si, 'canary');
       if (b === 0 && stage.canary > 0 && stage.approveAfterCanary && batches.length > 1) await gate(`${stage.environment}: after canary`);
     }
+    await bakeStage(si, 'stage');
     if (stage.migrations?.when === 'after') progress.stages[si]!.migration = await migrationStep(stage.migrations, `${stage.environment}-after`, migrationTarget);
+    await note('stage done');
   }
   progress.phase = 'done';
   progress.batch = undefined;
   upsertMemo({ outcome: 'done', approvals: progress.approvals });
   setSearch({ phase: 'done', outcome: 'succeeded' });
+  await note('succeeded');
   await condition(allHandlersFinished);
   return progress;
 }

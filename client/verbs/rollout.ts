@@ -6,9 +6,10 @@ import { workflowIds } from '../../core/domain/constants';
 import { InputError } from '../../core/domain/errors';
 import { rolloutPlanSchema, type Approval, type Decision, type RolloutPlan, type RolloutProgress } from '../../core/domain/plan';
 import { parseRequest, type DeployStatus } from '../../core/domain/requests';
+import { rollbackTarget, type LastChange } from '../../core/domain/rollback';
 import { deployReport, hostLine, nextStep, preflightReport, rolloutReport, type Out } from '../progress';
 import { rolloutPlan, type RolloutFlags } from '../requests';
-import { outcome, startOrAttach, withClient as withTemporal } from '../temporal';
+import { activeFreeze, outcome, startOrAttach, withClient as withTemporal } from '../temporal';
 import { loadConfig, type GlobalOptions, type VerbContext } from './common';
 
 export interface RolloutOptions extends GlobalOptions, RolloutFlags {
@@ -79,34 +80,54 @@ async function startRollout(ctx: VerbContext, plan: RolloutPlan, opts: RolloutOp
 }
 
 /**
- * `ferry rollback <env>`: the hosts the last rollout of `env` brought to its version go back to the version each ran
- * before (recorded by that rollout), all at once and without approval gates. Refused while a rollout runs (use
- * `ferry resume <env> --rollback`) and when the hosts ran different versions before.
+ * `ferry rollback <env>`: every host the environment's last change (a rollout, deploy, update or upgrade) brought to
+ * its version goes back to the release it ran before: a hot downgrade where that change was a hot upgrade, else a
+ * redeploy of the previous release from the store. It is a rollout under the same lock, with the environment's gates.
+ * Refused while a change runs (use `ferry resume <env> --rollback`) and when the hosts ran different versions before.
  */
 export async function rollbackVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { wait?: boolean }): Promise<number> {
   const config = await loadConfig(opts, ctx);
   environmentOf(config, env);
   const id = workflowIds.environment(config.app, env);
-  const last = await withClient(ctx, async (client) => {
+  const target = await withClient(ctx, async (client) => {
     const handle = client.workflow.getHandle(id);
     const d = await handle.describe().catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing to roll back: no rollout has run as ${id}`);
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing to roll back: no change has run as ${id}`);
       throw err;
     });
     if (d.status.name === 'RUNNING') throw new InputError(`${id} is still running (${d.type}): decide with \`ferry resume ${env} --rollback\``);
-    if (d.type !== 'rollout') throw new InputError(`the last run of ${id} was ${d.type}, not a rollout: deploy the version you want with \`ferry deploy release to ${env} --version=V\``);
-    const r = await outcome<RolloutProgress>(handle);
-    return r.ok ? r.result : r.report;
+    const r = await outcome<RolloutProgress & DeployStatus>(handle);
+    const value = r.ok ? r.result : r.report;
+    if (!value || !ROLLBACK_TYPES.includes(d.type as never)) {
+      throw new InputError(`nothing to roll back: the last run of ${id} was ${d.type}${value ? '' : ' and left no report'}; deploy the version you want with \`ferry rollout ${env} --version=V\``);
+    }
+    if (d.type === 'rollout') return rollbackTarget({ type: 'rollout', progress: value });
+    const type = d.type as Exclude<LastChange['type'], 'rollout'>;
+    const earlier = type === 'deployRelease' || type === 'updateRelease' ? await earlierVersion(client, id, d.runId, value.version) : undefined;
+    return rollbackTarget({ type, status: value }, earlier);
   });
-  const hosts = Object.values(last?.stages[last.stages.length - 1]?.hosts ?? {}).filter((h) => h.outcome === 'ok' && h.previousVersion);
-  const previous = [...new Set(hosts.map((h) => h.previousVersion!))];
-  if (!last || previous.length === 0) throw new InputError(`nothing to roll back: the last rollout as ${id} brought no host from an earlier version`);
-  if (previous.length > 1) {
-    throw new InputError(`the hosts ran different versions before (${hosts.map((h) => `${h.host}: ${h.previousVersion}`).join(', ')}): roll back with \`ferry rollout ${env} --version=V --host=H\``);
+  const plan = rolloutPlan(config, [env], { version: target.version, host: target.hosts, startDeploy: true }, whoami());
+  const stage = target.hot ? { ...plan.stages[0]!, action: 'downgrade' as const } : plan.stages[0]!;
+  return startRollout(ctx, { ...plan, stages: [stage] }, opts, `rollback from ${target.from} to ${target.version}${target.hot ? ' (hot downgrade)' : ''}`);
+}
+
+const ROLLBACK_TYPES: ReadonlyArray<LastChange['type']> = ['rollout', 'deployRelease', 'updateRelease', 'deployUpgrade', 'upgradeEnvironment'];
+
+/**
+ * The version the environment reached with its change before the run `runId` (a deploy or update, which records
+ * nothing about what ran before): the newest other completed run of the lock, while the server still keeps it.
+ */
+async function earlierVersion(client: Client, id: string, runId: string, current: string): Promise<string | undefined> {
+  const runs: Array<{ runId: string; type: string; start: number }> = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}' AND ExecutionStatus = 'Completed'` })) {
+    if (w.runId !== runId && ROLLBACK_TYPES.includes(w.type as never)) runs.push({ runId: w.runId, type: w.type, start: w.startTime.getTime() });
   }
-  const plan = rolloutPlan(config, [env], { version: previous[0]!, host: hosts.map((h) => h.host), startDeploy: true, canary: 0 }, whoami());
-  const stage = { ...plan.stages[0]!, approveBefore: false, approveAfterCanary: false };
-  return startRollout(ctx, { ...plan, stages: [stage] }, opts, `rollback from ${last.version} to ${previous[0]}`);
+  for (const run of runs.sort((a, b) => b.start - a.start)) {
+    const r = await outcome<{ version?: string }>(client.workflow.getHandle(id, run.runId));
+    const v = r.ok ? r.result.version : undefined;
+    if (v !== undefined && v !== current) return v;
+  }
+  return undefined;
 }
 
 /**
@@ -208,6 +229,13 @@ export async function pauseVerb(ctx: VerbContext, env: string, opts: GlobalOptio
   return 0;
 }
 
+/** `ferry promote <env> [--by=NAME]`: ends the bake the rollout waits in; refused (exit 2) when nothing bakes. */
+export async function promoteVerb(ctx: VerbContext, env: string, opts: GlobalOptions & { by?: string }): Promise<number> {
+  const d = await update<Decision>(ctx, opts, env, 'promote', { by: opts.by ?? whoami() });
+  ctx.out.write(opts.json ? `${JSON.stringify(d)}\n` : `promoted by ${d.by} at ${d.at}: the bake ends and the rollout goes on\n`);
+  return 0;
+}
+
 /**
  * `ferry status <env> [--watch] [--json]`: the rollout or deploy holding the environment. `--watch` redraws until it
  * ends (in a terminal) or prints a line per change; with `--json`, one JSON document per change.
@@ -216,6 +244,8 @@ export async function statusVerb(ctx: VerbContext, env: string, opts: GlobalOpti
   const id = await lockHolder(ctx, opts, env);
   return withClient(ctx, async (client) => {
     const handle = client.workflow.getHandle(id);
+    const freeze = await activeFreeze(client, id);
+    if (freeze && !opts.json) ctx.out.write(`${env} is frozen by ${freeze.by} since ${freeze.at}: ${freeze.reason} (\`ferry unfreeze ${env}\` lifts it)\n`);
     const first = await handle.describe().catch((err: unknown) => {
       if (err instanceof WorkflowNotFoundError) throw new InputError(`nothing has run as ${id} yet`);
       throw err;

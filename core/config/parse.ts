@@ -7,6 +7,8 @@ import { FAILURE_POLICIES, type BatchSize } from '../domain/plan';
 import { describeStore, parseStore, type StoreDescriptor } from '../domain/store';
 import { UPGRADE_FALLBACKS, type UpgradeFallback } from '../domain/upgrade-plan';
 import { parseAutoVersion } from '../domain/versioning';
+import { parseDuration } from '../domain/duration';
+import { parseWindow, type DeployWindow } from '../domain/window';
 import type { BuildTool, DeliveryConfig, EnvironmentConfig, RolloutSettings } from './schema';
 
 /** A typed config, or every problem found, each naming the file, the variable and the fix. */
@@ -491,6 +493,27 @@ function readCount(r: Reader, name: string, min: number): number | undefined {
   return undefined;
 }
 
+/** A deploy window, `Mon-Fri 09:00-17:00 Europe/Berlin`; anything else is reported with what is wrong. */
+function readWindow(r: Reader, name: string): DeployWindow | undefined {
+  const text = r.get(name);
+  if (text === undefined) return undefined;
+  const w = parseWindow(text);
+  if (typeof w === 'string') r.errors.push(`${r.at(name)}: ${w}`);
+  return typeof w === 'string' ? undefined : w;
+}
+
+/** One Erlang expression on one line, with its trailing dot (what `bin/<app> eval` takes). */
+const ERLANG_EXPRESSION = /^[^\p{Cc}]+\.$/u;
+
+/** A duration (`15m`, `2h`, `1h30m`, `90s`, `90`) in seconds; anything else is reported. */
+function readDuration(r: Reader, name: string): number | undefined {
+  const text = r.get(name);
+  if (text === undefined) return undefined;
+  const seconds = parseDuration(text);
+  if (seconds === undefined) r.errors.push(`${r.at(name)}: "${text}" must be a duration above zero, e.g. 15m, 2h, 1h30m or 90s`);
+  return seconds;
+}
+
 function readSizes(r: Reader, name: string): BatchSize[] | undefined {
   const sizes = words(r.get(name));
   const bad = sizes.filter((s) => !BATCH_SIZE.test(s));
@@ -510,7 +533,8 @@ function readChoice<T extends string>(r: Reader, name: string, choices: readonly
 
 /**
  * <ENV>_REQUIRE_APPROVAL, _CANARY, _RAMP, _BATCH, _PAUSE, _MAX_FAILURES, _MIN_HEALTHY, _APPROVAL_TIMEOUT, _ON_FAILURE,
- * _AFTER_ROLLBACK, _HEALTH_COMMAND/_URL/_STATUS/_RETRIES/_INTERVAL/_TIMEOUT; undefined when none is set.
+ * _AFTER_ROLLBACK, _HEALTH_COMMAND/_URL/_STATUS/_RETRIES/_INTERVAL/_TIMEOUT, _BAKE/_BAKE_INTERVAL/_BAKE_EVAL,
+ * _DEPLOY_WINDOW; undefined when none is set.
  */
 function readRollout(r: Reader, env: string): RolloutSettings | undefined {
   const batch = readSizes(r, `${env}_BATCH`);
@@ -533,7 +557,14 @@ function readRollout(r: Reader, env: string): RolloutSettings | undefined {
     healthRetries: readCount(r, `${env}_HEALTH_RETRIES`, 0),
     healthInterval: readCount(r, `${env}_HEALTH_INTERVAL`, 1),
     healthTimeout: readCount(r, `${env}_HEALTH_TIMEOUT`, 1),
+    bakeSeconds: readDuration(r, `${env}_BAKE`),
+    bakeIntervalSeconds: readDuration(r, `${env}_BAKE_INTERVAL`),
+    bakeEval: r.get(`${env}_BAKE_EVAL`),
+    window: readWindow(r, `${env}_DEPLOY_WINDOW`),
   };
+  if (settings.bakeEval !== undefined && !ERLANG_EXPRESSION.test(settings.bakeEval)) {
+    r.errors.push(`${r.at(`${env}_BAKE_EVAL`)}: must be one Erlang expression on one line ending with a dot, e.g. ${env}_BAKE_EVAL="length(processes()) < 100000."`);
+  }
   const requireApproval = readFlag(r, `${env}_REQUIRE_APPROVAL`);
   const set = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
   if (requireApproval === undefined && Object.keys(set).length === 0) return undefined;

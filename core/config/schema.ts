@@ -8,6 +8,7 @@ import { APP_NAME } from '../domain/release';
 import { storeDescriptorSchema, type StoreDescriptor } from '../domain/store';
 import { UPGRADE_FALLBACKS, type UpgradeFallback } from '../domain/upgrade-plan';
 import { AUTO_VERSION_PARTS, type AutoVersionPart } from '../domain/versioning';
+import type { DeployWindow } from '../domain/window';
 
 /** The build tools Ferry drives on the build host. */
 export type BuildTool = 'rebar3' | 'mix';
@@ -46,6 +47,12 @@ export interface RolloutSettings {
   healthRetries?: number;
   healthInterval?: number;
   healthTimeout?: number;
+  /** <ENV>_BAKE, <ENV>_BAKE_INTERVAL (seconds) and <ENV>_BAKE_EVAL. */
+  bakeSeconds?: number;
+  bakeIntervalSeconds?: number;
+  bakeEval?: string;
+  /** <ENV>_DEPLOY_WINDOW, read. */
+  window?: DeployWindow;
 }
 
 /** What `.deliver/config` means to Ferry, validated. Plain JSON: it crosses the workflow boundary. */
@@ -164,6 +171,13 @@ const environment = z.strictObject({
       healthRetries: z.number().int().min(0).optional().describe('<ENV>_HEALTH_RETRIES: tries after the first failed one (default 3)'),
       healthInterval: z.number().positive().optional().describe('<ENV>_HEALTH_INTERVAL: seconds between tries (default 2)'),
       healthTimeout: z.number().positive().optional().describe('<ENV>_HEALTH_TIMEOUT: seconds one try may take (default 10)'),
+      bakeSeconds: z.number().positive().optional().describe('<ENV>_BAKE: after the canary and after the stage, keep checking the hosts this long (15m, 2h, 1h30m, 90s) before going on; a failed check applies <ENV>_ON_FAILURE'),
+      bakeIntervalSeconds: z.number().positive().optional().describe('<ENV>_BAKE_INTERVAL: time between two rounds of checks during the bake (default 1m)'),
+      window: z
+        .strictObject({ days: z.array(z.number().int()), start: z.number().int(), end: z.number().int(), zone: z.string(), text: z.string() })
+        .optional()
+        .describe('<ENV>_DEPLOY_WINDOW: days and hours in a named time zone, e.g. "Mon-Fri 09:00-17:00 Europe/Berlin" (days: Mon..Sun, ranges, commas, or daily); a rollout batch outside it waits until it opens'),
+      bakeEval: z.string().optional().describe('<ENV>_BAKE_EVAL: an Erlang expression, ending with a dot, evaluated on each node during the bake; it must return true or ok'),
     })
     .optional(),
   node: z

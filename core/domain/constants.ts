@@ -9,5 +9,7 @@ export const workflowIds = {
   hostDeploy: (parentId: string, host: string) => `${parentId}/${host}`,
   /** A rollout's host child: one per host, action and attempt, so a retry or rollback never collides with a finished one. */
   rolloutHost: (parentId: string, host: string, what: string) => `${parentId}/${host}/${what}`,
+  /** The freeze of an environment (`ferry freeze`), beside its lock: at most one at a time. */
+  freeze: (app: string, env: string) => `ferry-freeze/${app}/${env}`,
   node: (app: string, env: string, command: string) => `ferry/${app}/${env}/${command}`,
 };

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import type { HostProgress } from './requests';
 import { appSchema, environmentSchema, hostListSchema, migrationStepSchema, nodeSettingsSchema, personSchema, sshSettingsSchema, upgradeFallbackSchema, versionSchema } from './requests';
 import { LIMITS } from './limits';
+import type { Freeze } from './freeze';
 import { hooksSchema } from './hooks';
 import type { MigrateResult } from './migrations';
 import type { Preflight } from './preflight';
 import { storeDescriptorSchema } from './store';
+import { validZone } from './window';
 
 /**
  * The input of the `rollout` workflow: plain JSON, so `temporal workflow start --type rollout --input-file plan.json`
@@ -47,6 +49,31 @@ const healthHttpSchema = z.strictObject({
   ...probeTiming,
 });
 
+/**
+ * After a stage (and after its canary): keep checking its hosts for `seconds`, every `intervalSeconds`, with the
+ * stage's health checks plus, optionally, an Erlang expression evaluated on each node that must return `true` or `ok`.
+ */
+const bakeSchema = z.strictObject({
+  seconds: z.number().positive().max(LIMITS.waitSeconds, 'must be at most 30 days').describe('How long the bake lasts'),
+  intervalSeconds: z.number().positive().max(LIMITS.waitSeconds).default(60).describe('Wait between two rounds of checks'),
+  erlang: z
+    .string()
+    .max(LIMITS.healthArg, `must be at most ${LIMITS.healthArg} characters`)
+    .regex(/^[^\p{Cc}]+\.$/u, 'must be one Erlang expression on one line, ending with a dot, e.g. length(processes()) < 100000.')
+    .optional()
+    .describe('An Erlang expression evaluated on each node (bin/<app> eval) that must return true or ok, e.g. an error counter check'),
+});
+export type Bake = z.output<typeof bakeSchema>;
+
+/** A deploy window as `parseWindow` reads it; the zone is checked again here, for plans that come as JSON. */
+const windowSchema = z.strictObject({
+  days: z.array(z.number().int().min(0).max(6)).min(1).max(7),
+  start: z.number().int().min(0).max(1439),
+  end: z.number().int().min(1).max(1440),
+  zone: z.string().max(100).refine(validZone, 'must be an IANA time zone, e.g. Europe/Berlin'),
+  text: z.string().max(200),
+});
+
 export type HealthCommand = z.output<typeof healthCommandSchema>;
 export type HealthHttp = z.output<typeof healthHttpSchema>;
 
@@ -58,9 +85,9 @@ const stageSchema = z.strictObject({
   environment: environmentSchema.describe('The environment this stage deploys to, e.g. staging, then production'),
   hosts: hostListSchema(LIMITS.stageHosts).describe('The hosts of the stage, in order: the canary comes first'),
   action: z
-    .enum(['deploy', 'upgrade'])
+    .enum(['deploy', 'upgrade', 'downgrade'])
     .default('deploy')
-    .describe('What happens on each host: deploy (upload, unpack, configure, restart) or upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade)'),
+    .describe('What happens on each host: deploy (upload, unpack, configure, restart), upgrade (a hot upgrade to `version` from the stored upgrade; rollback is a downgrade) or downgrade (a hot downgrade of the running node to `version`, still unpacked on the host; rollback upgrades it back), which `ferry rollback` uses after a hot upgrade'),
   startDeploy: z.boolean().default(true).describe('Start or restart the node and verify the version it runs'),
   canary: z.number().int().min(0).max(LIMITS.stageHosts).default(0).describe('How many hosts form the first batch, alone'),
   ramp: z.array(batchSize).max(LIMITS.ramp, `at most ${LIMITS.ramp} steps`).default([]).describe('Sizes of the batches after the canary, e.g. [1, 2, "25%"]'),
@@ -81,6 +108,8 @@ const stageSchema = z.strictObject({
   healthCheck: z.boolean().default(true).describe('After each host: ping it and compare the version it runs (with startDeploy)'),
   healthCommand: healthCommandSchema.optional().describe('After the ping and version check: a command on the host that must exit 0'),
   healthHttp: healthHttpSchema.optional().describe('After the ping and version check: an HTTP GET from the worker that must answer expectStatus'),
+  window: windowSchema.optional().describe('Deploy window (<ENV>_DEPLOY_WINDOW): a batch that would start outside it waits until it opens'),
+  bake: bakeSchema.optional().describe('Watch the canary and then the whole stage for a while before going on; a failed check applies onFailure'),
   approveBefore: z.boolean().default(false).describe('Wait for an approval before the stage touches any host'),
   approveAfterCanary: z.boolean().default(false).describe('Wait for an approval after the canary batch is healthy'),
   node: nodeSettingsSchema.describe('Per-node config of the environment: LINK_VM_ARGS, LINK_SYS_CONFIG, COOKIE_FILE, the cluster'),
@@ -185,7 +214,7 @@ export interface Approval {
 
 /** An operator's resume, pause or continue, as recorded. */
 export interface Decision {
-  action: ResumeRequest['action'] | 'pause';
+  action: ResumeRequest['action'] | 'pause' | 'promote';
   host?: string;
   by?: string;
   at: string;
@@ -203,7 +232,25 @@ export interface Refusal {
 export type Waiting =
   | { kind: 'approval'; gate: string; since: string; approvers?: string[] }
   | { kind: 'operator'; stage: string; hosts: string[]; host: string; error: string; since: string }
-  | { kind: 'pause'; since: string; by?: string };
+  | { kind: 'pause'; since: string; by?: string }
+  | { kind: 'bake'; stage: string; after: 'canary' | 'stage'; until: string; since: string }
+  | { kind: 'window'; stage: string; window: string; opensAt: string; since: string }
+  | { kind: 'freeze'; by: string; reason: string; since: string };
+
+/** One bake of a stage or its canary: when, how many rounds of checks, and how it ended (with the reason). */
+export interface BakeRecord {
+  stage: string;
+  after: 'canary' | 'stage';
+  startedAt: string;
+  until: string;
+  rounds: number;
+  outcome: 'baking' | 'passed' | 'failed' | 'promoted';
+  endedAt?: string;
+  /** Who skipped the rest of it (`ferry promote`). */
+  by?: string;
+  host?: string;
+  error?: string;
+}
 
 /** The `progress` query of the rollout workflow, and its result (or a failure's details). */
 export interface RolloutProgress {
@@ -226,6 +273,10 @@ export interface RolloutProgress {
   runs: number;
   /** Upgrade stages: hot, restart or refuse, decided from the upgrade's plan before any host is touched. */
   preflight?: Preflight;
+  /** Freezes of the environment this rollout was told about (`ferry freeze`), with who lifted them. */
+  freezes?: Freeze[];
+  /** The bakes so far, in order (absent until the first one). */
+  bakes?: BakeRecord[];
 }
 
 /** `approve` / `reject` input, as `temporal workflow update execute --input '{"by":"alice","comment":"ok"}'` sends it. */

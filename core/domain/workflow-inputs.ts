@@ -1,3 +1,4 @@
+import { freezeRequestSchema } from './freeze';
 import { migrateRequestSchema } from './migrations';
 import { rolloutPlanSchema } from './plan';
 import {
@@ -30,6 +31,7 @@ export const WORKFLOW_INPUTS = {
   hostUpgrade: hostUpgradeRequestSchema,
   upgradeEnvironment: upgradeEnvironmentRequestSchema,
   migrate: migrateRequestSchema,
+  freezeEnvironment: freezeRequestSchema,
 } as const;
 
 export type WorkflowType = keyof typeof WORKFLOW_INPUTS;

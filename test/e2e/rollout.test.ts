@@ -190,3 +190,23 @@ test('a worker killed with SIGKILL during an activity of batch 2 is replaced; th
   assert.equal(done.phase, 'done');
   assert.deepEqual(Object.values(done.stages[0]!.hosts).map((h) => [h.outcome, h.attempts]), [['ok', 1], ['ok', 1], ['ok', 1]]);
 });
+
+test('ferry freeze refuses new changes to production, naming who and why, until ferry unfreeze; nothing is touched meanwhile', () => {
+  const was = versions(project);
+  const frozen = ferry(project, 'freeze', 'production', '--reason=incident 42', '--by=ops');
+  assert.equal(frozen.code, 0, frozen.out + frozen.err);
+  assert.match(frozen.out, /^production frozen by ops: incident 42/);
+  const again = ferry(project, 'freeze', 'production', '--reason=again');
+  assert.equal(again.code, 2);
+  assert.match(again.err, /production is already frozen by ops since .*: incident 42/);
+  const refused = ferry(project, 'rollout', 'production', '--version=0.1.0');
+  assert.equal(refused.code, 2, refused.out + refused.err);
+  assert.match(refused.err, /production is frozen by ops since .*: incident 42; `ferry unfreeze` lifts it/);
+  assert.equal(ferry(project, 'rollback', 'production').code, 2);
+  assert.match(ferry(project, 'status', 'production').out, /^production is frozen by ops since .*: incident 42/);
+  assert.deepEqual(versions(project), was);
+  const lifted = ferry(project, 'unfreeze', 'production', '--by=ana');
+  assert.equal(lifted.code, 0, lifted.out + lifted.err);
+  assert.match(lifted.out, /^production unfrozen by ana \(frozen by ops since .*: incident 42\)/);
+  assert.equal(ferry(project, 'unfreeze', 'production').code, 2, 'not frozen any more');
+});

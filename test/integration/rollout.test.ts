@@ -15,7 +15,7 @@ import { loadDeliveryConfig } from '../../client/config-file';
 import { buildRequest, deployRequest, nodeCommandRequest, rolloutPlan } from '../../client/requests';
 import * as node from '../../core/commands/node';
 import type { DeliveryConfig } from '../../core/config/schema';
-import { workflowIds } from '../../core/domain/constants';
+import { TASK_QUEUE, workflowIds } from '../../core/domain/constants';
 import { releaseLayout } from '../../core/domain/host';
 import type { RolloutFlags } from '../../client/requests';
 import type { RolloutPlan, RolloutProgress, StagePlan } from '../../core/domain/plan';
@@ -39,7 +39,8 @@ const probed: string[] = [];
 
 before(async () => {
   removeUpgrades(env);
-  w = await startWorker(env, 'it-rollout');
+  // The `ferry` task queue: `ferry rollback` starts its rollout there, as on a real worker.
+  w = await startWorker(env, TASK_QUEUE);
   project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${HOSTS.map(name).join(' ')}"\n`));
   config = await loadDeliveryConfig({ cwd: project });
   // A tiny health endpoint on the loopback address: 200 on /health, 503 elsewhere.
@@ -180,4 +181,34 @@ test('a hot-upgrade stage 0.1.0 -> 0.2.0: rollback-stage downgrades every touche
   assert.equal(done.phase, 'done');
   assert.deepEqual(await versions(), ['0.2.0', '0.2.0', '0.2.0', '0.2.0']);
   assert.deepEqual(await Promise.all(HOSTS.map(pidOf)), pids, 'hot-upgraded: the same OS pids');
+});
+
+test('ferry rollback production after that hot upgrade: every node is downgraded in place to 0.1.0 (same OS pids)', async () => {
+  assert.deepEqual(await versions(), ['0.2.0', '0.2.0', '0.2.0', '0.2.0'], 'the test before leaves every host hot-upgraded');
+  const pids = await Promise.all(HOSTS.map(pidOf));
+  const r = await ferry('rollback', 'production');
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /started ferry\/hello\/production \(rollback from 0\.2\.0 to 0\.1\.0 \(hot downgrade\) to production/);
+  assert.deepEqual(await versions(), ['0.1.0', '0.1.0', '0.1.0', '0.1.0']);
+  assert.deepEqual(await Promise.all(HOSTS.map(pidOf)), pids, 'downgraded in place: the same OS pids');
+});
+
+test('a bake on real hosts: its checks (the health command and an Erlang expression) pass until prod2 turns unhealthy; rollback-stage returns every host to 0.1.0', async () => {
+  await onVersion('0.1.0', 'it-ro-deploy-3');
+  const bake = { seconds: 600, intervalSeconds: 2, erlang: 'is_list(processes()).' };
+  const handle = await start({ version: '0.2.0', onFailure: 'rollback-stage', afterRollback: 'end', healthCommand: 'test ! -e unhealthy', healthRetries: 0 }, { bake });
+  await until((p) => p.waiting?.kind === 'bake' && (p.bakes?.[0]?.rounds ?? 0) >= 2, 'two rounds of bake checks');
+  assert.deepEqual(await versions(), ['0.2.0', '0.2.0', '0.2.0', '0.2.0']);
+  setUnhealthy('prod2', true);
+  try {
+    const { type, message, progress } = await failure(handle.result());
+    assert.equal(type, 'RolloutRolledBack');
+    assert.match(message, new RegExp(`^production: ${name('prod2')} failed \\(bake: .*health command \`test ! -e unhealthy\` exited with 1\\); rollback-stage rolled back`));
+    const b = progress.bakes![0]!;
+    assert.deepEqual([b.outcome, b.host], ['failed', name('prod2')]);
+    assert.ok(b.rounds >= 2, `failed in round ${b.rounds}, after two rounds that passed began`);
+    assert.deepEqual(await versions(), ['0.1.0', '0.1.0', '0.1.0', '0.1.0']);
+  } finally {
+    setUnhealthy('prod2', false);
+  }
 });

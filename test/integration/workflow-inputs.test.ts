@@ -74,6 +74,7 @@ function hostileInputs(): Record<keyof typeof workflows, unknown[]> {
     hostUpgrade: [{ ...onHost, release: upgrade }],
     upgradeEnvironment: [{ ...upgradeEnvironmentRequest(config, 'production', {}), hosts }],
     migrate: [{ app: 'hello', environment: 'production', hosts, direction: 'status', expression: 'ok.', ssh: deploy.ssh }],
+    freezeEnvironment: [{ app: 'hello', environment: 'production\n', by: 'ops', reason: 'incident' }],
   };
 }
 
@@ -108,7 +109,7 @@ for (const type of Object.keys(workflows)) {
     const { failure, handle } = await refusal(type, hostileInputs()[type as keyof typeof workflows]);
     assert.equal(failure.type, 'InputError', failure.message);
     assert.equal(failure.nonRetryable, true);
-    assert.match(failure.message, new RegExp(`^invalid ${type} request: .*(node ?[nN]ame|host|ref)`));
+    assert.match(failure.message, new RegExp(`^invalid ${type} request: .*(node ?[nN]ame|host|ref|environment)`));
     await nothingRan(handle);
     assert.equal(logins(), before, 'no login on any host');
   });

@@ -37,6 +37,8 @@ export function fleet(initial: Record<string, string> = {}, upgradePlan?: Upgrad
   /** Hosts whose health command fails, and how often each host's command and probe were tried. */
   const unhealthy = new Set<string>();
   const probes: string[] = [];
+  /** Rollout events sent to notify, with who when the event names one. */
+  const notes: string[] = [];
   const release = (version: string) => ({ app: 'hello', version, type: 'release' as const, sha256: 'ab'.repeat(32), size: 10, storeKey: `/s/hello_${version}.release.tar.gz`, builtAt: '2026-01-01T00:00:00Z' });
   const activities: Activities = {
     lookupRelease: async (r) => (
@@ -80,10 +82,16 @@ export function fleet(initial: Record<string, string> = {}, upgradePlan?: Upgrad
       if (unhealthy.has(t.host.name)) throw new HealthCheckFailedError(`${t.host.name}: health command \`${t.command.join(' ')}\` exited with 1`);
       return { host: t.host.name, output: '' };
     },
+    notify: async (n) => (notes.push(`${n.event}${n.who ? ` ${n.who}` : ''}`), { sent: 0 }),
+    healthEval: async (t) => {
+      probes.push(`eval ${t.host.name}`);
+      if (unhealthy.has(t.host.name)) throw new HealthCheckFailedError(`${t.host.name}: \`${t.expression}\` returned false, expected true or ok`);
+      return { host: t.host.name, output: 'true' };
+    },
     probeHttp: async (t) => (probes.push(`http ${t.host.name}`), { host: t.host.name, status: t.expectStatus }),
     pruneHostReleases: async (t) => ({ host: t.host.name, running: running.get(t.host.name), kept: [], removed: [] }),
   };
-  return { running, calls, failOn, unhealthy, probes, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };
+  return { running, calls, failOn, unhealthy, probes, notes, activities, uploads: () => calls.filter((c) => c.startsWith('upload')).map((c) => c.split(' ')[1]) };
 }
 
 

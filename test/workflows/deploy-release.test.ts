@@ -68,7 +68,7 @@ const notUsed = async (): Promise<never> => {
 };
 const upgradeActivitiesNotUsed = {
   findRelease: notUsed, newestUpgrade: notUsed, readVersionAt: notUsed, makeRelup: notUsed,
-  nodeIdentity: notUsed, awaitNodeIdentity: notUsed, nodeSupervision: notUsed, upgradeNode: notUsed, downgradeNode: notUsed, healthCommand: notUsed, probeHttp: notUsed,
+  nodeIdentity: notUsed, awaitNodeIdentity: notUsed, nodeSupervision: notUsed, upgradeNode: notUsed, downgradeNode: notUsed, healthCommand: notUsed, healthEval: notUsed, notify: notUsed, probeHttp: notUsed,
 };
 
 

@@ -67,6 +67,8 @@ function fakeActivities(calls: string[], nodes: Record<string, string | undefine
     upgradeNode: async (t) => (calls.push(`upgrade ${t.host.name}`), (nodes[t.host.name] = t.version), { exitCode: 0, output: '' }),
     downgradeNode: notUsed,
     healthCommand: notUsed,
+    healthEval: notUsed,
+    notify: notUsed,
     probeHttp: notUsed,
     unpackRelease: async (t) => void calls.push(`unpack ${t.host.name}`),
     configureNode: async () => undefined,

@@ -66,6 +66,8 @@ function fakeActivities(calls: string[], nodes: Record<string, FakeNode>, plan?:
     newestUpgrade: async () => stored,
     findRelease: notUsed,
     healthCommand: notUsed,
+    healthEval: notUsed,
+    notify: notUsed,
     probeHttp: notUsed,
     findBuiltRelease: notUsed,
     runMigration: async (t) => (calls.push(`migrate ${t.host.name} ${t.expression}`), { output: 'up 1', recorded: false }),

@@ -114,3 +114,30 @@ test('<ENV>_ON_FAILURE, _AFTER_ROLLBACK, _MIN_HEALTHY and _HEALTH_* become the s
   const bad = parseDeliveryConfig({ ...vars, PRODUCTION_ON_FAILURE: 'panic' }, ctx);
   assert.ok(!bad.ok && bad.errors.some((e) => /PRODUCTION_ON_FAILURE: "panic" must be one of halt, rollback-batch, rollback-stage/.test(e)), JSON.stringify(bad));
 });
+
+test('<ENV>_BAKE, _BAKE_INTERVAL and _BAKE_EVAL become the stage\'s bake; --bake flags win; bad values are named', () => {
+  const c = config({ PRODUCTION_BAKE: '1h30m', PRODUCTION_BAKE_INTERVAL: '5m', PRODUCTION_BAKE_EVAL: 'length(processes()) < 100000.' });
+  assert.deepEqual(deliveryConfigSchema.parse(c), c);
+  const stage = rolloutPlan(c, ['production'], { version: '0.2.0' }, 'ana').stages[0]!;
+  assert.deepEqual(stage.bake, { seconds: 5400, intervalSeconds: 300, erlang: 'length(processes()) < 100000.' });
+  assert.equal(rolloutPlan(c, ['staging'], { version: '0.2.0' }, 'ana').stages[0]!.bake, undefined);
+  const flagged = rolloutPlan(config(), ['production'], { version: '0.2.0', bake: '15m' }, 'ana');
+  assert.deepEqual(parseRequest(rolloutPlanSchema, flagged, 'rollout').stages[0]!.bake, { seconds: 900, intervalSeconds: 60 });
+  assert.throws(() => rolloutPlan(config(), ['production'], { version: '0.2.0', bake: '15 minutes' }, 'ana'), /^InputError: --bake: "15 minutes" must be a duration above zero, e\.g\. 15m/);
+  assert.throws(() => rolloutPlan(config(), ['production'], { version: '0.2.0', bakeEval: 'ok.' }, 'ana'), /--bake-interval and --bake-eval go with --bake=DURATION/);
+  assert.throws(() => rolloutPlan(config(), ['production'], { version: '0.2.0', bake: '1m', bakeEval: 'halt()' }, 'ana'), /--bake-eval: must be one Erlang expression on one line ending with a dot/);
+  const bad = parseDeliveryConfig({ ...vars, PRODUCTION_BAKE: '0m', PRODUCTION_BAKE_EVAL: 'ok' }, ctx);
+  assert.ok(!bad.ok, 'refused');
+  if (bad.ok) return;
+  assert.ok(bad.errors.some((e) => /PRODUCTION_BAKE: "0m" must be a duration above zero/.test(e)), JSON.stringify(bad.errors));
+  assert.ok(bad.errors.some((e) => /PRODUCTION_BAKE_EVAL: must be one Erlang expression on one line ending with a dot/.test(e)), JSON.stringify(bad.errors));
+});
+
+test('<ENV>_DEPLOY_WINDOW becomes the stage\'s window; a bad one is named with what is wrong', () => {
+  const c = config({ PRODUCTION_DEPLOY_WINDOW: 'Mon-Fri 09:00-17:00 Europe/Berlin' });
+  assert.deepEqual(deliveryConfigSchema.parse(c), c);
+  const plan = rolloutPlan(c, ['production'], { version: '0.2.0' }, 'ana');
+  assert.deepEqual(parseRequest(rolloutPlanSchema, plan, 'rollout').stages[0]!.window, { days: [1, 2, 3, 4, 5], start: 540, end: 1020, zone: 'Europe/Berlin', text: 'Mon-Fri 09:00-17:00 Europe/Berlin' });
+  const bad = parseDeliveryConfig({ ...vars, PRODUCTION_DEPLOY_WINDOW: 'Mon-Fri 09:00-17:00 Berlin' }, ctx);
+  assert.ok(!bad.ok && bad.errors.some((e) => /PRODUCTION_DEPLOY_WINDOW: "Berlin" is not an IANA time zone/.test(e)), JSON.stringify(bad));
+});
