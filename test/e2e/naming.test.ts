@@ -60,14 +60,14 @@ function snameRepo(): string {
  * A project on the test hosts: PRODUCTION_HOSTS `hosts`, its own deploy root, `extra` lines, and the store `store`
  * under the test state (projects of one repository share one, and so their builds).
  */
-function project(name: string, store: string, hosts: string[], extra: string, repo = env.exampleRepo, app = 'hello'): string {
+function project(name: string, store: string, hosts: string[], extra: string, repo = env.exampleRepo, app = 'hello', hostName = addr): string {
   return exampleProject(
     env,
     `APP="${app}"
 BUILD_HOST="${env.host('build')}"
 BUILD_USER="root"
 BUILD_AT="/opt/ferry-build/${name}"
-PRODUCTION_HOSTS="${hosts.map(addr).join(' ')}"
+PRODUCTION_HOSTS="${hosts.map(hostName).join(' ')}"
 PRODUCTION_USER="root"
 DELIVER_TO="/opt/ferry-${name}"
 RELEASE_STORE="${join(env.state, store)}"
@@ -189,7 +189,8 @@ test("a mix release without NODE_NAME keeps mix's own naming (RELEASE_NODE=hello
 });
 
 test('hosts that share one address: a NODE_NAME clash stops only the commands that reach those nodes, saying what to do', () => {
-  const dir = project('clash', 'store-naming-name', ['prod3', 'other'], `NODE_NAME='{app}@{host}'\nSTAGING_HOSTS="${addr('build')}"\nSTAGING_USER="root"\n`);
+  // prod3 and other reached through one address, 127.0.0.1, at their own ports: port-forwarded machines.
+  const dir = project('clash', 'store-naming-name', ['prod3', 'other'], `NODE_NAME='{app}@{host}'\nSTAGING_HOSTS="${env.gateway('build')}"\nSTAGING_USER="root"\n`, env.exampleRepo, 'hello', env.gateway);
   // Nothing here reaches production's nodes.
   ok(dir, 0, 'build', 'release', '--tag=0.1.0', '--skip-existing');
   assert.match(ok(dir, 0, 'show', 'releases').out, /0\.1\.0/);
@@ -200,7 +201,7 @@ test('hosts that share one address: a NODE_NAME clash stops only the commands th
     assert.match(
       r.err,
       new RegExp(
-        `NODE_NAME: production hosts ${addr('prod3').replaceAll('.', '\\.')} and ${addr('other').replaceAll('.', '\\.')} both get node name "hello@127\\.0\\.0\\.1": ` +
+        `NODE_NAME: production hosts ${env.gateway('prod3').replaceAll('.', '\\.')} and ${env.gateway('other').replaceAll('.', '\\.')} both get node name "hello@127\\.0\\.0\\.1": ` +
           'make it unique per host.*port-forwarded machines.*PRODUCTION_NODE_NAMES',
       ),
     );

@@ -43,6 +43,8 @@ export function testEnv() {
     addr: (name: string): string => endpoint(name).address,
     /** `address:port`, the host as a config names it and as requests and reports name it. */
     host: (name: string): string => `${endpoint(name).address}:${endpoint(name).port}`,
+    /** The host as reached through 127.0.0.1 at its port, as machines behind one port-forwarding gateway share an address. */
+    gateway: (name: string): string => `127.0.0.1:${endpoint(name).port}`,
     /** `host(name)` for a RegExp. */
     hostRe: (name: string): string => `${endpoint(name).address}:${endpoint(name).port}`.replaceAll('.', '\\.'),
     /** The host's /opt as the test runner sees it. */

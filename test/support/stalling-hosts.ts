@@ -72,8 +72,7 @@ export async function loginHangs(env: TestEnv, host = 'prod1'): Promise<Stalling
     // The host's config names its files as the host sees them (/etc/ferry-host/...); this sshd runs outside its namespace.
     '-D', '-f', join(hostDir, 'sshd_config'), '-p', String(port), '-h', join(hostDir, 'ssh_host_ed25519_key'),
     '-o', `PidFile=${join(hostDir, `login-hangs-${port}.pid`)}`,
-    // The host's config listens on its own address; this one listens on 127.0.0.1 (too), as the other stalls do.
-    '-o', 'ListenAddress=127.0.0.1',
+    // The host's config listens on its own address and on 127.0.0.1, where the other stalls listen too.
     '-o', 'AuthorizedKeysFile=none', '-o', 'AuthorizedKeysCommand=/bin/sleep 20', '-o', 'AuthorizedKeysCommandUser=nobody',
   ], { stdio: 'ignore' });
   const lines = readFileSync(env.knownHosts, 'utf8');
