@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { HealthCheckFailedError, HostKeyError } from '../../core/domain/errors';
 import type { HostTarget } from '../../core/domain/host';
-import type { RolloutPlan, StagePlan } from '../../core/domain/plan';
+import type { RolloutPlan, RolloutProgress, StagePlan } from '../../core/domain/plan';
 import type { NodeSupervision } from '../../core/domain/supervision';
 import type { UpgradePlan } from '../../core/domain/upgrade-plan';
 
@@ -95,3 +98,26 @@ export function fleet(initial: Record<string, string> = {}, upgradePlan?: Upgrad
 }
 
 
+
+/** The rollout's outcome: its result, or the progress a RolloutRejected/-Aborted/-RolledBack failure carries. */
+export async function rolloutOutcome(handle: WorkflowHandle): Promise<{ type?: string; message?: string; progress: RolloutProgress }> {
+  try {
+    return { progress: (await handle.result()) as RolloutProgress };
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    return { type: err.cause.type ?? undefined, message: err.cause.message, progress: err.cause.details?.[0] as RolloutProgress };
+  }
+}
+
+/**
+ * Polls the progress query until `ok` holds; bounded by tries, not by a clock. No client waits for the result meanwhile:
+ * a time-skipping server would skip time to the end of the run while the rollout waits for a signal with no timer pending.
+ */
+export async function untilProgress(handle: WorkflowHandle, ok: (p: RolloutProgress) => boolean): Promise<RolloutProgress> {
+  for (let i = 0; i < 400; i++) {
+    const p = await handle.query<RolloutProgress>('progress');
+    if (ok(p)) return p;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`progress never matched: ${JSON.stringify(await handle.query('progress'))}`);
+}

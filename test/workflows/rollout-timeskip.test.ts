@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import type { RolloutPlan, RolloutProgress } from '../../core/domain/plan';
+import type { RolloutPlan } from '../../core/domain/plan';
 import type { rollout } from '../../workflows/rollout';
-import { fleet, hosts, plan } from '../support/rollout-fleet';
+import { fleet, hosts, plan, rolloutOutcome as outcome, untilProgress as until } from '../support/rollout-fleet';
 import { workflowBundle } from '../support/workflow-env';
 
 /**
@@ -40,27 +38,7 @@ async function withWorker<T>(taskQueue: string, activities: Activities, fn: () =
 const start = (name: string, input: RolloutPlan) => env.client.workflow.start<typeof rollout>('rollout', { taskQueue: name, workflowId: name, args: [input] });
 
 /** The rollout's outcome: its result, or the progress a RolloutRejected/-Aborted/-RolledBack failure carries. */
-async function outcome(handle: WorkflowHandle): Promise<{ type?: string; message?: string; progress: RolloutProgress }> {
-  try {
-    return { progress: (await handle.result()) as RolloutProgress };
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    return { type: err.cause.type ?? undefined, message: err.cause.message, progress: err.cause.details?.[0] as RolloutProgress };
-  }
-}
 
-/**
- * Polls the progress query until `ok` holds; bounded by tries, not by a clock. No client waits for the result meanwhile:
- * the server would skip time to the end of the run while the rollout waits for a signal with no timer pending.
- */
-async function until(handle: WorkflowHandle, ok: (p: RolloutProgress) => boolean): Promise<RolloutProgress> {
-  for (let i = 0; i < 400; i++) {
-    const p = await handle.query<RolloutProgress>('progress');
-    if (ok(p)) return p;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`progress never matched: ${JSON.stringify(await handle.query('progress'))}`);
-}
 
 test('an approval timeout of 2 hours passes without waiting for it and rejects the rollout untouched', async () => {
   const f = fleet();
