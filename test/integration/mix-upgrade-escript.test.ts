@@ -4,7 +4,7 @@
 // Elixir's own applications changing ask for a restart, and a release without sasl refused. No hosts or Temporal.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import type { AppupUsed } from '../../core/domain/release';
@@ -19,6 +19,9 @@ const releases: Record<string, string> = {};
 /** Builds the example's release of `tag` (MIX_ENV=prod, as Ferry's build does) into a directory of its own. */
 function build(tag: string): string {
   execFileSync('git', ['-C', repo, 'checkout', '-q', '--force', tag]);
+  // The app compiles afresh for each tag: a checkout within the same second as the last build would look up to date
+  // to mix (it compares mtimes in seconds) and keep the previous tag's .app and beams.
+  rmSync(path.join(repo, '_build', 'prod', 'lib', 'hello_mix'), { recursive: true, force: true });
   const out = path.join(project(), 'rel');
   execFileSync('mix', ['release', '--overwrite', '--path', out], { cwd: repo, env: { ...process.env, MIX_ENV: 'prod' }, stdio: 'pipe' });
   return out;

@@ -35,6 +35,8 @@ let w: Awaited<ReturnType<typeof startWorker>>;
 let project: string;
 let config: DeliveryConfig;
 let http: Server;
+/** The same endpoint on the other hosts' addresses: a probe of `{host}` reaches each host's own address. */
+const mirrors: Server[] = [];
 const probed: string[] = [];
 
 before(async () => {
@@ -43,12 +45,19 @@ before(async () => {
   w = await startWorker(env, TASK_QUEUE);
   project = exampleProject(env, testConfig(env, `PRODUCTION_HOSTS="${HOSTS.map(name).join(' ')}"\n`));
   config = await loadDeliveryConfig({ cwd: project });
-  // A tiny health endpoint on the loopback address: 200 on /health, 503 elsewhere.
-  http = createServer((req, res) => {
-    probed.push(req.url ?? '');
-    res.writeHead(req.url === '/health' ? 200 : 503).end();
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  // A tiny health endpoint on each host's loopback address, one port: 200 on /health, 503 elsewhere.
+  const endpoint = () =>
+    createServer((req, res) => {
+      probed.push(req.url ?? '');
+      res.writeHead(req.url === '/health' ? 200 : 503).end();
+    });
+  http = endpoint();
+  await new Promise<void>((r) => http.listen(0, env.addr(HOSTS[0]!), r));
+  for (const h of HOSTS.slice(1)) {
+    const m = endpoint();
+    await new Promise<void>((r) => m.listen(httpPort(), env.addr(h), r));
+    mirrors.push(m);
+  }
 });
 after(async () => {
   try {
@@ -56,6 +65,7 @@ after(async () => {
   } finally {
     await w?.stop();
     http?.close();
+    for (const m of mirrors) m.close();
   }
 });
 
@@ -117,15 +127,15 @@ test('the HTTP probe activity: the expected status passes, another status and a 
   assert.deepEqual(await a.run(probe, { host, url: `http://{host}:${httpPort()}/health`, expectStatus: 200, timeoutSeconds: 5 }), { host: host.name, status: 200 });
   await assert.rejects(a.run(probe, { host, url: `http://{host}:${httpPort()}/ready`, expectStatus: 200, timeoutSeconds: 5 }), {
     name: 'HealthCheckFailedError',
-    message: `${host.name}: GET http://127.0.0.1:${httpPort()}/ready answered 503, expected 200`,
+    message: `${host.name}: GET http://${host.address}:${httpPort()}/ready answered 503, expected 200`,
   });
   const closed = createServer();
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => closed.listen(0, host.address, r));
   const port = (closed.address() as AddressInfo).port;
   await new Promise((r) => closed.close(r));
   await assert.rejects(a.run(probe, { host, url: `http://{host}:${port}/health`, expectStatus: 200, timeoutSeconds: 5 }), (e: Error) => {
     assert.equal(e.name, 'HealthCheckFailedError');
-    assert.equal(e.message, `${host.name}: GET http://127.0.0.1:${port}/health failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+    assert.equal(e.message, `${host.name}: GET http://${host.address}:${port}/health failed: connect ECONNREFUSED ${host.address}:${port}`);
     return true;
   });
 });
